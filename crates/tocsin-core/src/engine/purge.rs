@@ -1,0 +1,55 @@
+//! Housekeeping: done jobs are kept a while for inspection, then deleted.
+
+use super::Module;
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use std::sync::{Arc, Mutex};
+use tocsin_store::Store;
+
+/// Deletes done jobs older than `keep`, at most once per `every`.
+#[derive(Debug)]
+pub struct PurgeDoneJobs {
+    store: Arc<dyn Store>,
+    keep: SignedDuration,
+    every: SignedDuration,
+    last: Mutex<Option<Timestamp>>,
+}
+
+impl PurgeDoneJobs {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            keep: SignedDuration::from_hours(24 * 7),
+            every: SignedDuration::from_hours(1),
+            last: Mutex::new(None),
+        }
+    }
+}
+
+#[async_trait]
+impl Module for PurgeDoneJobs {
+    fn name(&self) -> &'static str {
+        "engine.purge"
+    }
+
+    async fn tick(&self, now: Timestamp) -> Result<(), String> {
+        let due = {
+            let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            last.is_none_or(|l| now.duration_since(l) >= self.every)
+        };
+        if !due {
+            return Ok(());
+        }
+        let before = now.checked_sub(self.keep).map_err(|e| e.to_string())?;
+        let n = self
+            .store
+            .purge_done_jobs(before)
+            .await
+            .map_err(|e| e.to_string())?;
+        if n > 0 {
+            tracing::info!(purged = n, "deleted old done jobs");
+        }
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);
+        Ok(())
+    }
+}

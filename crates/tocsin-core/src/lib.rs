@@ -1,0 +1,12 @@
+//! Use cases and the engine: what tocsin does, independent of how it is
+//! reached (HTTP, CLI, chat) and of which database holds the data.
+//!
+//! Invariants: no SQL and no HTTP types here; time comes from a [`clock::Clock`];
+//! the store is reached only through `tocsin_store` traits.
+
+pub mod catalog;
+pub mod clock;
+pub mod demo;
+pub mod engine;
+pub mod manifest;
+pub mod token;

@@ -1,0 +1,15 @@
+//! Pure types and rules of tocsin: names, the declared catalog (teams, users,
+//! services, schedules, escalation policies, integrations), severities, API
+//! token scopes, and the diff that turns a desired catalog into a plan.
+//!
+//! Invariants: no I/O, no async, no database or HTTP types. Time, when a rule
+//! needs it, is an argument.
+
+pub mod catalog;
+pub mod name;
+pub mod plan;
+pub mod severity;
+pub mod token;
+
+pub use name::{Name, NameError};
+pub use severity::Severity;

@@ -1,0 +1,127 @@
+//! [`CatalogStore`] on SQLite.
+//!
+//! A batch runs in a `BEGIN IMMEDIATE` transaction: it takes the write lock
+//! up front, so the version checks and the writes see the same snapshot and
+//! a concurrent writer waits (busy timeout) instead of failing half way with
+//! `SQLITE_BUSY` when a read transaction tries to upgrade.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::{Sqlite, SqliteConnection};
+use tocsin_domain::Name;
+use tocsin_domain::catalog::Kind;
+use tocsin_domain::plan::Current;
+use tocsin_store::sql::{self, ObjectRow};
+use tocsin_store::{CatalogStore, CatalogWrite, StoreError};
+
+use crate::SqliteStore;
+use crate::error::{is_unique_violation, map};
+
+#[async_trait]
+impl CatalogStore for SqliteStore {
+    async fn list_objects(&self, kind: Option<Kind>) -> Result<Vec<Current>, StoreError> {
+        let rows: Vec<ObjectRow> = match kind {
+            Some(kind) => sqlx::query_as(sql::LIST_OBJECTS_OF_KIND).bind(kind.as_str()).fetch_all(&self.pool).await,
+            None => sqlx::query_as(sql::LIST_OBJECTS).fetch_all(&self.pool).await,
+        }
+        .map_err(map)?;
+        let mut objects = rows.into_iter().map(sql::object_from_row).collect::<Result<Vec<_>, _>>()?;
+        sql::sort_objects(&mut objects);
+        Ok(objects)
+    }
+
+    async fn get_object(&self, kind: Kind, name: &Name) -> Result<Option<Current>, StoreError> {
+        let row: Option<ObjectRow> = sqlx::query_as(sql::GET_OBJECT)
+            .bind(kind.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?;
+        row.map(sql::object_from_row).transpose()
+    }
+
+    async fn apply_catalog(&self, writes: &[CatalogWrite], now: Timestamp) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map)?;
+        match apply_writes(&mut tx, writes, now).await {
+            Ok(()) => tx.commit().await.map_err(map),
+            Err(e) => {
+                // Nothing of the batch may remain. Should the rollback itself
+                // fail, dropping the transaction rolls back on the
+                // connection's next use; the batch's error is the one to report.
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::warn!(error = %rollback, "rolling back a failed catalog batch");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn apply_writes(
+    conn: &mut SqliteConnection,
+    writes: &[CatalogWrite],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let now = sql::millis(now);
+    for write in writes {
+        match write {
+            CatalogWrite::Create { kind, name, spec, managed, source, secret } => {
+                let inserted = sqlx::query::<Sqlite>(sql::INSERT_OBJECT)
+                    .bind(uuid::Uuid::new_v4().to_string())
+                    .bind(kind.as_str())
+                    .bind(name.as_str())
+                    .bind(spec.to_string())
+                    .bind(*managed)
+                    .bind(source.as_deref())
+                    .bind(secret.as_deref())
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await;
+                match inserted {
+                    Ok(_) => {}
+                    Err(e) if is_unique_violation(&e) => return Err(sql::already_exists(*kind, name)),
+                    Err(e) => return Err(map(e)),
+                }
+            }
+            CatalogWrite::Update { id, expected_version, spec, managed, source, secret } => {
+                let done = sqlx::query::<Sqlite>(sql::UPDATE_OBJECT)
+                    .bind(id.as_str())
+                    .bind(*expected_version)
+                    .bind(spec.to_string())
+                    .bind(*managed)
+                    .bind(source.as_deref())
+                    .bind(secret.as_deref())
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map)?;
+                if done.rows_affected() != 1 {
+                    return Err(changed_since_read(conn, id).await);
+                }
+            }
+            CatalogWrite::Delete { id, expected_version } => {
+                let done = sqlx::query::<Sqlite>(sql::DELETE_OBJECT)
+                    .bind(id.as_str())
+                    .bind(*expected_version)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map)?;
+                if done.rows_affected() != 1 {
+                    return Err(changed_since_read(conn, id).await);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The conflict for a missed compare-and-set, naming the object if it still
+/// exists.
+async fn changed_since_read(conn: &mut SqliteConnection, id: &str) -> StoreError {
+    let found: Result<Option<(String, String)>, _> =
+        sqlx::query_as(sql::OBJECT_KIND_NAME).bind(id).fetch_optional(&mut *conn).await;
+    match found {
+        Ok(found) => sql::changed_since_read(id, found),
+        Err(e) => map(e),
+    }
+}

@@ -1,0 +1,168 @@
+//! The SQLite backend of the tocsin store: one file, one `tocsin serve`.
+//!
+//! [`SqliteStore::open`] opens (creating if needed) the database in WAL mode
+//! with `synchronous = FULL`, so a write that returned is on disk even if the
+//! process is killed right after, and a 5 s busy timeout, so a CLI command
+//! writing beside the server waits instead of failing. In
+//! [`OpenMode::Server`] it also takes the single-instance lock (see
+//! [`lock`]).
+//!
+//! Invariants: SQL text shared with PostgreSQL comes from
+//! [`tocsin_store::sql`]; only SQLite-specific statements live here. Every
+//! trait method is one statement or one transaction. Timestamps are integer
+//! Unix milliseconds. Migrations in `migrations/` have the same versions and
+//! file names as the PostgreSQL ones.
+
+mod catalog;
+mod error;
+mod job;
+mod lock;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod token;
+
+use async_trait::async_trait;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tocsin_store::{Backend, MigrationStatus, Store, StoreError, sql};
+
+use crate::error::{map, map_migrate};
+use crate::lock::ServerLock;
+
+/// The schema, embedded at build time.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How long a statement waits for another connection's write lock before
+/// failing: long enough to ride out a concurrent `apply`, short enough that a
+/// stuck writer shows up as an error.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Writers are serialised by SQLite anyway; a few connections let readers
+/// (the web UI, `/readyz`) proceed beside a writer under WAL.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// Waiting longer than this for a pooled connection means something is stuck.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Who is opening the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// `tocsin serve`: takes the single-instance lock, refusing to start when
+    /// another server holds it.
+    Server,
+    /// A CLI command that may run while a server is up (`apply`,
+    /// `token create`): no lock.
+    Client,
+}
+
+/// A [`Store`] on one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+    /// Held for the store's lifetime in [`OpenMode::Server`].
+    lock: Option<ServerLock>,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating its directory and the file if
+    /// missing. Does not migrate: call [`Store::migrate`].
+    ///
+    /// Errors: [`StoreError::Locked`] when another server holds the file (in
+    /// [`OpenMode::Server`]); [`StoreError::Unavailable`] when the directory
+    /// or file cannot be created or opened.
+    pub async fn open(path: &Path, mode: OpenMode) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create the directory {}: {e}", dir.display()))
+            })?;
+        }
+        let lock = match mode {
+            OpenMode::Server => Some(ServerLock::acquire(path)?),
+            OpenMode::Client => None,
+        };
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| match map(e) {
+                StoreError::Unavailable(m) | StoreError::Other(m) => {
+                    StoreError::Unavailable(format!("cannot open the SQLite database {}: {m}", path.display()))
+                }
+                other => other,
+            })?;
+        tracing::debug!(path = %path.display(), ?mode, lock = ?lock.as_ref().map(ServerLock::path), "opened SQLite store");
+        Ok(SqliteStore { pool, path: path.to_owned(), lock })
+    }
+
+    /// The database file this store uses.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether this store holds the single-instance lock.
+    pub fn holds_server_lock(&self) -> bool {
+        self.lock.is_some()
+    }
+
+    /// The versions recorded as applied; none when the migrations table does
+    /// not exist yet (a new file).
+    async fn applied_versions(&self) -> Result<Vec<i64>, StoreError> {
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map)?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        sqlx::query_scalar(sql::APPLIED_MIGRATIONS).fetch_all(&self.pool).await.map_err(map)
+    }
+}
+
+/// The up-migration versions this binary embeds, in order.
+fn known_versions() -> Vec<i64> {
+    MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|m| m.version)
+        .collect()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query(sql::PING).execute(&self.pool).await.map_err(map)?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        let before = self.applied_versions().await?;
+        MIGRATOR.run(&self.pool).await.map_err(map_migrate)?;
+        let after = self.applied_versions().await?;
+        Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+    }
+
+    async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
+        Ok(MigrationStatus { known: known_versions(), applied: self.applied_versions().await? })
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,854 @@
+//! The conformance suite: every backend runs these from its own tests, so
+//! SQLite and PostgreSQL are held to one behaviour.
+//!
+//! Each case is a public `async fn` taking a fresh, migrated store (nothing
+//! else in it) and panicking with a message that says which promise of the
+//! store traits broke. [`conformance_tests!`](crate::conformance_tests)
+//! turns the whole list into one `#[tokio::test]` per case in the calling
+//! crate, so a failure names its case.
+//!
+//! Invariants: cases pass time in (a fixed base instant plus offsets), never
+//! read a clock and never sleep; they use whole milliseconds, which is what
+//! the stores keep. This module is test code compiled into the library behind
+//! the `conformance` feature, which is why it may panic.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use crate::{
+    CatalogWrite, JobFailure, NewJob, NewToken, Store, StoreError,
+};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use std::any::Any;
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use tocsin_domain::Name;
+use tocsin_domain::catalog::Kind;
+use tocsin_domain::token::TokenScope;
+
+/// A store for one case, with whatever must live as long as it (a temporary
+/// directory) and an optional clean-up to run once the case passed (dropping
+/// a test database).
+pub struct TestStore {
+    pub store: Arc<dyn Store>,
+    guard: Option<Box<dyn Any + Send>>,
+    cleanup: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl std::fmt::Debug for TestStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestStore").field("store", &self.store).finish_non_exhaustive()
+    }
+}
+
+impl TestStore {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store, guard: None, cleanup: None }
+    }
+
+    /// Keeps `guard` alive until the case ends (e.g. a `tempfile::TempDir`).
+    pub fn with_guard(mut self, guard: impl Any + Send) -> Self {
+        self.guard = Some(Box::new(guard));
+        self
+    }
+
+    /// Runs `cleanup` after the store is closed, when the case passed. A
+    /// failed case skips it, leaving the data behind to look at.
+    pub fn with_cleanup(mut self, cleanup: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.cleanup = Some(Box::pin(cleanup));
+        self
+    }
+
+    /// Closes the store, runs the clean-up, then drops the guard.
+    pub async fn finish(self) {
+        self.store.close().await;
+        if let Some(cleanup) = self.cleanup {
+            cleanup.await;
+        }
+        drop(self.guard);
+    }
+}
+
+/// Generates one `#[tokio::test]` per conformance case. `$factory` is an
+/// expression evaluated once per test to a future of `Option<TestStore>`
+/// holding a fresh migrated store; `None` skips the case (the factory says
+/// why on stderr). The calling crate needs `tokio` (with `macros` and `rt`)
+/// as a dev-dependency.
+///
+/// ```ignore
+/// tocsin_store::conformance_tests!(common::fresh_store());
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:expr) => {
+        $crate::conformance_tests!(@cases $factory;
+            catalog_create_list_get,
+            catalog_same_name_in_another_kind,
+            catalog_update_is_compare_and_set,
+            catalog_delete_is_compare_and_set,
+            catalog_conflict_writes_nothing,
+            catalog_update_without_secret_keeps_it,
+            tokens_create_and_use,
+            tokens_live_name_is_unique,
+            tokens_revoke,
+            tokens_list_oldest_first,
+            jobs_enqueue_is_idempotent_by_key,
+            jobs_claim_only_due,
+            jobs_claim_respects_kinds_limit_and_order,
+            jobs_claim_is_exclusive_until_lease_expiry,
+            jobs_expired_lease_is_taken_over,
+            jobs_retry_reschedules,
+            jobs_dead_is_kept_with_error,
+            jobs_renew_lease,
+            jobs_purge_done,
+            locks_are_exclusive,
+            locks_renew_by_holder,
+            locks_taken_over_after_expiry,
+            locks_release,
+            migrations_current_and_idempotent,
+        );
+    };
+    (@cases $factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some(test_store) = $factory.await else {
+                    return;
+                };
+                $crate::conformance::$case(::std::sync::Arc::clone(&test_store.store)).await;
+                test_store.finish().await;
+            }
+        )*
+    };
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// The instant every case starts from.
+fn t0() -> Timestamp {
+    Timestamp::constant(1_767_225_600, 0) // 2026-01-01T00:00:00Z
+}
+
+fn at(seconds: i64) -> Timestamp {
+    t0() + SignedDuration::from_secs(seconds)
+}
+
+fn secs(s: i64) -> SignedDuration {
+    SignedDuration::from_secs(s)
+}
+
+fn name(s: &str) -> Name {
+    Name::parse(s).unwrap_or_else(|e| panic!("test name {s:?} {e}"))
+}
+
+/// Unwraps a store result, naming the operation that failed.
+#[track_caller]
+fn ok<T>(result: Result<T, StoreError>, what: &str) -> T {
+    match result {
+        Ok(v) => v,
+        Err(e) => panic!("{what} failed: {e}"),
+    }
+}
+
+/// Asserts a conflict whose message contains every fragment.
+#[track_caller]
+fn assert_conflict<T: Debug>(result: Result<T, StoreError>, what: &str, fragments: &[&str]) {
+    match result {
+        Err(StoreError::Conflict(msg)) => {
+            for f in fragments {
+                assert!(msg.contains(f), "{what}: conflict message {msg:?} should mention {f:?}");
+            }
+        }
+        other => panic!("{what}: expected a conflict, got {other:?}"),
+    }
+}
+
+fn create(kind: Kind, n: &str, spec: serde_json::Value) -> CatalogWrite {
+    CatalogWrite::Create {
+        kind,
+        name: name(n),
+        spec,
+        managed: true,
+        source: Some(format!("{}.yaml", kind.plural())),
+        secret: None,
+    }
+}
+
+fn job(kind: &str, key: &str, due_at: Timestamp) -> NewJob {
+    NewJob {
+        kind: kind.to_owned(),
+        key: key.to_owned(),
+        payload: json!({ "key": key }),
+        due_at,
+    }
+}
+
+fn kinds(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn token(n: &str, digest: &str, scope: TokenScope) -> NewToken {
+    NewToken {
+        id: format!("id-{digest}"),
+        name: n.to_owned(),
+        scope,
+        digest: digest.to_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Catalog
+// ---------------------------------------------------------------------------
+
+/// Creates come back from list (ordered by kind then name, filtered by kind)
+/// and get, with every field as written and version 1.
+pub async fn catalog_create_list_get(store: Arc<dyn Store>) {
+    assert!(ok(store.list_objects(None).await, "list").is_empty(), "a fresh store has no objects");
+    let writes = vec![
+        create(Kind::Service, "checkout", json!({"name": "checkout", "team": "payments"})),
+        create(Kind::Team, "payments", json!({"name": "payments"})),
+        create(Kind::User, "bob", json!({"name": "bob"})),
+        create(Kind::User, "alice", json!({"name": "alice", "email": "a@example.com"})),
+        create(Kind::Team, "infra", json!({"name": "infra"})),
+        CatalogWrite::Create {
+            kind: Kind::Integration,
+            name: name("alertmanager"),
+            spec: json!({"name": "alertmanager"}),
+            managed: false,
+            source: None,
+            secret: Some("s3cret".to_owned()),
+        },
+    ];
+    ok(store.apply_catalog(&writes, t0()).await, "apply creates");
+
+    let all = ok(store.list_objects(None).await, "list");
+    let order: Vec<_> = all.iter().map(|o| (o.kind, o.name.as_str())).collect();
+    assert_eq!(
+        order,
+        [
+            (Kind::User, "alice"),
+            (Kind::User, "bob"),
+            (Kind::Team, "infra"),
+            (Kind::Team, "payments"),
+            (Kind::Service, "checkout"),
+            (Kind::Integration, "alertmanager"),
+        ],
+        "list_objects orders by kind (creation order) then name"
+    );
+    for o in &all {
+        assert_eq!(o.version, 1, "{} {}: a new object has version 1", o.kind, o.name);
+    }
+    let mut ids: Vec<_> = all.iter().map(|o| o.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), all.len(), "every object gets its own id");
+
+    let teams = ok(store.list_objects(Some(Kind::Team)).await, "list teams");
+    let names: Vec<_> = teams.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["infra", "payments"], "list_objects(Some(kind)) returns only that kind");
+    assert!(
+        ok(store.list_objects(Some(Kind::Schedule)).await, "list schedules").is_empty(),
+        "a kind with no objects lists nothing"
+    );
+
+    let alice = ok(store.get_object(Kind::User, &name("alice")).await, "get alice")
+        .expect("get_object finds a created object");
+    assert_eq!(alice.spec, json!({"name": "alice", "email": "a@example.com"}), "spec round-trips");
+    assert!(alice.managed, "managed round-trips");
+    assert_eq!(alice.source.as_deref(), Some("users.yaml"), "source round-trips");
+    assert_eq!(alice.secret, None, "no secret was written");
+
+    let am = ok(store.get_object(Kind::Integration, &name("alertmanager")).await, "get integration")
+        .expect("get_object finds the integration");
+    assert!(!am.managed, "unmanaged round-trips");
+    assert_eq!(am.source, None, "no source was written");
+    assert_eq!(am.secret.as_deref(), Some("s3cret"), "secret round-trips");
+
+    assert_eq!(
+        ok(store.get_object(Kind::User, &name("carol")).await, "get missing"),
+        None,
+        "get_object of an unknown name is None"
+    );
+    assert_eq!(
+        ok(store.get_object(Kind::Team, &name("alice")).await, "get wrong kind"),
+        None,
+        "get_object matches the kind as well as the name"
+    );
+}
+
+/// Names are unique per kind, not across kinds.
+pub async fn catalog_same_name_in_another_kind(store: Arc<dyn Store>) {
+    let writes = vec![
+        create(Kind::Team, "payments", json!({"name": "payments"})),
+        create(Kind::Service, "payments", json!({"name": "payments"})),
+    ];
+    ok(store.apply_catalog(&writes, t0()).await, "create a team and a service with one name");
+    assert_eq!(ok(store.list_objects(None).await, "list").len(), 2, "both objects exist");
+}
+
+/// An update with the current version writes and bumps the version; one
+/// with a stale version is a conflict that changes nothing.
+pub async fn catalog_update_is_compare_and_set(store: Arc<dyn Store>) {
+    ok(
+        store.apply_catalog(&[create(Kind::Team, "payments", json!({"v": 1}))], t0()).await,
+        "create",
+    );
+    let team = ok(store.get_object(Kind::Team, &name("payments")).await, "get").expect("team exists");
+
+    let update = |expected_version, spec| CatalogWrite::Update {
+        id: team.id.clone(),
+        expected_version,
+        spec,
+        managed: false,
+        source: Some("other.yaml".to_owned()),
+        secret: None,
+    };
+    ok(store.apply_catalog(&[update(1, json!({"v": 2}))], at(60)).await, "update at version 1");
+    let after = ok(store.get_object(Kind::Team, &name("payments")).await, "get").expect("team exists");
+    assert_eq!(after.version, 2, "an update bumps the version");
+    assert_eq!(after.id, team.id, "an update keeps the id");
+    assert_eq!(after.spec, json!({"v": 2}), "an update writes the spec");
+    assert!(!after.managed, "an update writes managed");
+    assert_eq!(after.source.as_deref(), Some("other.yaml"), "an update writes the source");
+
+    assert_conflict(
+        store.apply_catalog(&[update(1, json!({"v": 3}))], at(120)).await,
+        "update with a stale version",
+        &["team", "payments", "changed since it was read"],
+    );
+    let unchanged = ok(store.get_object(Kind::Team, &name("payments")).await, "get").expect("team exists");
+    assert_eq!(unchanged, after, "a stale update writes nothing");
+}
+
+/// A delete with the current version removes the object; one with a stale
+/// version is a conflict that keeps it.
+pub async fn catalog_delete_is_compare_and_set(store: Arc<dyn Store>) {
+    ok(store.apply_catalog(&[create(Kind::User, "alice", json!({}))], t0()).await, "create");
+    let alice = ok(store.get_object(Kind::User, &name("alice")).await, "get").expect("user exists");
+
+    assert_conflict(
+        store
+            .apply_catalog(&[CatalogWrite::Delete { id: alice.id.clone(), expected_version: 7 }], at(1))
+            .await,
+        "delete with a stale version",
+        &["user", "alice", "changed since it was read"],
+    );
+    assert!(
+        ok(store.get_object(Kind::User, &name("alice")).await, "get").is_some(),
+        "a stale delete keeps the object"
+    );
+
+    ok(
+        store
+            .apply_catalog(&[CatalogWrite::Delete { id: alice.id.clone(), expected_version: 1 }], at(2))
+            .await,
+        "delete at version 1",
+    );
+    assert_eq!(
+        ok(store.get_object(Kind::User, &name("alice")).await, "get"),
+        None,
+        "a delete removes the object"
+    );
+
+    assert_conflict(
+        store
+            .apply_catalog(&[CatalogWrite::Delete { id: alice.id.clone(), expected_version: 1 }], at(3))
+            .await,
+        "delete of an object already deleted",
+        &["run plan again"],
+    );
+}
+
+/// A batch is all or nothing: a conflict anywhere in it leaves the store as
+/// it was, including the writes before the conflicting one.
+pub async fn catalog_conflict_writes_nothing(store: Arc<dyn Store>) {
+    ok(
+        store
+            .apply_catalog(
+                &[create(Kind::Team, "payments", json!({"v": 1})), create(Kind::User, "alice", json!({}))],
+                t0(),
+            )
+            .await,
+        "seed",
+    );
+    let before = ok(store.list_objects(None).await, "list");
+
+    assert_conflict(
+        store
+            .apply_catalog(
+                &[create(Kind::Team, "infra", json!({})), create(Kind::Team, "payments", json!({"v": 2}))],
+                at(1),
+            )
+            .await,
+        "create of an existing name",
+        &["team \"payments\" already exists"],
+    );
+    assert_eq!(
+        ok(store.list_objects(None).await, "list"),
+        before,
+        "a batch [valid create, create of an existing name] writes nothing"
+    );
+
+    let payments = before.iter().find(|o| o.name.as_str() == "payments").expect("seeded team");
+    let alice = before.iter().find(|o| o.name.as_str() == "alice").expect("seeded user");
+    assert_conflict(
+        store
+            .apply_catalog(
+                &[
+                    CatalogWrite::Update {
+                        id: payments.id.clone(),
+                        expected_version: 1,
+                        spec: json!({"v": 3}),
+                        managed: true,
+                        source: None,
+                        secret: Some("new".to_owned()),
+                    },
+                    CatalogWrite::Delete { id: alice.id.clone(), expected_version: 2 },
+                ],
+                at(2),
+            )
+            .await,
+        "batch [valid update, stale delete]",
+        &["user \"alice\""],
+    );
+    assert_eq!(
+        ok(store.list_objects(None).await, "list"),
+        before,
+        "a batch [valid update, stale delete] writes nothing"
+    );
+
+    ok(store.apply_catalog(&[], at(3)).await, "an empty batch");
+}
+
+/// `secret: None` in an update keeps the stored secret; `Some` replaces it.
+pub async fn catalog_update_without_secret_keeps_it(store: Arc<dyn Store>) {
+    let create = CatalogWrite::Create {
+        kind: Kind::Integration,
+        name: name("grafana"),
+        spec: json!({"v": 1}),
+        managed: true,
+        source: None,
+        secret: Some("first".to_owned()),
+    };
+    ok(store.apply_catalog(&[create], t0()).await, "create");
+    let current = ok(store.get_object(Kind::Integration, &name("grafana")).await, "get").expect("exists");
+    let update = |expected_version, secret: Option<&str>| CatalogWrite::Update {
+        id: current.id.clone(),
+        expected_version,
+        spec: json!({"v": expected_version + 1}),
+        managed: true,
+        source: None,
+        secret: secret.map(str::to_owned),
+    };
+
+    ok(store.apply_catalog(&[update(1, None)], at(1)).await, "update without secret");
+    let kept = ok(store.get_object(Kind::Integration, &name("grafana")).await, "get").expect("exists");
+    assert_eq!(kept.secret.as_deref(), Some("first"), "an update with secret None keeps the secret");
+    assert_eq!(kept.spec, json!({"v": 2}), "the spec is still updated");
+
+    ok(store.apply_catalog(&[update(2, Some("second"))], at(2)).await, "update with secret");
+    let replaced = ok(store.get_object(Kind::Integration, &name("grafana")).await, "get").expect("exists");
+    assert_eq!(replaced.secret.as_deref(), Some("second"), "an update with Some(secret) replaces it");
+}
+
+// ---------------------------------------------------------------------------
+// Tokens
+// ---------------------------------------------------------------------------
+
+/// A live token is found by digest, and using it records when.
+pub async fn tokens_create_and_use(store: Arc<dyn Store>) {
+    ok(store.create_token(&token("ci-apply", "d1", TokenScope::Admin), t0()).await, "create");
+
+    let used = ok(store.use_token("d1", at(60)).await, "use").expect("use_token finds a live token");
+    assert_eq!(used.id, "id-d1");
+    assert_eq!(used.name, "ci-apply");
+    assert_eq!(used.scope, TokenScope::Admin, "scope round-trips");
+    assert_eq!(used.created_at, t0(), "created_at is the creation time");
+    assert_eq!(used.last_used_at, Some(at(60)), "use_token marks the token used at now");
+    assert_eq!(used.revoked_at, None);
+
+    let listed = ok(store.list_tokens().await, "list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].last_used_at, Some(at(60)), "the last use is stored");
+
+    ok(store.use_token("d1", at(120)).await, "use again").expect("still live");
+    let listed = ok(store.list_tokens().await, "list");
+    assert_eq!(listed[0].last_used_at, Some(at(120)), "each use moves last_used_at");
+
+    assert_eq!(ok(store.use_token("nope", at(1)).await, "use unknown"), None, "an unknown digest finds nothing");
+}
+
+/// Two live tokens cannot share a name; a revoked one frees its name.
+pub async fn tokens_live_name_is_unique(store: Arc<dyn Store>) {
+    ok(store.create_token(&token("deploy", "d1", TokenScope::Write), t0()).await, "create");
+    assert_conflict(
+        store.create_token(&token("deploy", "d2", TokenScope::Read), at(1)).await,
+        "a second live token with the same name",
+        &["deploy"],
+    );
+    assert_eq!(ok(store.list_tokens().await, "list").len(), 1, "the conflicting token was not written");
+
+    assert!(ok(store.revoke_token("deploy", at(2)).await, "revoke"), "revoking a live token");
+    ok(
+        store.create_token(&token("deploy", "d3", TokenScope::Read), at(3)).await,
+        "reuse the name of a revoked token",
+    );
+    assert_eq!(ok(store.list_tokens().await, "list").len(), 2, "the revoked token is kept");
+}
+
+/// Revoking marks the live token; a revoked token is no longer usable, and
+/// revoking again (or an unknown name) reports false.
+pub async fn tokens_revoke(store: Arc<dyn Store>) {
+    ok(store.create_token(&token("ops", "d1", TokenScope::Read), t0()).await, "create");
+    ok(store.create_token(&token("other", "d2", TokenScope::Read), t0()).await, "create other");
+
+    assert!(ok(store.revoke_token("ops", at(10)).await, "revoke"), "revoke_token of a live token is true");
+    assert!(!ok(store.revoke_token("ops", at(11)).await, "revoke again"), "revoking twice is false");
+    assert!(!ok(store.revoke_token("ghost", at(11)).await, "revoke unknown"), "an unknown name is false");
+
+    assert_eq!(ok(store.use_token("d1", at(20)).await, "use revoked"), None, "a revoked token is not usable");
+    assert!(ok(store.use_token("d2", at(20)).await, "use other").is_some(), "revoking one token spares others");
+
+    let listed = ok(store.list_tokens().await, "list");
+    let ops = listed.iter().find(|t| t.name == "ops").expect("revoked tokens are listed");
+    assert_eq!(ops.revoked_at, Some(at(10)), "revoked_at is the revocation time");
+    assert_eq!(ops.last_used_at, None, "a failed use does not mark a revoked token");
+}
+
+/// Tokens are listed oldest first, revoked ones included.
+pub async fn tokens_list_oldest_first(store: Arc<dyn Store>) {
+    assert!(ok(store.list_tokens().await, "list").is_empty(), "a fresh store has no tokens");
+    ok(store.create_token(&token("c", "d3", TokenScope::Read), at(30)).await, "create c");
+    ok(store.create_token(&token("a", "d1", TokenScope::Read), at(10)).await, "create a");
+    ok(store.create_token(&token("b", "d2", TokenScope::Write), at(20)).await, "create b");
+    ok(store.revoke_token("a", at(40)).await, "revoke a");
+    let names: Vec<_> = ok(store.list_tokens().await, "list").into_iter().map(|t| t.name).collect();
+    assert_eq!(names, ["a", "b", "c"], "list_tokens is oldest first and includes revoked tokens");
+}
+
+// ---------------------------------------------------------------------------
+// Jobs
+// ---------------------------------------------------------------------------
+
+/// The first job with a key wins; enqueuing the key again changes nothing.
+pub async fn jobs_enqueue_is_idempotent_by_key(store: Arc<dyn Store>) {
+    assert!(ok(store.enqueue_job(&job("notify", "k1", at(10)), t0()).await, "enqueue"), "first enqueue inserts");
+    let mut again = job("other", "k1", at(99));
+    again.payload = json!({"second": true});
+    assert!(!ok(store.enqueue_job(&again, at(1)).await, "enqueue again"), "a second enqueue of a key is false");
+
+    let state = ok(store.job_by_key("k1").await, "job_by_key").expect("the job exists");
+    assert_eq!(state.kind, "notify", "the first job is kept");
+    assert_eq!(state.due_at, at(10), "the first job's due time is kept");
+    assert_eq!(state.state, "pending", "a new job is pending");
+    assert_eq!(state.attempts, 0, "a new job has no attempts");
+    assert_eq!(state.lease_owner, None);
+    assert_eq!(state.last_error, None);
+
+    let claimed = ok(store.claim_jobs(&kinds(&["notify", "other"]), "w1", at(100), secs(30), 10).await, "claim");
+    assert_eq!(claimed.len(), 1, "only one job exists for the key");
+    assert_eq!(claimed[0].payload, json!({"key": "k1"}), "the first job's payload is kept");
+    assert_eq!(ok(store.job_by_key("missing").await, "job_by_key"), None, "an unknown key finds nothing");
+}
+
+/// Only jobs whose due time has come are claimed.
+pub async fn jobs_claim_only_due(store: Arc<dyn Store>) {
+    ok(store.enqueue_job(&job("notify", "now", at(0)), t0()).await, "enqueue");
+    ok(store.enqueue_job(&job("notify", "later", at(60)), t0()).await, "enqueue");
+    let k = kinds(&["notify"]);
+
+    // A lease longer than the test, so the first job stays taken.
+    let first = ok(store.claim_jobs(&k, "w1", at(0), secs(3600), 10).await, "claim at 0");
+    let keys: Vec<_> = first.iter().map(|j| j.key.as_str()).collect();
+    assert_eq!(keys, ["now"], "a job due at now is claimed, a future one is not");
+
+    assert!(
+        ok(store.claim_jobs(&k, "w1", at(59), secs(30), 10).await, "claim at 59").is_empty(),
+        "nothing is due before 60 s"
+    );
+    let later = ok(store.claim_jobs(&k, "w1", at(60), secs(30), 10).await, "claim at 60");
+    assert_eq!(later.len(), 1, "the later job is claimed once due");
+    assert_eq!(later[0].key, "later");
+    assert_eq!(later[0].due_at, at(60), "the claim reports the due time");
+}
+
+/// A claim takes only the requested kinds, at most `limit` jobs, oldest due
+/// first, and fills in the lease.
+pub async fn jobs_claim_respects_kinds_limit_and_order(store: Arc<dyn Store>) {
+    ok(store.enqueue_job(&job("a", "a-3", at(3)), t0()).await, "enqueue");
+    ok(store.enqueue_job(&job("b", "b-1", at(1)), t0()).await, "enqueue");
+    ok(store.enqueue_job(&job("a", "a-1", at(1)), t0()).await, "enqueue");
+    ok(store.enqueue_job(&job("c", "c-0", at(0)), t0()).await, "enqueue");
+    ok(store.enqueue_job(&job("a", "a-2", at(2)), t0()).await, "enqueue");
+
+    assert!(
+        ok(store.claim_jobs(&[], "w", at(10), secs(30), 10).await, "claim no kinds").is_empty(),
+        "no kinds claims nothing"
+    );
+    assert!(
+        ok(store.claim_jobs(&kinds(&["a"]), "w", at(10), secs(30), 0).await, "claim limit 0").is_empty(),
+        "limit 0 claims nothing"
+    );
+
+    let two = ok(store.claim_jobs(&kinds(&["a"]), "w", at(10), secs(30), 2).await, "claim a");
+    let keys: Vec<_> = two.iter().map(|j| j.key.as_str()).collect();
+    assert_eq!(keys, ["a-1", "a-2"], "claims are limited and oldest due first");
+    for j in &two {
+        assert_eq!(j.kind, "a");
+        assert_eq!(j.attempts, 1, "a first claim is attempt 1");
+        assert_eq!(j.lease_until, at(40), "the lease runs until now + lease");
+        let state = ok(store.job_by_key(&j.key).await, "job_by_key").expect("exists");
+        assert_eq!(state.state, "running", "a claimed job is running");
+        assert_eq!(state.lease_owner.as_deref(), Some("w"), "a claimed job records its worker");
+    }
+
+    let rest = ok(store.claim_jobs(&kinds(&["a", "b"]), "w", at(10), secs(30), 10).await, "claim a, b");
+    let keys: Vec<_> = rest.iter().map(|j| j.key.as_str()).collect();
+    assert_eq!(keys, ["b-1", "a-3"], "several kinds are claimed together, oldest due first");
+
+    let c = ok(store.job_by_key("c-0").await, "job_by_key").expect("exists");
+    assert_eq!(c.state, "pending", "a kind that was not asked for is not claimed");
+}
+
+/// A claimed job is not claimed again while its lease runs, by anyone.
+pub async fn jobs_claim_is_exclusive_until_lease_expiry(store: Arc<dyn Store>) {
+    ok(store.enqueue_job(&job("notify", "k", at(0)), t0()).await, "enqueue");
+    let k = kinds(&["notify"]);
+    assert_eq!(ok(store.claim_jobs(&k, "w1", at(0), secs(30), 10).await, "claim").len(), 1);
+    assert!(
+        ok(store.claim_jobs(&k, "w1", at(1), secs(30), 10).await, "claim again").is_empty(),
+        "the holder does not claim its own job twice"
+    );
+    assert!(
+        ok(store.claim_jobs(&k, "w2", at(29), secs(30), 10).await, "claim by w2").is_empty(),
+        "another worker cannot claim a job whose lease has not expired"
+    );
+}
+
+/// Once a lease expires another worker takes the job over (attempt 2), and
+/// the old worker can no longer complete, fail or renew it.
+pub async fn jobs_expired_lease_is_taken_over(store: Arc<dyn Store>) {
+    ok(store.enqueue_job(&job("notify", "k", at(0)), t0()).await, "enqueue");
+    let k = kinds(&["notify"]);
+    let first = ok(store.claim_jobs(&k, "w1", at(0), secs(30), 10).await, "claim by w1");
+    assert_eq!(first.len(), 1);
+    let id = first[0].id;
+
+    let second = ok(store.claim_jobs(&k, "w2", at(30), secs(30), 10).await, "claim by w2 after expiry");
+    assert_eq!(second.len(), 1, "a job whose lease expired is claimable again");
+    assert_eq!(second[0].id, id, "it is the same job");
+    assert_eq!(second[0].attempts, 2, "the takeover counts as a second attempt");
+    assert_eq!(second[0].lease_until, at(60), "the new lease runs from the takeover");
+    let state = ok(store.job_by_key("k").await, "job_by_key").expect("exists");
+    assert_eq!(state.lease_owner.as_deref(), Some("w2"), "the new worker holds the lease");
+
+    assert!(!ok(store.complete_job(id, "w1", at(31)).await, "complete by w1"), "the old worker cannot complete");
+    let failure = JobFailure::Retry { retry_at: at(100), error: "late".to_owned() };
+    assert!(!ok(store.fail_job(id, "w1", &failure, at(31)).await, "fail by w1"), "the old worker cannot fail it");
+    assert!(!ok(store.renew_lease(id, "w1", at(90)).await, "renew by w1"), "the old worker cannot renew");
+    let state = ok(store.job_by_key("k").await, "job_by_key").expect("exists");
+    assert_eq!(state.state, "running", "the old worker changed nothing");
+
+    assert!(ok(store.complete_job(id, "w2", at(32)).await, "complete by w2"), "the new holder completes it");
+    let state = ok(store.job_by_key("k").await, "job_by_key").expect("exists");
+    assert_eq!(state.state, "done");
+    assert!(
+        ok(store.claim_jobs(&k, "w3", at(1000), secs(30), 10).await, "claim done").is_empty(),
+        "a done job is never claimed"
+    );
+    assert!(!ok(store.complete_job(id, "w2", at(33)).await, "complete twice"), "completing twice is false");
+}
+
+/// A retry releases the lease and makes the job due again at `retry_at`,
+/// keeping the error.
+pub async fn jobs_retry_reschedules(store: Arc<dyn Store>) {
+    ok(store.enqueue_job(&job("notify", "k", at(0)), t0()).await, "enqueue");
+    let k = kinds(&["notify"]);
+    let id = ok(store.claim_jobs(&k, "w1", at(0), secs(30), 10).await, "claim")[0].id;
+
+    let failure = JobFailure::Retry { retry_at: at(120), error: "provider timed out".to_owned() };
+    assert!(ok(store.fail_job(id, "w1", &failure, at(5)).await, "retry"), "the holder can reschedule");
+    let state = ok(store.job_by_key("k").await, "job_by_key").expect("exists");
+    assert_eq!(state.state, "pending", "a retried job is pending");
+    assert_eq!(state.due_at, at(120), "a retried job is due at retry_at");
+    assert_eq!(state.lease_owner, None, "a retry clears the lease");
+    assert_eq!(state.last_error.as_deref(), Some("provider timed out"), "a retry keeps the error");
+    assert_eq!(state.attempts, 1);
+
+    assert!(
+        ok(store.claim_jobs(&k, "w2", at(119), secs(30), 10).await, "claim early").is_empty(),
+        "a retried job is not due before retry_at"
+    );
+    let again = ok(store.claim_jobs(&k, "w2", at(120), secs(30), 10).await, "claim at retry_at");
+    assert_eq!(again.len(), 1, "a retried job is claimable at retry_at, by any worker");
+    assert_eq!(again[0].attempts, 2, "the retry is attempt 2");
+}
+
+/// A dead job keeps its error and is never claimed again.
+pub async fn jobs_dead_is_kept_with_error(store: Arc<dyn Store>) {
+    ok(store.enqueue_job(&job("notify", "k", at(0)), t0()).await, "enqueue");
+    let k = kinds(&["notify"]);
+    let id = ok(store.claim_jobs(&k, "w1", at(0), secs(30), 10).await, "claim")[0].id;
+
+    let failure = JobFailure::Dead { error: "invalid phone number".to_owned() };
+    assert!(!ok(store.fail_job(id, "w2", &failure, at(1)).await, "bury by w2"), "only the holder can bury");
+    assert!(ok(store.fail_job(id, "w1", &failure, at(1)).await, "bury"), "the holder can bury");
+    let state = ok(store.job_by_key("k").await, "job_by_key").expect("a dead job is kept");
+    assert_eq!(state.state, "dead");
+    assert_eq!(state.last_error.as_deref(), Some("invalid phone number"));
+    assert!(
+        ok(store.claim_jobs(&k, "w1", at(10_000), secs(30), 10).await, "claim dead").is_empty(),
+        "a dead job is never claimed"
+    );
+    assert_eq!(ok(store.purge_done_jobs(at(10_000)).await, "purge"), 0, "purge keeps dead jobs");
+}
+
+/// The holder can extend its lease, which keeps others off the job past
+/// the original expiry.
+pub async fn jobs_renew_lease(store: Arc<dyn Store>) {
+    ok(store.enqueue_job(&job("notify", "k", at(0)), t0()).await, "enqueue");
+    let k = kinds(&["notify"]);
+    let id = ok(store.claim_jobs(&k, "w1", at(0), secs(30), 10).await, "claim")[0].id;
+
+    assert!(ok(store.renew_lease(id, "w1", at(90)).await, "renew"), "the holder can renew");
+    assert!(!ok(store.renew_lease(id, "w2", at(200)).await, "renew by w2"), "another worker cannot renew");
+    assert!(
+        ok(store.claim_jobs(&k, "w2", at(60), secs(30), 10).await, "claim after old expiry").is_empty(),
+        "a renewed lease keeps the job past the first expiry"
+    );
+    assert_eq!(
+        ok(store.claim_jobs(&k, "w2", at(90), secs(30), 10).await, "claim after new expiry").len(),
+        1,
+        "the job is claimable once the renewed lease expires"
+    );
+    assert!(!ok(store.renew_lease(9_999_999, "w1", at(100)).await, "renew unknown"), "an unknown id is false");
+}
+
+/// Purging deletes done jobs last updated before the cut-off, and nothing
+/// else.
+pub async fn jobs_purge_done(store: Arc<dyn Store>) {
+    for (key, due) in [("old", 0), ("new", 0), ("pending", 0), ("running", 0)] {
+        ok(store.enqueue_job(&job("notify", key, at(due)), t0()).await, "enqueue");
+    }
+    let k = kinds(&["notify"]);
+    let claimed = ok(store.claim_jobs(&k, "w", at(0), secs(3600), 3).await, "claim");
+    let id_of = |key: &str| claimed.iter().find(|j| j.key == key).map(|j| j.id);
+    // Oldest due first, ties by enqueue order: old, new, pending.
+    let old = id_of("old").expect("old claimed");
+    let new = id_of("new").expect("new claimed");
+    let pending = id_of("pending").expect("pending claimed");
+    assert!(ok(store.complete_job(old, "w", at(10)).await, "complete old"));
+    assert!(ok(store.complete_job(new, "w", at(100)).await, "complete new"));
+    ok(
+        store
+            .fail_job(pending, "w", &JobFailure::Retry { retry_at: at(5000), error: "x".to_owned() }, at(10))
+            .await,
+        "retry pending",
+    );
+    ok(store.claim_jobs(&k, "w", at(0), secs(3600), 10).await, "claim running");
+
+    assert_eq!(ok(store.purge_done_jobs(at(100)).await, "purge"), 1, "only the done job updated before 100 s goes");
+    assert_eq!(ok(store.job_by_key("old").await, "job_by_key"), None, "the old done job is gone");
+    for key in ["new", "pending", "running"] {
+        assert!(ok(store.job_by_key(key).await, "job_by_key").is_some(), "{key} is kept by purge");
+    }
+    assert_eq!(ok(store.purge_done_jobs(at(101)).await, "purge"), 1, "the newer done job goes later");
+    // A purged key can be enqueued afresh.
+    assert!(ok(store.enqueue_job(&job("notify", "old", at(0)), at(200)).await, "re-enqueue purged key"));
+}
+
+// ---------------------------------------------------------------------------
+// Locks
+// ---------------------------------------------------------------------------
+
+/// A lock has one holder until it expires.
+pub async fn locks_are_exclusive(store: Arc<dyn Store>) {
+    assert!(ok(store.try_lock("escalation", "a", t0(), secs(30)).await, "lock by a"), "a free lock is taken");
+    assert!(
+        !ok(store.try_lock("escalation", "b", at(29), secs(30)).await, "lock by b"),
+        "another holder cannot take a live lock"
+    );
+    assert!(
+        ok(store.try_lock("notify", "b", at(1), secs(30)).await, "other lock by b"),
+        "locks with other names are independent"
+    );
+}
+
+/// The holder renews its lock, which pushes the expiry back.
+pub async fn locks_renew_by_holder(store: Arc<dyn Store>) {
+    assert!(ok(store.try_lock("escalation", "a", t0(), secs(30)).await, "lock"));
+    assert!(
+        ok(store.try_lock("escalation", "a", at(20), secs(30)).await, "renew"),
+        "the holder renews its lock"
+    );
+    assert!(
+        !ok(store.try_lock("escalation", "b", at(40), secs(30)).await, "lock by b"),
+        "a renewed lock is still held past the first expiry"
+    );
+    assert!(
+        ok(store.try_lock("escalation", "a", at(45), secs(30)).await, "renew again"),
+        "the holder renews again"
+    );
+}
+
+/// An expired lock goes to whoever asks; the old holder then cannot renew.
+pub async fn locks_taken_over_after_expiry(store: Arc<dyn Store>) {
+    assert!(ok(store.try_lock("escalation", "a", t0(), secs(30)).await, "lock"));
+    assert!(
+        ok(store.try_lock("escalation", "b", at(30), secs(30)).await, "takeover"),
+        "an expired lock can be taken by another holder"
+    );
+    assert!(
+        !ok(store.try_lock("escalation", "a", at(31), secs(30)).await, "renew by old"),
+        "the old holder lost the lock"
+    );
+}
+
+/// Releasing frees the lock at once; releasing someone else's lock does
+/// nothing.
+pub async fn locks_release(store: Arc<dyn Store>) {
+    assert!(ok(store.try_lock("escalation", "a", t0(), secs(30)).await, "lock"));
+    ok(store.release_lock("escalation", "b").await, "release by b");
+    assert!(
+        !ok(store.try_lock("escalation", "b", at(1), secs(30)).await, "lock by b"),
+        "a release by a non-holder does nothing"
+    );
+    ok(store.release_lock("escalation", "a").await, "release by a");
+    assert!(
+        ok(store.try_lock("escalation", "b", at(2), secs(30)).await, "lock by b"),
+        "a released lock is free before its expiry"
+    );
+    ok(store.release_lock("unknown", "a").await, "release of an unknown lock");
+}
+
+// ---------------------------------------------------------------------------
+// Migrations
+// ---------------------------------------------------------------------------
+
+/// On a migrated store the schema is current, and migrating again applies
+/// nothing.
+pub async fn migrations_current_and_idempotent(store: Arc<dyn Store>) {
+    ok(store.ping().await, "ping");
+    let status = ok(store.migration_status().await, "migration_status");
+    assert!(!status.known.is_empty(), "the binary knows its migrations");
+    assert!(status.is_current(), "a migrated store is current: {status:?}");
+    assert_eq!(ok(store.migrate().await, "migrate again"), Vec::<i64>::new(), "a second migrate applies nothing");
+    assert_eq!(ok(store.migration_status().await, "migration_status"), status, "the status is unchanged");
+}
+
+/// Not in [`conformance_tests!`](crate::conformance_tests), which hands out
+/// migrated stores: each backend calls this with a store on an empty
+/// database. Nothing is applied there; `migrate` applies every known
+/// version, in order, and the status is then current.
+pub async fn migrate_fresh_database(store: Arc<dyn Store>) {
+    let before = ok(store.migration_status().await, "migration_status before migrate");
+    assert!(before.applied.is_empty(), "an empty database has nothing applied: {before:?}");
+    assert!(!before.is_current(), "an empty database is not current");
+    let applied = ok(store.migrate().await, "migrate");
+    assert_eq!(applied, before.known, "migrate applies every known version, in order");
+    let after = ok(store.migration_status().await, "migration_status after migrate");
+    assert!(after.is_current(), "after migrate the database is current: {after:?}");
+}

@@ -1,0 +1,356 @@
+//! SQL text that is the same on both backends (both accept `$1` parameters),
+//! and the pure conversions from the rows it returns to domain values.
+//!
+//! Invariants:
+//! - Every statement here runs unchanged on SQLite and PostgreSQL; a
+//!   statement that needs dialect-specific syntax (the job claim, the check
+//!   that the migrations table exists) lives in its backend crate instead.
+//! - Timestamps are integer Unix milliseconds and JSON is `TEXT` on both
+//!   backends, so a bound value has the same type everywhere.
+//! - The `*Row` tuple types list the columns in the order the matching
+//!   `SELECT`/`RETURNING` clause names them; backends decode into them with
+//!   `query_as` and call the `*_from_row` functions, so decoding rules (kind
+//!   and name parsing, JSON, timestamps) exist once.
+//! - Nothing here names sqlx.
+
+use crate::job::{ClaimedJob, JobState};
+use crate::token::TokenRecord;
+use crate::StoreError;
+use jiff::{SignedDuration, Timestamp};
+use tocsin_domain::catalog::Kind;
+use tocsin_domain::plan::Current;
+use tocsin_domain::token::TokenScope;
+use tocsin_domain::Name;
+
+// ---------------------------------------------------------------------------
+// Health and migrations
+// ---------------------------------------------------------------------------
+
+/// The readiness round trip.
+pub const PING: &str = "SELECT 1";
+
+/// Versions recorded by sqlx's migrator. Only successful ones count: a failed
+/// migration leaves a row with `success = false`, and the schema is then not
+/// at that version. (`WHERE success` works on SQLite, where it is an integer.)
+pub const APPLIED_MIGRATIONS: &str = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
+
+// ---------------------------------------------------------------------------
+// Catalog
+// ---------------------------------------------------------------------------
+
+/// Every object. Ordered by name here; the kind order (creation order, not
+/// alphabetical) is applied in Rust by [`sort_objects`].
+pub const LIST_OBJECTS: &str = "SELECT id, kind, name, spec, managed, source, secret, version \
+     FROM catalog_objects ORDER BY name";
+
+/// `$1` kind.
+pub const LIST_OBJECTS_OF_KIND: &str = "SELECT id, kind, name, spec, managed, source, secret, version \
+     FROM catalog_objects WHERE kind = $1 ORDER BY name";
+
+/// `$1` kind, `$2` name.
+pub const GET_OBJECT: &str = "SELECT id, kind, name, spec, managed, source, secret, version \
+     FROM catalog_objects WHERE kind = $1 AND name = $2";
+
+/// `$1` id, `$2` kind, `$3` name, `$4` spec, `$5` managed, `$6` source,
+/// `$7` secret, `$8` now. A new object starts at version 1.
+pub const INSERT_OBJECT: &str = "INSERT INTO catalog_objects \
+     (id, kind, name, spec, managed, source, secret, version, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)";
+
+/// Compare-and-set on the version: `$1` id, `$2` expected version, `$3` spec,
+/// `$4` managed, `$5` source, `$6` secret (NULL keeps the stored one), `$7`
+/// now. Zero rows changed means the object moved or vanished.
+pub const UPDATE_OBJECT: &str = "UPDATE catalog_objects \
+     SET spec = $3, managed = $4, source = $5, secret = COALESCE($6, secret), \
+         version = version + 1, updated_at = $7 \
+     WHERE id = $1 AND version = $2";
+
+/// Compare-and-set on the version: `$1` id, `$2` expected version.
+pub const DELETE_OBJECT: &str = "DELETE FROM catalog_objects WHERE id = $1 AND version = $2";
+
+/// What an id names, to word a conflict message: `$1` id.
+pub const OBJECT_KIND_NAME: &str = "SELECT kind, name FROM catalog_objects WHERE id = $1";
+
+/// Columns of [`LIST_OBJECTS`], [`LIST_OBJECTS_OF_KIND`] and [`GET_OBJECT`]:
+/// id, kind, name, spec (JSON text), managed, source, secret, version.
+pub type ObjectRow = (String, String, String, String, bool, Option<String>, Option<String>, i64);
+
+pub fn object_from_row(row: ObjectRow) -> Result<Current, StoreError> {
+    let (id, kind, name, spec, managed, source, secret, version) = row;
+    Ok(Current {
+        kind: parse_kind(&kind)?,
+        name: parse_name(&name)?,
+        spec: serde_json::from_str(&spec)
+            .map_err(|e| StoreError::Corrupt(format!("catalog object {id}: spec is not JSON: {e}")))?,
+        id,
+        managed,
+        source,
+        version,
+        secret,
+    })
+}
+
+/// Orders objects by kind (in [`Kind::ALL`] order: the order they are
+/// created in) then name. The sort is stable, so rows already ordered by name
+/// in SQL stay ordered by name within a kind.
+pub fn sort_objects(objects: &mut [Current]) {
+    objects.sort_by_key(|o| kind_rank(o.kind));
+}
+
+fn kind_rank(kind: Kind) -> usize {
+    Kind::ALL.iter().position(|k| *k == kind).unwrap_or(Kind::ALL.len())
+}
+
+/// The conflict for a create whose kind and name are taken.
+pub fn already_exists(kind: Kind, name: &Name) -> StoreError {
+    StoreError::Conflict(format!("{} \"{name}\" already exists", kind.label()))
+}
+
+/// The conflict for an update or delete whose expected version is stale.
+/// `found` is what [`OBJECT_KIND_NAME`] returned for the id, if anything.
+pub fn changed_since_read(id: &str, found: Option<(String, String)>) -> StoreError {
+    match found {
+        Some((kind, name)) => {
+            let label = Kind::parse(&kind).map_or(kind.clone(), |k| k.label().to_owned());
+            StoreError::Conflict(format!("{label} \"{name}\" changed since it was read; run plan again"))
+        }
+        None => StoreError::Conflict(format!(
+            "object {id} was deleted since it was read; run plan again"
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Tokens
+// ---------------------------------------------------------------------------
+
+/// `$1` id, `$2` name, `$3` scope, `$4` digest, `$5` now. The partial unique
+/// index on live names turns a duplicate live name into a unique violation.
+pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, name, scope, digest, created_at) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+/// Finds and marks a live token in one statement: `$1` digest, `$2` now.
+pub const USE_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $2 \
+     WHERE digest = $1 AND revoked_at IS NULL \
+     RETURNING id, name, scope, created_at, last_used_at, revoked_at";
+
+pub const LIST_TOKENS: &str = "SELECT id, name, scope, created_at, last_used_at, revoked_at \
+     FROM api_tokens ORDER BY created_at, id";
+
+/// `$1` name, `$2` now.
+pub const REVOKE_TOKEN: &str = "UPDATE api_tokens SET revoked_at = $2 \
+     WHERE name = $1 AND revoked_at IS NULL";
+
+/// Columns of [`USE_TOKEN`] and [`LIST_TOKENS`]: id, name, scope,
+/// created_at, last_used_at, revoked_at.
+pub type TokenRow = (String, String, String, i64, Option<i64>, Option<i64>);
+
+pub fn token_from_row(row: TokenRow) -> Result<TokenRecord, StoreError> {
+    let (id, name, scope, created_at, last_used_at, revoked_at) = row;
+    let scope = TokenScope::parse(&scope)
+        .ok_or_else(|| StoreError::Corrupt(format!("token {id}: unknown scope {scope:?}")))?;
+    Ok(TokenRecord {
+        name,
+        scope,
+        created_at: timestamp(created_at)?,
+        last_used_at: last_used_at.map(timestamp).transpose()?,
+        revoked_at: revoked_at.map(timestamp).transpose()?,
+        id,
+    })
+}
+
+/// The conflict for a token whose name a live token already has.
+pub fn token_name_taken(name: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "a live token named \"{name}\" already exists; revoke it first or pick another name"
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// Jobs
+// ---------------------------------------------------------------------------
+
+/// `$1` kind, `$2` key, `$3` payload, `$4` due_at, `$5` now. The first job
+/// with a key wins; a second enqueue changes nothing (zero rows).
+pub const ENQUEUE_JOB: &str = "INSERT INTO jobs \
+     (kind, key, payload, state, attempts, due_at, created_at, updated_at) \
+     VALUES ($1, $2, $3, 'pending', 0, $4, $5, $5) \
+     ON CONFLICT (key) DO NOTHING";
+
+/// Compare-and-set on the lease: `$1` id, `$2` worker, `$3` now. The
+/// worker's name stays in `lease_owner` as a record of who finished it.
+pub const COMPLETE_JOB: &str = "UPDATE jobs \
+     SET state = 'done', lease_until = NULL, updated_at = $3 \
+     WHERE id = $1 AND state = 'running' AND lease_owner = $2";
+
+/// Compare-and-set on the lease: `$1` id, `$2` worker, `$3` retry_at,
+/// `$4` error, `$5` now. The lease is cleared so any worker may run it next.
+pub const RETRY_JOB: &str = "UPDATE jobs \
+     SET state = 'pending', due_at = $3, lease_owner = NULL, lease_until = NULL, \
+         last_error = $4, updated_at = $5 \
+     WHERE id = $1 AND state = 'running' AND lease_owner = $2";
+
+/// Compare-and-set on the lease: `$1` id, `$2` worker, `$3` error, `$4` now.
+pub const BURY_JOB: &str = "UPDATE jobs \
+     SET state = 'dead', lease_until = NULL, last_error = $3, updated_at = $4 \
+     WHERE id = $1 AND state = 'running' AND lease_owner = $2";
+
+/// Compare-and-set on the lease: `$1` id, `$2` worker, `$3` until.
+pub const RENEW_LEASE: &str = "UPDATE jobs SET lease_until = $3 \
+     WHERE id = $1 AND state = 'running' AND lease_owner = $2";
+
+/// `$1` key.
+pub const JOB_BY_KEY: &str = "SELECT id, kind, key, state, attempts, due_at, lease_owner, last_error \
+     FROM jobs WHERE key = $1";
+
+/// `$1` before.
+pub const PURGE_DONE_JOBS: &str = "DELETE FROM jobs WHERE state = 'done' AND updated_at < $1";
+
+/// Columns a claim returns: id, kind, key, payload (JSON text), due_at,
+/// attempts, lease_until. The claim statements live in the backends.
+pub type ClaimedRow = (i64, String, String, String, i64, i32, i64);
+
+pub fn claimed_from_row(row: ClaimedRow) -> Result<ClaimedJob, StoreError> {
+    let (id, kind, key, payload, due_at, attempts, lease_until) = row;
+    Ok(ClaimedJob {
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| StoreError::Corrupt(format!("job {id}: payload is not JSON: {e}")))?,
+        due_at: timestamp(due_at)?,
+        lease_until: timestamp(lease_until)?,
+        id,
+        kind,
+        key,
+        attempts,
+    })
+}
+
+/// Claims come back from `UPDATE ... RETURNING` in no particular order;
+/// this restores "oldest due first" (ties by id, the enqueue order).
+pub fn sort_claimed(jobs: &mut [ClaimedJob]) {
+    jobs.sort_by_key(|j| (j.due_at, j.id));
+}
+
+/// Columns of [`JOB_BY_KEY`]: id, kind, key, state, attempts, due_at,
+/// lease_owner, last_error.
+pub type JobStateRow = (i64, String, String, String, i32, i64, Option<String>, Option<String>);
+
+pub fn job_state_from_row(row: JobStateRow) -> Result<JobState, StoreError> {
+    let (id, kind, key, state, attempts, due_at, lease_owner, last_error) = row;
+    Ok(JobState {
+        id,
+        kind,
+        key,
+        state,
+        attempts,
+        due_at: timestamp(due_at)?,
+        lease_owner,
+        last_error,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Engine locks
+// ---------------------------------------------------------------------------
+
+/// Takes a free or expired lock, or renews one the holder already has, in one
+/// statement: `$1` name, `$2` holder, `$3` expires_at, `$4` now. When another
+/// holder's lock is still live the `WHERE` of the update is false and zero
+/// rows change. The version counts hand-overs and renewals, for operators.
+pub const TRY_LOCK: &str = "INSERT INTO engine_locks (name, holder, expires_at, version) \
+     VALUES ($1, $2, $3, 1) \
+     ON CONFLICT (name) DO UPDATE \
+     SET holder = excluded.holder, expires_at = excluded.expires_at, \
+         version = engine_locks.version + 1 \
+     WHERE engine_locks.holder = excluded.holder OR engine_locks.expires_at <= $4";
+
+/// `$1` name, `$2` holder. Releasing a lock one does not hold changes nothing.
+pub const RELEASE_LOCK: &str = "DELETE FROM engine_locks WHERE name = $1 AND holder = $2";
+
+// ---------------------------------------------------------------------------
+// Values
+// ---------------------------------------------------------------------------
+
+/// A timestamp as stored: Unix milliseconds (sub-millisecond precision is
+/// dropped).
+pub fn millis(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+/// `t + d` in stored milliseconds, saturating: a lease or TTL so long that it
+/// overflows means "never expires", not an error.
+pub fn millis_after(t: Timestamp, d: SignedDuration) -> i64 {
+    let d = i64::try_from(d.as_millis()).unwrap_or(if d.is_negative() { i64::MIN } else { i64::MAX });
+    t.as_millisecond().saturating_add(d)
+}
+
+/// A stored timestamp back into a [`Timestamp`]; out of range means a row
+/// written by something other than tocsin.
+pub fn timestamp(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms)
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {ms} ms is out of range: {e}")))
+}
+
+fn parse_kind(s: &str) -> Result<Kind, StoreError> {
+    Kind::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown object kind {s:?}")))
+}
+
+fn parse_name(s: &str) -> Result<Name, StoreError> {
+    Name::parse(s).map_err(|e| StoreError::Corrupt(format!("object name {s:?} {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millis_after_saturates() {
+        let t = Timestamp::constant(1_700_000_000, 0);
+        assert_eq!(millis_after(t, SignedDuration::from_secs(30)), 1_700_000_030_000);
+        assert_eq!(millis_after(t, SignedDuration::MAX), i64::MAX);
+        assert_eq!(millis_after(t, SignedDuration::from_secs(-30)), 1_699_999_970_000);
+    }
+
+    #[test]
+    fn objects_sort_by_kind_then_name() {
+        let obj = |kind, name: &str| Current {
+            id: name.to_owned(),
+            kind,
+            name: Name::parse(name).unwrap_or_else(|e| unreachable!("{e}")),
+            spec: serde_json::Value::Null,
+            managed: false,
+            source: None,
+            version: 1,
+            secret: None,
+        };
+        // As SQL returns them: by name.
+        let mut objects = vec![
+            obj(Kind::Service, "a"),
+            obj(Kind::User, "b"),
+            obj(Kind::Team, "c"),
+            obj(Kind::User, "d"),
+        ];
+        sort_objects(&mut objects);
+        let got: Vec<_> = objects.iter().map(|o| (o.kind, o.name.as_str())).collect();
+        assert_eq!(
+            got,
+            [(Kind::User, "b"), (Kind::User, "d"), (Kind::Team, "c"), (Kind::Service, "a")]
+        );
+    }
+
+    #[test]
+    fn bad_rows_are_corrupt() {
+        let row = (
+            "x".to_owned(),
+            "gadget".to_owned(),
+            "a".to_owned(),
+            "{}".to_owned(),
+            true,
+            None,
+            None,
+            1,
+        );
+        assert!(matches!(object_from_row(row), Err(StoreError::Corrupt(_))));
+        let row = ("x".to_owned(), "n".to_owned(), "root".to_owned(), 0, None, None);
+        assert!(matches!(token_from_row(row), Err(StoreError::Corrupt(_))));
+    }
+}

@@ -1,0 +1,41 @@
+//! API tokens. Only a SHA-256 digest of the secret is stored.
+
+use crate::StoreError;
+use async_trait::async_trait;
+use jiff::Timestamp;
+use tocsin_domain::token::TokenScope;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewToken {
+    pub id: String,
+    /// What it is for ("ci-apply"); unique among live tokens.
+    pub name: String,
+    pub scope: TokenScope,
+    /// Hex SHA-256 of the token text.
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub name: String,
+    pub scope: TokenScope,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[async_trait]
+pub trait TokenStore {
+    /// Conflict if a live token has the same name.
+    async fn create_token(&self, token: &NewToken, now: Timestamp) -> Result<(), StoreError>;
+
+    /// The live (not revoked) token with this digest, marking it used at `now`.
+    async fn use_token(&self, digest: &str, now: Timestamp) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Every token, revoked ones included, oldest first.
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+
+    /// Revokes the live token with this name; false if there is none.
+    async fn revoke_token(&self, name: &str, now: Timestamp) -> Result<bool, StoreError>;
+}

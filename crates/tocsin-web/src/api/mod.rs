@@ -1,0 +1,61 @@
+//! The REST API under `/api/v1`.
+
+pub mod catalog;
+pub mod config;
+
+use crate::server::AppState;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "tocsin",
+        description = "The tocsin incident hub REST API. Authenticate with an API token: `Authorization: Bearer tcs_…` (create one with `tocsin token create`). Errors are RFC 9457 `application/problem+json`.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "catalog", description = "Declared objects: teams, users, services, schedules, escalation policies, integrations"),
+        (name = "config", description = "Config as code: plan and apply manifests"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+#[derive(Debug)]
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every documented route.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(catalog::list_users))
+        .routes(routes!(catalog::get_user))
+        .routes(routes!(catalog::list_teams))
+        .routes(routes!(catalog::get_team))
+        .routes(routes!(catalog::list_schedules))
+        .routes(routes!(catalog::get_schedule))
+        .routes(routes!(catalog::list_escalation_policies))
+        .routes(routes!(catalog::get_escalation_policy))
+        .routes(routes!(catalog::list_services))
+        .routes(routes!(catalog::get_service))
+        .routes(routes!(catalog::list_integrations))
+        .routes(routes!(catalog::get_integration))
+        .routes(routes!(config::plan))
+        .routes(routes!(config::apply))
+        .routes(routes!(crate::health::healthz))
+        .routes(routes!(crate::health::readyz))
+}

@@ -1,0 +1,91 @@
+//! Building and running the HTTP server. `Server::build` binds its own
+//! listener so tests can ask for port 0 and learn the real address.
+
+use crate::{api, metrics};
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tocsin_core::clock::Clock;
+use tocsin_store::Store;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug)]
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    router: Router,
+}
+
+/// The OpenAPI document of the API, as served at `/api/v1/openapi.json`
+/// and committed at `docs/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::router().into_openapi()
+}
+
+/// Requests that take longer than this are cut off with 408, so a stuck
+/// database does not pile up connections.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Server {
+    pub async fn build(config: &ServerConfig, state: AppState) -> std::io::Result<Server> {
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let (api_router, doc) = api::router().split_for_parts();
+        let doc = Arc::new(doc);
+        let router = Router::new()
+            .route("/", get(index))
+            .route("/metrics", get(metrics::render))
+            .route(
+                "/api/v1/openapi.json",
+                get(move || {
+                    let doc = doc.clone();
+                    async move { axum::Json(doc.as_ref().clone()) }
+                }),
+            )
+            .merge(api_router)
+            .with_state(state)
+            .layer(axum::middleware::from_fn(metrics::track))
+            .layer(TimeoutLayer::with_status_code(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                REQUEST_TIMEOUT,
+            ))
+            .layer(TraceLayer::new_for_http());
+        // Make sure the recorder exists before the first request.
+        let _ = metrics::handle();
+        Ok(Server { listener, router })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets
+    /// in-flight requests finish.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("index.html"))
+}

@@ -1,0 +1,15 @@
+//! One module per subcommand: each parses its arguments into core calls
+//! and prints the result. No rules live here.
+
+pub mod config;
+pub mod get;
+pub mod migrate;
+pub mod serve;
+pub mod token;
+
+use jiff::Timestamp;
+use tocsin_core::clock::{Clock, SystemClock};
+
+pub fn now() -> Timestamp {
+    SystemClock.now()
+}

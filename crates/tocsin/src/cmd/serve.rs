@@ -1,0 +1,88 @@
+//! `tocsin serve`: open (and migrate) the store, start the engine and the
+//! HTTP server, and stop both cleanly on SIGINT/SIGTERM.
+
+use crate::database::Target;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tocsin_core::clock::{Clock, SystemClock};
+use tocsin_core::engine::{Engine, PurgeDoneJobs};
+use tocsin_domain::token::TokenScope;
+use tocsin_web::{AppState, Server, ServerConfig};
+
+pub async fn run(target: Target, listen: SocketAddr, demo: bool) -> anyhow::Result<ExitCode> {
+    let store = target.open(true).await?;
+    let applied = store.migrate().await?;
+    tracing::info!(database = %target.describe(), migrations_applied = applied.len(), "store ready");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+    if demo {
+        let loaded = tocsin_core::demo::load_if_empty(store.as_ref(), clock.now()).await?;
+        if loaded {
+            tracing::info!("demo organisation loaded from examples/");
+        }
+        // A fresh token each start: the previous one was shown once and is gone.
+        store.revoke_token("demo", clock.now()).await?;
+        let token =
+            tocsin_core::token::create(store.as_ref(), "demo", TokenScope::Admin, clock.now())
+                .await?;
+        eprintln!("demo API token (admin scope, shown once): {}", token.secret);
+        eprintln!(
+            "try: curl -H 'Authorization: Bearer {}' http://{listen}/api/v1/services",
+            token.secret
+        );
+    }
+
+    let worker = format!(
+        "{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let engine = Arc::new(
+        Engine::new(store.clone(), clock.clone(), worker)
+            .with_module(Arc::new(PurgeDoneJobs::new(store.clone()))),
+    );
+    let (stop_engine, stopped) = tokio::sync::watch::channel(false);
+    let engine_task = tokio::spawn(engine.run(stopped));
+
+    let server = Server::build(
+        &ServerConfig { listen },
+        AppState {
+            store: store.clone(),
+            clock,
+        },
+    )
+    .await?;
+    let addr = server.local_addr()?;
+    tracing::info!(%addr, "tocsin listening on http://{addr}");
+    server.run(shutdown_signal()).await?;
+
+    tracing::info!("shutting down: in-flight requests done, stopping the engine");
+    let _ = stop_engine.send(true);
+    let _ = engine_task.await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,137 @@
+//! `tocsin`: the incident hub's one binary — the server, and the CLI that
+//! manages it (migrations, config as code, tokens, reading the catalog).
+
+mod cmd;
+mod database;
+mod logging;
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The default port: free of PostgreSQL (5432), Redis (6379), RabbitMQ
+/// (5672, 15672), MQTT (1883, 8883), NATS (4222, 8222) and Prometheus,
+/// Alertmanager and exporters (9090-9115).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7676";
+
+#[derive(Debug, Parser)]
+#[command(name = "tocsin", version, about = "tocsin — the self-hosted incident hub", long_about = None)]
+struct Cli {
+    /// Database URL: postgres://user@host/db, or sqlite://path/to/file.db.
+    /// Without it, an embedded SQLite file in the data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "TOCSIN_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+
+    /// Where the embedded SQLite database lives.
+    #[arg(long, global = true, env = "TOCSIN_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+
+    /// Log format.
+    #[arg(long, global = true, env = "TOCSIN_LOG_FORMAT", value_enum, default_value_t = logging::Format::Human)]
+    log_format: logging::Format,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the hub: API, engine, and (with --demo) a sample organisation.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "TOCSIN_LISTEN", default_value = DEFAULT_LISTEN)]
+        listen: SocketAddr,
+        /// Load the demo organisation (examples/) if the catalog is empty,
+        /// and print an admin API token for it.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Check manifests offline: every problem, with file, line and column.
+    Validate {
+        /// Directories or files of YAML manifests.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Show what `apply` would change in the database.
+    Plan {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Also plan deleting objects managed by config that no manifest declares.
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Apply manifests to the database in one transaction.
+    Apply {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Delete objects managed by config that no manifest declares.
+        #[arg(long)]
+        prune: bool,
+        /// Do not ask for confirmation (required when not on a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: cmd::token::TokenCommand,
+    },
+    /// List declared objects, or show one.
+    Get {
+        /// users, teams, schedules, escalation-policies, services, integrations
+        kind: String,
+        /// Show only this object.
+        name: Option<String>,
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value_t = cmd::get::Output::Table)]
+        output: cmd::get::Output,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let target =
+        || database::parse(cli.database_url.as_deref(), &cli.data_dir).map_err(anyhow::Error::msg);
+    match cli.command {
+        Command::Serve { listen, demo } => cmd::serve::run(target()?, listen, demo).await,
+        Command::Migrate => cmd::migrate::run(target()?).await,
+        Command::Validate { paths } => Ok(cmd::config::validate(&paths)),
+        Command::Plan { paths, prune } => cmd::config::plan(target()?, &paths, prune).await,
+        Command::Apply { paths, prune, yes } => {
+            cmd::config::apply(target()?, &paths, prune, yes).await
+        }
+        Command::Token { command } => cmd::token::run(target()?, command).await,
+        Command::Get { kind, name, output } => {
+            cmd::get::run(target()?, &kind, name.as_deref(), output).await
+        }
+    }
+}
