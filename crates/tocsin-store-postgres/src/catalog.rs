@@ -22,11 +22,23 @@ use crate::error::{is_unique_violation, map};
 impl CatalogStore for PostgresStore {
     async fn list_objects(&self, kind: Option<Kind>) -> Result<Vec<Current>, StoreError> {
         let rows: Vec<ObjectRow> = match kind {
-            Some(kind) => sqlx::query_as(sql::LIST_OBJECTS_OF_KIND).bind(kind.as_str()).fetch_all(&self.pool).await,
-            None => sqlx::query_as(sql::LIST_OBJECTS).fetch_all(&self.pool).await,
+            Some(kind) => {
+                sqlx::query_as(sql::LIST_OBJECTS_OF_KIND)
+                    .bind(kind.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            None => {
+                sqlx::query_as(sql::LIST_OBJECTS)
+                    .fetch_all(&self.pool)
+                    .await
+            }
         }
         .map_err(map)?;
-        let mut objects = rows.into_iter().map(sql::object_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut objects = rows
+            .into_iter()
+            .map(sql::object_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         sql::sort_objects(&mut objects);
         Ok(objects)
     }
@@ -41,7 +53,11 @@ impl CatalogStore for PostgresStore {
         row.map(sql::object_from_row).transpose()
     }
 
-    async fn apply_catalog(&self, writes: &[CatalogWrite], now: Timestamp) -> Result<(), StoreError> {
+    async fn apply_catalog(
+        &self,
+        writes: &[CatalogWrite],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(map)?;
         match apply_writes(&mut tx, writes, now).await {
             Ok(()) => tx.commit().await.map_err(map),
@@ -66,7 +82,14 @@ async fn apply_writes(
     let now = sql::millis(now);
     for write in writes {
         match write {
-            CatalogWrite::Create { kind, name, spec, managed, source, secret } => {
+            CatalogWrite::Create {
+                kind,
+                name,
+                spec,
+                managed,
+                source,
+                secret,
+            } => {
                 let inserted = sqlx::query::<Postgres>(sql::INSERT_OBJECT)
                     .bind(uuid::Uuid::new_v4().to_string())
                     .bind(kind.as_str())
@@ -80,11 +103,20 @@ async fn apply_writes(
                     .await;
                 match inserted {
                     Ok(_) => {}
-                    Err(e) if is_unique_violation(&e) => return Err(sql::already_exists(*kind, name)),
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(sql::already_exists(*kind, name));
+                    }
                     Err(e) => return Err(map(e)),
                 }
             }
-            CatalogWrite::Update { id, expected_version, spec, managed, source, secret } => {
+            CatalogWrite::Update {
+                id,
+                expected_version,
+                spec,
+                managed,
+                source,
+                secret,
+            } => {
                 let done = sqlx::query::<Postgres>(sql::UPDATE_OBJECT)
                     .bind(id.as_str())
                     .bind(*expected_version)
@@ -100,7 +132,10 @@ async fn apply_writes(
                     return Err(changed_since_read(conn, id).await);
                 }
             }
-            CatalogWrite::Delete { id, expected_version } => {
+            CatalogWrite::Delete {
+                id,
+                expected_version,
+            } => {
                 let done = sqlx::query::<Postgres>(sql::DELETE_OBJECT)
                     .bind(id.as_str())
                     .bind(*expected_version)
@@ -119,8 +154,10 @@ async fn apply_writes(
 /// The conflict for a missed compare-and-set, naming the object if it still
 /// exists.
 async fn changed_since_read(conn: &mut PgConnection, id: &str) -> StoreError {
-    let found: Result<Option<(String, String)>, _> =
-        sqlx::query_as(sql::OBJECT_KIND_NAME).bind(id).fetch_optional(&mut *conn).await;
+    let found: Result<Option<(String, String)>, _> = sqlx::query_as(sql::OBJECT_KIND_NAME)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await;
     match found {
         Ok(found) => sql::changed_since_read(id, found),
         Err(e) => map(e),

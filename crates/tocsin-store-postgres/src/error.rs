@@ -31,7 +31,10 @@ pub(crate) fn map(e: sqlx::Error) -> StoreError {
             if db.kind() == ErrorKind::UniqueViolation {
                 StoreError::Conflict(format!("a unique value is taken: {}", db.message()))
             } else if is_unavailable_state(&code) {
-                StoreError::Unavailable(format!("PostgreSQL refused the request ({code}): {}", db.message()))
+                StoreError::Unavailable(format!(
+                    "PostgreSQL refused the request ({code}): {}",
+                    db.message()
+                ))
             } else {
                 StoreError::Other(format!("{} ({code})", db.message()))
             }
@@ -41,7 +44,9 @@ pub(crate) fn map(e: sqlx::Error) -> StoreError {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed) => StoreError::Unavailable(e.to_string()),
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+            StoreError::Corrupt(e.to_string())
+        }
         other => StoreError::Other(other.to_string()),
     }
 }
@@ -49,7 +54,9 @@ pub(crate) fn map(e: sqlx::Error) -> StoreError {
 pub(crate) fn map_migrate(e: MigrateError) -> StoreError {
     match e {
         MigrateError::Execute(e) => map(e),
-        MigrateError::ExecuteMigration(e, v) => StoreError::Migration(format!("migration {v} failed: {e}")),
+        MigrateError::ExecuteMigration(e, v) => {
+            StoreError::Migration(format!("migration {v} failed: {e}"))
+        }
         MigrateError::VersionMissing(v) => StoreError::Migration(format!(
             "the database has migration {v}, which this binary does not know: a newer tocsin \
              migrated it; run that version (or newer) instead"

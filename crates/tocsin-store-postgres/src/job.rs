@@ -66,12 +66,20 @@ impl JobStore for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map)?;
-        let mut jobs = rows.into_iter().map(sql::claimed_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut jobs = rows
+            .into_iter()
+            .map(sql::claimed_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         sql::sort_claimed(&mut jobs);
         Ok(jobs)
     }
 
-    async fn complete_job(&self, id: i64, worker: &str, now: Timestamp) -> Result<bool, StoreError> {
+    async fn complete_job(
+        &self,
+        id: i64,
+        worker: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(sql::COMPLETE_JOB)
             .bind(id)
             .bind(worker)
@@ -106,7 +114,12 @@ impl JobStore for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn renew_lease(&self, id: i64, worker: &str, until: Timestamp) -> Result<bool, StoreError> {
+    async fn renew_lease(
+        &self,
+        id: i64,
+        worker: &str,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(sql::RENEW_LEASE)
             .bind(id)
             .bind(worker)
@@ -118,8 +131,11 @@ impl JobStore for PostgresStore {
     }
 
     async fn job_by_key(&self, key: &str) -> Result<Option<JobState>, StoreError> {
-        let row: Option<JobStateRow> =
-            sqlx::query_as(sql::JOB_BY_KEY).bind(key).fetch_optional(&self.pool).await.map_err(map)?;
+        let row: Option<JobStateRow> = sqlx::query_as(sql::JOB_BY_KEY)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?;
         row.map(sql::job_state_from_row).transpose()
     }
 
@@ -151,7 +167,12 @@ impl JobStore for PostgresStore {
     }
 
     async fn release_lock(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        sqlx::query(sql::RELEASE_LOCK).bind(name).bind(holder).execute(&self.pool).await.map_err(map)?;
+        sqlx::query(sql::RELEASE_LOCK)
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
         Ok(())
     }
 }

@@ -56,8 +56,9 @@ impl PostgresStore {
     /// server cannot be reached or refuses us, naming the host and port and
     /// what to check, never the password.
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("the PostgreSQL URL is not valid: {e}")))?;
+        let options = PgConnectOptions::from_str(url).map_err(|e| {
+            StoreError::Unavailable(format!("the PostgreSQL URL is not valid: {e}"))
+        })?;
         let unreachable = |why: String| {
             StoreError::Unavailable(format!(
                 "cannot connect to PostgreSQL at {} (database \"{}\", user \"{}\"): {why}; check \
@@ -70,7 +71,10 @@ impl PostgresStore {
         };
         match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
             Err(_) => {
-                return Err(unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())));
+                return Err(unreachable(format!(
+                    "no answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
             }
             Ok(Err(e)) => return Err(unreachable(e.to_string())),
             Ok(Ok(probe)) => {
@@ -96,7 +100,10 @@ impl PostgresStore {
         if !exists {
             return Ok(Vec::new());
         }
-        sqlx::query_scalar(sql::APPLIED_MIGRATIONS).fetch_all(&self.pool).await.map_err(map)
+        sqlx::query_scalar(sql::APPLIED_MIGRATIONS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)
     }
 }
 
@@ -124,7 +131,10 @@ impl Store for PostgresStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query(sql::PING).execute(&self.pool).await.map_err(map)?;
+        sqlx::query(sql::PING)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
         Ok(())
     }
 
@@ -139,7 +149,10 @@ impl Store for PostgresStore {
     }
 
     async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
-        Ok(MigrationStatus { known: known_versions(), applied: self.applied_versions().await? })
+        Ok(MigrationStatus {
+            known: known_versions(),
+            applied: self.applied_versions().await?,
+        })
     }
 
     async fn close(&self) {

@@ -50,23 +50,27 @@ pub async fn fresh_database() -> Option<String> {
 /// still on it. Best effort: a failure is reported on stderr, as a leftover
 /// test database is harmless.
 pub async fn drop_database(url: &str) {
-    let Ok(admin) = std::env::var(URL_VAR) else { return };
+    let Ok(admin) = std::env::var(URL_VAR) else {
+        return;
+    };
     let name = match PgConnectOptions::from_str(url).map(|o| o.get_database().map(str::to_owned)) {
         Ok(Some(name)) => name,
         _ => return,
     };
-    let ours = name.strip_prefix(DATABASE_PREFIX).is_some_and(|rest| {
-        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit())
-    });
+    let ours = name
+        .strip_prefix(DATABASE_PREFIX)
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit()));
     if !ours {
         eprintln!("not dropping {name}: not a test database");
         return;
     }
     let result = async {
         let mut conn = admin_connection(&admin).await?;
-        sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-            .execute(&mut conn)
-            .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await?;
         conn.close().await
     }
     .await;
@@ -87,7 +91,9 @@ fn with_database(url: &str, database: &str) -> String {
         None => (url, None),
     };
     let authority = base.find("://").map_or(0, |i| i + 3);
-    let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
+    let path = base[authority..]
+        .find('/')
+        .map_or(base.len(), |i| authority + i);
     let mut out = format!("{}/{database}", &base[..path]);
     if let Some(query) = query {
         out.push('?');
@@ -103,10 +109,19 @@ mod tests {
     #[test]
     fn replaces_the_database_only() {
         let cases = [
-            ("postgres://postgres@127.0.0.1:5432/postgres", "postgres://postgres@127.0.0.1:5432/t"),
-            ("postgres://u:p@h/db?sslmode=disable", "postgres://u:p@h/t?sslmode=disable"),
+            (
+                "postgres://postgres@127.0.0.1:5432/postgres",
+                "postgres://postgres@127.0.0.1:5432/t",
+            ),
+            (
+                "postgres://u:p@h/db?sslmode=disable",
+                "postgres://u:p@h/t?sslmode=disable",
+            ),
             ("postgres://h:5432", "postgres://h:5432/t"),
-            ("postgresql://h?application_name=x", "postgresql://h/t?application_name=x"),
+            (
+                "postgresql://h?application_name=x",
+                "postgresql://h/t?application_name=x",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(with_database(input, "t"), want, "{input}");

@@ -6,26 +6,31 @@
 //! dropped when the test passes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use jiff::{SignedDuration, Timestamp};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use tocsin_store::conformance::{self, TestStore};
-use tocsin_store::{Backend, JobStore, NewJob, Store, StoreError};
+use tocsin_store::{Backend, Store, StoreError};
 use tocsin_store_postgres::{PostgresStore, testing};
 
 /// A fresh, migrated store on a new database, dropped after the test.
 async fn fresh_store() -> Option<TestStore> {
     let url = testing::fresh_database().await?;
-    let store = PostgresStore::connect(&url).await.expect("connect to the test database");
+    let store = PostgresStore::connect(&url)
+        .await
+        .expect("connect to the test database");
     store.migrate().await.expect("migrate");
-    Some(TestStore::new(Arc::new(store)).with_cleanup(async move { testing::drop_database(&url).await }))
+    Some(
+        TestStore::new(Arc::new(store))
+            .with_cleanup(async move { testing::drop_database(&url).await }),
+    )
 }
 
 tocsin_store::conformance_tests!(fresh_store());
 
 #[tokio::test]
 async fn migrate_on_a_new_database() {
-    let Some(url) = testing::fresh_database().await else { return };
+    let Some(url) = testing::fresh_database().await else {
+        return;
+    };
     let store = Arc::new(PostgresStore::connect(&url).await.expect("connect"));
     assert_eq!(store.backend(), Backend::Postgres);
     conformance::migrate_fresh_database(store.clone()).await;
@@ -33,62 +38,17 @@ async fn migrate_on_a_new_database() {
     testing::drop_database(&url).await;
 }
 
-/// Two instances (two pools) claim 200 due jobs at once in small batches:
-/// every job is claimed exactly once.
+/// Two instances (two pools) claim 200 due jobs at once: each job is
+/// claimed exactly once (`FOR UPDATE SKIP LOCKED`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_claims_take_each_job_once() {
-    let Some(url) = testing::fresh_database().await else { return };
+    let Some(url) = testing::fresh_database().await else {
+        return;
+    };
     let a = Arc::new(PostgresStore::connect(&url).await.expect("connect a"));
     let b = Arc::new(PostgresStore::connect(&url).await.expect("connect b"));
     a.migrate().await.expect("migrate");
-
-    let now = Timestamp::constant(1_767_225_600, 0);
-    for i in 0..200 {
-        let job = NewJob {
-            kind: "notify".into(),
-            key: format!("job-{i}"),
-            payload: serde_json::json!({ "i": i }),
-            due_at: now - SignedDuration::from_secs(i64::from(i % 7)),
-        };
-        assert!(a.enqueue_job(&job, now).await.expect("enqueue"));
-    }
-
-    let claim_all = |store: Arc<PostgresStore>, worker: &'static str| {
-        tokio::spawn(async move {
-            let kinds = vec!["notify".to_owned()];
-            let mut claimed = Vec::new();
-            loop {
-                let batch = store
-                    .claim_jobs(&kinds, worker, now, SignedDuration::from_secs(3600), 3)
-                    .await
-                    .expect("claim");
-                if batch.is_empty() {
-                    return claimed;
-                }
-                claimed.extend(batch.into_iter().map(|j| (j.id, j.key)));
-            }
-        })
-    };
-    let (from_a, from_b) = tokio::join!(claim_all(a.clone(), "a"), claim_all(b.clone(), "b"));
-    let (from_a, from_b) = (from_a.expect("task a"), from_b.expect("task b"));
-    eprintln!("worker a claimed {}, worker b claimed {}", from_a.len(), from_b.len());
-
-    let mut seen: BTreeMap<i64, (&str, &str)> = BTreeMap::new();
-    for (worker, claimed) in [("a", &from_a), ("b", &from_b)] {
-        for (id, key) in claimed {
-            if let Some((other, _)) = seen.insert(*id, (worker, key)) {
-                panic!("job {id} ({key}) was claimed twice: by {other} and by {worker}");
-            }
-        }
-    }
-    assert_eq!(seen.len(), 200, "every job is claimed (none missing)");
-    for (id, (worker, key)) in &seen {
-        let state = a.job_by_key(key).await.expect("job_by_key").expect("job exists");
-        assert_eq!(state.id, *id);
-        assert_eq!(state.attempts, 1, "{key} was claimed once");
-        assert_eq!(state.lease_owner.as_deref(), Some(*worker), "{key} is held by the worker that got it");
-    }
-
+    conformance::concurrent_claims_take_each_job_once(a.clone(), b.clone()).await;
     a.close().await;
     b.close().await;
     testing::drop_database(&url).await;
@@ -100,10 +60,21 @@ async fn unreachable_server_is_unavailable_without_the_password() {
     let err = PostgresStore::connect("postgres://tocsin:hunter2@127.0.0.1:1/tocsin")
         .await
         .expect_err("nothing listens on port 1");
-    let StoreError::Unavailable(msg) = err else { panic!("expected Unavailable, got {err:?}") };
-    assert!(msg.contains("127.0.0.1:1"), "the message names host and port: {msg}");
-    assert!(msg.contains("check"), "the message says what to check: {msg}");
-    assert!(!msg.contains("hunter2"), "the message must not contain the password: {msg}");
+    let StoreError::Unavailable(msg) = err else {
+        panic!("expected Unavailable, got {err:?}")
+    };
+    assert!(
+        msg.contains("127.0.0.1:1"),
+        "the message names host and port: {msg}"
+    );
+    assert!(
+        msg.contains("check"),
+        "the message says what to check: {msg}"
+    );
+    assert!(
+        !msg.contains("hunter2"),
+        "the message must not contain the password: {msg}"
+    );
 }
 
 #[tokio::test]
@@ -111,6 +82,11 @@ async fn invalid_url_is_unavailable_without_the_password() {
     let err = PostgresStore::connect("postgres://tocsin:hunter2@127.0.0.1:notaport/tocsin")
         .await
         .expect_err("invalid port");
-    let StoreError::Unavailable(msg) = err else { panic!("expected Unavailable, got {err:?}") };
-    assert!(!msg.contains("hunter2"), "the message must not contain the password: {msg}");
+    let StoreError::Unavailable(msg) = err else {
+        panic!("expected Unavailable, got {err:?}")
+    };
+    assert!(
+        !msg.contains("hunter2"),
+        "the message must not contain the password: {msg}"
+    );
 }

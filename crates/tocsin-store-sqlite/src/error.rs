@@ -30,7 +30,10 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 pub(crate) fn map(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::Database(db) => {
-            let primary = db.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff);
+            let primary = db
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .map(|c| c & 0xff);
             match primary {
                 _ if db.kind() == ErrorKind::UniqueViolation => {
                     StoreError::Conflict(format!("a unique value is taken: {}", db.message()))
@@ -40,13 +43,13 @@ pub(crate) fn map(e: sqlx::Error) -> StoreError {
                      the busy timeout: {}",
                     db.message()
                 )),
-                Some(SQLITE_NOMEM | SQLITE_READONLY | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN) => {
-                    StoreError::Unavailable(format!(
-                        "the SQLite file cannot be used (check the disk, its free space and \
+                Some(
+                    SQLITE_NOMEM | SQLITE_READONLY | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN,
+                ) => StoreError::Unavailable(format!(
+                    "the SQLite file cannot be used (check the disk, its free space and \
                          permissions): {}",
-                        db.message()
-                    ))
-                }
+                    db.message()
+                )),
                 Some(SQLITE_CORRUPT | SQLITE_NOTADB) => StoreError::Corrupt(format!(
                     "the SQLite file is damaged or is not a database: {}",
                     db.message()
@@ -54,11 +57,15 @@ pub(crate) fn map(e: sqlx::Error) -> StoreError {
                 _ => StoreError::Other(db.message().to_owned()),
             }
         }
-        sqlx::Error::Io(e) => StoreError::Unavailable(format!("I/O error on the SQLite database: {e}")),
+        sqlx::Error::Io(e) => {
+            StoreError::Unavailable(format!("I/O error on the SQLite database: {e}"))
+        }
         e @ (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed) => {
             StoreError::Unavailable(e.to_string())
         }
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+            StoreError::Corrupt(e.to_string())
+        }
         other => StoreError::Other(other.to_string()),
     }
 }
@@ -66,7 +73,9 @@ pub(crate) fn map(e: sqlx::Error) -> StoreError {
 pub(crate) fn map_migrate(e: MigrateError) -> StoreError {
     match e {
         MigrateError::Execute(e) => map(e),
-        MigrateError::ExecuteMigration(e, v) => StoreError::Migration(format!("migration {v} failed: {e}")),
+        MigrateError::ExecuteMigration(e, v) => {
+            StoreError::Migration(format!("migration {v} failed: {e}"))
+        }
         MigrateError::VersionMissing(v) => StoreError::Migration(format!(
             "the database has migration {v}, which this binary does not know: a newer tocsin \
              migrated it; run that version (or newer) instead"

@@ -54,7 +54,8 @@ impl JobStore for SqliteStore {
         if kinds.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let kinds = serde_json::to_string(kinds).map_err(|e| StoreError::Other(format!("encoding job kinds: {e}")))?;
+        let kinds = serde_json::to_string(kinds)
+            .map_err(|e| StoreError::Other(format!("encoding job kinds: {e}")))?;
         let rows: Vec<ClaimedRow> = sqlx::query_as(CLAIM_JOBS)
             .bind(worker)
             .bind(sql::millis_after(now, lease))
@@ -64,12 +65,20 @@ impl JobStore for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map)?;
-        let mut jobs = rows.into_iter().map(sql::claimed_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut jobs = rows
+            .into_iter()
+            .map(sql::claimed_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         sql::sort_claimed(&mut jobs);
         Ok(jobs)
     }
 
-    async fn complete_job(&self, id: i64, worker: &str, now: Timestamp) -> Result<bool, StoreError> {
+    async fn complete_job(
+        &self,
+        id: i64,
+        worker: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(sql::COMPLETE_JOB)
             .bind(id)
             .bind(worker)
@@ -104,7 +113,12 @@ impl JobStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn renew_lease(&self, id: i64, worker: &str, until: Timestamp) -> Result<bool, StoreError> {
+    async fn renew_lease(
+        &self,
+        id: i64,
+        worker: &str,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(sql::RENEW_LEASE)
             .bind(id)
             .bind(worker)
@@ -116,8 +130,11 @@ impl JobStore for SqliteStore {
     }
 
     async fn job_by_key(&self, key: &str) -> Result<Option<JobState>, StoreError> {
-        let row: Option<JobStateRow> =
-            sqlx::query_as(sql::JOB_BY_KEY).bind(key).fetch_optional(&self.pool).await.map_err(map)?;
+        let row: Option<JobStateRow> = sqlx::query_as(sql::JOB_BY_KEY)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?;
         row.map(sql::job_state_from_row).transpose()
     }
 
@@ -149,7 +166,12 @@ impl JobStore for SqliteStore {
     }
 
     async fn release_lock(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        sqlx::query(sql::RELEASE_LOCK).bind(name).bind(holder).execute(&self.pool).await.map_err(map)?;
+        sqlx::query(sql::RELEASE_LOCK)
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
         Ok(())
     }
 }

@@ -23,7 +23,9 @@ mod token;
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tocsin_store::{Backend, MigrationStatus, Store, StoreError, sql};
@@ -76,7 +78,10 @@ impl SqliteStore {
     pub async fn open(path: &Path, mode: OpenMode) -> Result<SqliteStore, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Unavailable(format!("cannot create the directory {}: {e}", dir.display()))
+                StoreError::Unavailable(format!(
+                    "cannot create the directory {}: {e}",
+                    dir.display()
+                ))
             })?;
         }
         let lock = match mode {
@@ -96,13 +101,17 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| match map(e) {
-                StoreError::Unavailable(m) | StoreError::Other(m) => {
-                    StoreError::Unavailable(format!("cannot open the SQLite database {}: {m}", path.display()))
-                }
+                StoreError::Unavailable(m) | StoreError::Other(m) => StoreError::Unavailable(
+                    format!("cannot open the SQLite database {}: {m}", path.display()),
+                ),
                 other => other,
             })?;
         tracing::debug!(path = %path.display(), ?mode, lock = ?lock.as_ref().map(ServerLock::path), "opened SQLite store");
-        Ok(SqliteStore { pool, path: path.to_owned(), lock })
+        Ok(SqliteStore {
+            pool,
+            path: path.to_owned(),
+            lock,
+        })
     }
 
     /// The database file this store uses.
@@ -127,7 +136,10 @@ impl SqliteStore {
         if !exists {
             return Ok(Vec::new());
         }
-        sqlx::query_scalar(sql::APPLIED_MIGRATIONS).fetch_all(&self.pool).await.map_err(map)
+        sqlx::query_scalar(sql::APPLIED_MIGRATIONS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)
     }
 }
 
@@ -147,7 +159,10 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query(sql::PING).execute(&self.pool).await.map_err(map)?;
+        sqlx::query(sql::PING)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
         Ok(())
     }
 
@@ -159,7 +174,10 @@ impl Store for SqliteStore {
     }
 
     async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
-        Ok(MigrationStatus { known: known_versions(), applied: self.applied_versions().await? })
+        Ok(MigrationStatus {
+            known: known_versions(),
+            applied: self.applied_versions().await?,
+        })
     }
 
     async fn close(&self) {

@@ -34,7 +34,10 @@ impl ServerLock {
     pub(crate) fn acquire(db: &Path) -> Result<ServerLock, StoreError> {
         let path = lock_path(db);
         let io_err = |what: &str, e: std::io::Error| {
-            StoreError::Unavailable(format!("cannot {what} the lock file {}: {e}", path.display()))
+            StoreError::Unavailable(format!(
+                "cannot {what} the lock file {}: {e}",
+                path.display()
+            ))
         };
         let mut file = OpenOptions::new()
             .read(true)
@@ -46,7 +49,8 @@ impl ServerLock {
         match FileExt::try_lock(&file) {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                let pid = read_pid(&mut file).map_or_else(|| "pid unknown".to_owned(), |p| format!("pid {p}"));
+                let pid = read_pid(&mut file)
+                    .map_or_else(|| "pid unknown".to_owned(), |p| format!("pid {p}"));
                 return Err(StoreError::Locked(format!(
                     "another tocsin serve ({pid}) is using {}; stop it, or use PostgreSQL to run \
                      several instances",
@@ -56,7 +60,8 @@ impl ServerLock {
             Err(TryLockError::Error(e)) => return Err(io_err("lock", e)),
         }
         file.set_len(0).map_err(|e| io_err("write", e))?;
-        file.seek(SeekFrom::Start(0)).map_err(|e| io_err("write", e))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| io_err("write", e))?;
         writeln!(file, "{}", std::process::id()).map_err(|e| io_err("write", e))?;
         file.sync_all().map_err(|e| io_err("write", e))?;
         tracing::debug!(lock = %path.display(), "took the single-instance lock");
@@ -88,6 +93,9 @@ mod tests {
 
     #[test]
     fn lock_file_sits_next_to_the_database() {
-        assert_eq!(lock_path(Path::new("/x/tocsin.db")), PathBuf::from("/x/tocsin.db.lock"));
+        assert_eq!(
+            lock_path(Path::new("/x/tocsin.db")),
+            PathBuf::from("/x/tocsin.db.lock")
+        );
     }
 }

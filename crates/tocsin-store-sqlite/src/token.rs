@@ -19,11 +19,21 @@ impl TokenStore for SqliteStore {
             .bind(sql::millis(now))
             .execute(&self.pool)
             .await
-            .map_err(|e| if is_unique_violation(&e) { sql::token_name_taken(&token.name) } else { map(e) })?;
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    sql::token_name_taken(&token.name)
+                } else {
+                    map(e)
+                }
+            })?;
         Ok(())
     }
 
-    async fn use_token(&self, digest: &str, now: Timestamp) -> Result<Option<TokenRecord>, StoreError> {
+    async fn use_token(
+        &self,
+        digest: &str,
+        now: Timestamp,
+    ) -> Result<Option<TokenRecord>, StoreError> {
         let row: Option<TokenRow> = sqlx::query_as(sql::USE_TOKEN)
             .bind(digest)
             .bind(sql::millis(now))
@@ -34,7 +44,10 @@ impl TokenStore for SqliteStore {
     }
 
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        let rows: Vec<TokenRow> = sqlx::query_as(sql::LIST_TOKENS).fetch_all(&self.pool).await.map_err(map)?;
+        let rows: Vec<TokenRow> = sqlx::query_as(sql::LIST_TOKENS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
         rows.into_iter().map(sql::token_from_row).collect()
     }
 

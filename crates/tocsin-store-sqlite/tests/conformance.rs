@@ -12,7 +12,9 @@ use tocsin_store_sqlite::{OpenMode, SqliteStore, testing};
 /// test.
 async fn fresh_store() -> Option<TestStore> {
     let (dir, path) = testing::fresh_file();
-    let store = SqliteStore::open(&path, OpenMode::Server).await.expect("open");
+    let store = SqliteStore::open(&path, OpenMode::Server)
+        .await
+        .expect("open");
     store.migrate().await.expect("migrate");
     Some(TestStore::new(Arc::new(store)).with_guard(dir))
 }
@@ -22,16 +24,42 @@ tocsin_store::conformance_tests!(fresh_store());
 #[tokio::test]
 async fn migrate_on_a_new_file() {
     let (_dir, path) = testing::fresh_file();
-    let store = SqliteStore::open(&path, OpenMode::Client).await.expect("open");
+    let store = SqliteStore::open(&path, OpenMode::Client)
+        .await
+        .expect("open");
     assert_eq!(store.backend(), Backend::Sqlite);
     conformance::migrate_fresh_database(Arc::new(store)).await;
+}
+
+/// Two pools on one file (a server and a CLI command, or a server's
+/// workers) claim 200 due jobs at once: each job is claimed exactly once,
+/// SQLite serialising the claim statements.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claims_take_each_job_once() {
+    let (_dir, path) = testing::fresh_file();
+    let a = Arc::new(
+        SqliteStore::open(&path, OpenMode::Server)
+            .await
+            .expect("open a"),
+    );
+    let b = Arc::new(
+        SqliteStore::open(&path, OpenMode::Client)
+            .await
+            .expect("open b"),
+    );
+    a.migrate().await.expect("migrate");
+    conformance::concurrent_claims_take_each_job_once(a.clone(), b.clone()).await;
+    a.close().await;
+    b.close().await;
 }
 
 #[tokio::test]
 async fn open_creates_missing_directories() {
     let (dir, _) = testing::fresh_file();
     let path = dir.path().join("a/b/tocsin.db");
-    let store = SqliteStore::open(&path, OpenMode::Client).await.expect("open in a missing directory");
+    let store = SqliteStore::open(&path, OpenMode::Client)
+        .await
+        .expect("open in a missing directory");
     store.ping().await.expect("ping");
     assert!(path.exists(), "the database file is created");
     store.close().await;
@@ -40,34 +68,61 @@ async fn open_creates_missing_directories() {
 #[tokio::test]
 async fn a_second_server_is_refused_with_the_first_ones_pid() {
     let (_dir, path) = testing::fresh_file();
-    let first = SqliteStore::open(&path, OpenMode::Server).await.expect("first server");
+    let first = SqliteStore::open(&path, OpenMode::Server)
+        .await
+        .expect("first server");
     assert!(first.holds_server_lock());
 
-    let err = SqliteStore::open(&path, OpenMode::Server).await.expect_err("a second server must be refused");
-    let StoreError::Locked(msg) = err else { panic!("expected Locked, got {err:?}") };
+    let err = SqliteStore::open(&path, OpenMode::Server)
+        .await
+        .expect_err("a second server must be refused");
+    let StoreError::Locked(msg) = err else {
+        panic!("expected Locked, got {err:?}")
+    };
     let pid = format!("pid {}", std::process::id());
-    assert!(msg.contains(&pid), "the message names the holder's pid: {msg}");
-    assert!(msg.contains(&path.display().to_string()), "the message names the file: {msg}");
-    assert!(msg.contains("PostgreSQL"), "the message says how to run several instances: {msg}");
+    assert!(
+        msg.contains(&pid),
+        "the message names the holder's pid: {msg}"
+    );
+    assert!(
+        msg.contains(&path.display().to_string()),
+        "the message names the file: {msg}"
+    );
+    assert!(
+        msg.contains("PostgreSQL"),
+        "the message says how to run several instances: {msg}"
+    );
 
     // A CLI command beside the server takes no lock and sees its writes.
     first.migrate().await.expect("migrate");
-    let client = SqliteStore::open(&path, OpenMode::Client).await.expect("client beside a server");
+    let client = SqliteStore::open(&path, OpenMode::Client)
+        .await
+        .expect("client beside a server");
     assert!(!client.holds_server_lock());
-    assert!(client.migration_status().await.expect("status").is_current());
+    assert!(
+        client
+            .migration_status()
+            .await
+            .expect("status")
+            .is_current()
+    );
     client.close().await;
 
     // The lock goes with the store.
     first.close().await;
     drop(first);
-    let again = SqliteStore::open(&path, OpenMode::Server).await.expect("a server after the first one stopped");
+    let again = SqliteStore::open(&path, OpenMode::Server)
+        .await
+        .expect("a server after the first one stopped");
     again.close().await;
 }
 
 #[tokio::test]
 async fn acknowledged_writes_survive_reopening() {
     let (_dir, path) = testing::fresh_file();
-    let store = SqliteStore::open(&path, OpenMode::Server).await.expect("open");
+    let store = SqliteStore::open(&path, OpenMode::Server)
+        .await
+        .expect("open");
     store.migrate().await.expect("migrate");
     let job = tocsin_store::NewJob {
         kind: "notify".into(),
@@ -75,25 +130,52 @@ async fn acknowledged_writes_survive_reopening() {
         payload: serde_json::json!({}),
         due_at: jiff::Timestamp::constant(1_767_225_600, 0),
     };
-    assert!(store.enqueue_job(&job, jiff::Timestamp::constant(1_767_225_600, 0)).await.expect("enqueue"));
+    assert!(
+        store
+            .enqueue_job(&job, jiff::Timestamp::constant(1_767_225_600, 0))
+            .await
+            .expect("enqueue")
+    );
     store.close().await;
     drop(store);
 
-    let reopened = SqliteStore::open(&path, OpenMode::Server).await.expect("reopen");
-    assert!(reopened.migration_status().await.expect("status").is_current(), "the schema persists");
-    assert!(reopened.job_by_key("k").await.expect("job_by_key").is_some(), "the job persists");
+    let reopened = SqliteStore::open(&path, OpenMode::Server)
+        .await
+        .expect("reopen");
+    assert!(
+        reopened
+            .migration_status()
+            .await
+            .expect("status")
+            .is_current(),
+        "the schema persists"
+    );
+    assert!(
+        reopened
+            .job_by_key("k")
+            .await
+            .expect("job_by_key")
+            .is_some(),
+        "the job persists"
+    );
     reopened.close().await;
 }
 
 #[tokio::test]
 async fn a_file_that_is_not_a_database_is_reported() {
     let (_dir, path) = testing::fresh_file();
-    std::fs::write(&path, b"this is not an SQLite database, but it is long enough to have a header........")
-        .expect("write");
+    std::fs::write(
+        &path,
+        b"this is not an SQLite database, but it is long enough to have a header........",
+    )
+    .expect("write");
     let result = async {
         let store = SqliteStore::open(&path, OpenMode::Client).await?;
         store.migrate().await
     }
     .await;
-    assert!(result.is_err(), "a non-database file must not be used: {result:?}");
+    assert!(
+        result.is_err(),
+        "a non-database file must not be used: {result:?}"
+    );
 }

@@ -13,9 +13,7 @@
 //! the `conformance` feature, which is why it may panic.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
-use crate::{
-    CatalogWrite, JobFailure, NewJob, NewToken, Store, StoreError,
-};
+use crate::{CatalogWrite, JobFailure, NewJob, NewToken, Store, StoreError};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use std::any::Any;
@@ -38,13 +36,19 @@ pub struct TestStore {
 
 impl std::fmt::Debug for TestStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestStore").field("store", &self.store).finish_non_exhaustive()
+        f.debug_struct("TestStore")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
     }
 }
 
 impl TestStore {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, guard: None, cleanup: None }
+        Self {
+            store,
+            guard: None,
+            cleanup: None,
+        }
     }
 
     /// Keeps `guard` alive until the case ends (e.g. a `tempfile::TempDir`).
@@ -159,7 +163,10 @@ fn assert_conflict<T: Debug>(result: Result<T, StoreError>, what: &str, fragment
     match result {
         Err(StoreError::Conflict(msg)) => {
             for f in fragments {
-                assert!(msg.contains(f), "{what}: conflict message {msg:?} should mention {f:?}");
+                assert!(
+                    msg.contains(f),
+                    "{what}: conflict message {msg:?} should mention {f:?}"
+                );
             }
         }
         other => panic!("{what}: expected a conflict, got {other:?}"),
@@ -206,12 +213,23 @@ fn token(n: &str, digest: &str, scope: TokenScope) -> NewToken {
 /// Creates come back from list (ordered by kind then name, filtered by kind)
 /// and get, with every field as written and version 1.
 pub async fn catalog_create_list_get(store: Arc<dyn Store>) {
-    assert!(ok(store.list_objects(None).await, "list").is_empty(), "a fresh store has no objects");
+    assert!(
+        ok(store.list_objects(None).await, "list").is_empty(),
+        "a fresh store has no objects"
+    );
     let writes = vec![
-        create(Kind::Service, "checkout", json!({"name": "checkout", "team": "payments"})),
+        create(
+            Kind::Service,
+            "checkout",
+            json!({"name": "checkout", "team": "payments"}),
+        ),
         create(Kind::Team, "payments", json!({"name": "payments"})),
         create(Kind::User, "bob", json!({"name": "bob"})),
-        create(Kind::User, "alice", json!({"name": "alice", "email": "a@example.com"})),
+        create(
+            Kind::User,
+            "alice",
+            json!({"name": "alice", "email": "a@example.com"}),
+        ),
         create(Kind::Team, "infra", json!({"name": "infra"})),
         CatalogWrite::Create {
             kind: Kind::Integration,
@@ -239,7 +257,11 @@ pub async fn catalog_create_list_get(store: Arc<dyn Store>) {
         "list_objects orders by kind (creation order) then name"
     );
     for o in &all {
-        assert_eq!(o.version, 1, "{} {}: a new object has version 1", o.kind, o.name);
+        assert_eq!(
+            o.version, 1,
+            "{} {}: a new object has version 1",
+            o.kind, o.name
+        );
     }
     let mut ids: Vec<_> = all.iter().map(|o| o.id.as_str()).collect();
     ids.sort_unstable();
@@ -248,32 +270,62 @@ pub async fn catalog_create_list_get(store: Arc<dyn Store>) {
 
     let teams = ok(store.list_objects(Some(Kind::Team)).await, "list teams");
     let names: Vec<_> = teams.iter().map(|o| o.name.as_str()).collect();
-    assert_eq!(names, ["infra", "payments"], "list_objects(Some(kind)) returns only that kind");
+    assert_eq!(
+        names,
+        ["infra", "payments"],
+        "list_objects(Some(kind)) returns only that kind"
+    );
     assert!(
-        ok(store.list_objects(Some(Kind::Schedule)).await, "list schedules").is_empty(),
+        ok(
+            store.list_objects(Some(Kind::Schedule)).await,
+            "list schedules"
+        )
+        .is_empty(),
         "a kind with no objects lists nothing"
     );
 
-    let alice = ok(store.get_object(Kind::User, &name("alice")).await, "get alice")
-        .expect("get_object finds a created object");
-    assert_eq!(alice.spec, json!({"name": "alice", "email": "a@example.com"}), "spec round-trips");
+    let alice = ok(
+        store.get_object(Kind::User, &name("alice")).await,
+        "get alice",
+    )
+    .expect("get_object finds a created object");
+    assert_eq!(
+        alice.spec,
+        json!({"name": "alice", "email": "a@example.com"}),
+        "spec round-trips"
+    );
     assert!(alice.managed, "managed round-trips");
-    assert_eq!(alice.source.as_deref(), Some("users.yaml"), "source round-trips");
+    assert_eq!(
+        alice.source.as_deref(),
+        Some("users.yaml"),
+        "source round-trips"
+    );
     assert_eq!(alice.secret, None, "no secret was written");
 
-    let am = ok(store.get_object(Kind::Integration, &name("alertmanager")).await, "get integration")
-        .expect("get_object finds the integration");
+    let am = ok(
+        store
+            .get_object(Kind::Integration, &name("alertmanager"))
+            .await,
+        "get integration",
+    )
+    .expect("get_object finds the integration");
     assert!(!am.managed, "unmanaged round-trips");
     assert_eq!(am.source, None, "no source was written");
     assert_eq!(am.secret.as_deref(), Some("s3cret"), "secret round-trips");
 
     assert_eq!(
-        ok(store.get_object(Kind::User, &name("carol")).await, "get missing"),
+        ok(
+            store.get_object(Kind::User, &name("carol")).await,
+            "get missing"
+        ),
         None,
         "get_object of an unknown name is None"
     );
     assert_eq!(
-        ok(store.get_object(Kind::Team, &name("alice")).await, "get wrong kind"),
+        ok(
+            store.get_object(Kind::Team, &name("alice")).await,
+            "get wrong kind"
+        ),
         None,
         "get_object matches the kind as well as the name"
     );
@@ -285,18 +337,28 @@ pub async fn catalog_same_name_in_another_kind(store: Arc<dyn Store>) {
         create(Kind::Team, "payments", json!({"name": "payments"})),
         create(Kind::Service, "payments", json!({"name": "payments"})),
     ];
-    ok(store.apply_catalog(&writes, t0()).await, "create a team and a service with one name");
-    assert_eq!(ok(store.list_objects(None).await, "list").len(), 2, "both objects exist");
+    ok(
+        store.apply_catalog(&writes, t0()).await,
+        "create a team and a service with one name",
+    );
+    assert_eq!(
+        ok(store.list_objects(None).await, "list").len(),
+        2,
+        "both objects exist"
+    );
 }
 
 /// An update with the current version writes and bumps the version; one
 /// with a stale version is a conflict that changes nothing.
 pub async fn catalog_update_is_compare_and_set(store: Arc<dyn Store>) {
     ok(
-        store.apply_catalog(&[create(Kind::Team, "payments", json!({"v": 1}))], t0()).await,
+        store
+            .apply_catalog(&[create(Kind::Team, "payments", json!({"v": 1}))], t0())
+            .await,
         "create",
     );
-    let team = ok(store.get_object(Kind::Team, &name("payments")).await, "get").expect("team exists");
+    let team =
+        ok(store.get_object(Kind::Team, &name("payments")).await, "get").expect("team exists");
 
     let update = |expected_version, spec| CatalogWrite::Update {
         id: team.id.clone(),
@@ -306,32 +368,56 @@ pub async fn catalog_update_is_compare_and_set(store: Arc<dyn Store>) {
         source: Some("other.yaml".to_owned()),
         secret: None,
     };
-    ok(store.apply_catalog(&[update(1, json!({"v": 2}))], at(60)).await, "update at version 1");
-    let after = ok(store.get_object(Kind::Team, &name("payments")).await, "get").expect("team exists");
+    ok(
+        store
+            .apply_catalog(&[update(1, json!({"v": 2}))], at(60))
+            .await,
+        "update at version 1",
+    );
+    let after =
+        ok(store.get_object(Kind::Team, &name("payments")).await, "get").expect("team exists");
     assert_eq!(after.version, 2, "an update bumps the version");
     assert_eq!(after.id, team.id, "an update keeps the id");
     assert_eq!(after.spec, json!({"v": 2}), "an update writes the spec");
     assert!(!after.managed, "an update writes managed");
-    assert_eq!(after.source.as_deref(), Some("other.yaml"), "an update writes the source");
+    assert_eq!(
+        after.source.as_deref(),
+        Some("other.yaml"),
+        "an update writes the source"
+    );
 
     assert_conflict(
-        store.apply_catalog(&[update(1, json!({"v": 3}))], at(120)).await,
+        store
+            .apply_catalog(&[update(1, json!({"v": 3}))], at(120))
+            .await,
         "update with a stale version",
         &["team", "payments", "changed since it was read"],
     );
-    let unchanged = ok(store.get_object(Kind::Team, &name("payments")).await, "get").expect("team exists");
+    let unchanged =
+        ok(store.get_object(Kind::Team, &name("payments")).await, "get").expect("team exists");
     assert_eq!(unchanged, after, "a stale update writes nothing");
 }
 
 /// A delete with the current version removes the object; one with a stale
 /// version is a conflict that keeps it.
 pub async fn catalog_delete_is_compare_and_set(store: Arc<dyn Store>) {
-    ok(store.apply_catalog(&[create(Kind::User, "alice", json!({}))], t0()).await, "create");
+    ok(
+        store
+            .apply_catalog(&[create(Kind::User, "alice", json!({}))], t0())
+            .await,
+        "create",
+    );
     let alice = ok(store.get_object(Kind::User, &name("alice")).await, "get").expect("user exists");
 
     assert_conflict(
         store
-            .apply_catalog(&[CatalogWrite::Delete { id: alice.id.clone(), expected_version: 7 }], at(1))
+            .apply_catalog(
+                &[CatalogWrite::Delete {
+                    id: alice.id.clone(),
+                    expected_version: 7,
+                }],
+                at(1),
+            )
             .await,
         "delete with a stale version",
         &["user", "alice", "changed since it was read"],
@@ -343,7 +429,13 @@ pub async fn catalog_delete_is_compare_and_set(store: Arc<dyn Store>) {
 
     ok(
         store
-            .apply_catalog(&[CatalogWrite::Delete { id: alice.id.clone(), expected_version: 1 }], at(2))
+            .apply_catalog(
+                &[CatalogWrite::Delete {
+                    id: alice.id.clone(),
+                    expected_version: 1,
+                }],
+                at(2),
+            )
             .await,
         "delete at version 1",
     );
@@ -355,7 +447,13 @@ pub async fn catalog_delete_is_compare_and_set(store: Arc<dyn Store>) {
 
     assert_conflict(
         store
-            .apply_catalog(&[CatalogWrite::Delete { id: alice.id.clone(), expected_version: 1 }], at(3))
+            .apply_catalog(
+                &[CatalogWrite::Delete {
+                    id: alice.id.clone(),
+                    expected_version: 1,
+                }],
+                at(3),
+            )
             .await,
         "delete of an object already deleted",
         &["run plan again"],
@@ -368,7 +466,10 @@ pub async fn catalog_conflict_writes_nothing(store: Arc<dyn Store>) {
     ok(
         store
             .apply_catalog(
-                &[create(Kind::Team, "payments", json!({"v": 1})), create(Kind::User, "alice", json!({}))],
+                &[
+                    create(Kind::Team, "payments", json!({"v": 1})),
+                    create(Kind::User, "alice", json!({})),
+                ],
                 t0(),
             )
             .await,
@@ -379,7 +480,10 @@ pub async fn catalog_conflict_writes_nothing(store: Arc<dyn Store>) {
     assert_conflict(
         store
             .apply_catalog(
-                &[create(Kind::Team, "infra", json!({})), create(Kind::Team, "payments", json!({"v": 2}))],
+                &[
+                    create(Kind::Team, "infra", json!({})),
+                    create(Kind::Team, "payments", json!({"v": 2})),
+                ],
                 at(1),
             )
             .await,
@@ -392,8 +496,14 @@ pub async fn catalog_conflict_writes_nothing(store: Arc<dyn Store>) {
         "a batch [valid create, create of an existing name] writes nothing"
     );
 
-    let payments = before.iter().find(|o| o.name.as_str() == "payments").expect("seeded team");
-    let alice = before.iter().find(|o| o.name.as_str() == "alice").expect("seeded user");
+    let payments = before
+        .iter()
+        .find(|o| o.name.as_str() == "payments")
+        .expect("seeded team");
+    let alice = before
+        .iter()
+        .find(|o| o.name.as_str() == "alice")
+        .expect("seeded user");
     assert_conflict(
         store
             .apply_catalog(
@@ -406,7 +516,10 @@ pub async fn catalog_conflict_writes_nothing(store: Arc<dyn Store>) {
                         source: None,
                         secret: Some("new".to_owned()),
                     },
-                    CatalogWrite::Delete { id: alice.id.clone(), expected_version: 2 },
+                    CatalogWrite::Delete {
+                        id: alice.id.clone(),
+                        expected_version: 2,
+                    },
                 ],
                 at(2),
             )
@@ -434,7 +547,11 @@ pub async fn catalog_update_without_secret_keeps_it(store: Arc<dyn Store>) {
         secret: Some("first".to_owned()),
     };
     ok(store.apply_catalog(&[create], t0()).await, "create");
-    let current = ok(store.get_object(Kind::Integration, &name("grafana")).await, "get").expect("exists");
+    let current = ok(
+        store.get_object(Kind::Integration, &name("grafana")).await,
+        "get",
+    )
+    .expect("exists");
     let update = |expected_version, secret: Option<&str>| CatalogWrite::Update {
         id: current.id.clone(),
         expected_version,
@@ -444,14 +561,38 @@ pub async fn catalog_update_without_secret_keeps_it(store: Arc<dyn Store>) {
         secret: secret.map(str::to_owned),
     };
 
-    ok(store.apply_catalog(&[update(1, None)], at(1)).await, "update without secret");
-    let kept = ok(store.get_object(Kind::Integration, &name("grafana")).await, "get").expect("exists");
-    assert_eq!(kept.secret.as_deref(), Some("first"), "an update with secret None keeps the secret");
+    ok(
+        store.apply_catalog(&[update(1, None)], at(1)).await,
+        "update without secret",
+    );
+    let kept = ok(
+        store.get_object(Kind::Integration, &name("grafana")).await,
+        "get",
+    )
+    .expect("exists");
+    assert_eq!(
+        kept.secret.as_deref(),
+        Some("first"),
+        "an update with secret None keeps the secret"
+    );
     assert_eq!(kept.spec, json!({"v": 2}), "the spec is still updated");
 
-    ok(store.apply_catalog(&[update(2, Some("second"))], at(2)).await, "update with secret");
-    let replaced = ok(store.get_object(Kind::Integration, &name("grafana")).await, "get").expect("exists");
-    assert_eq!(replaced.secret.as_deref(), Some("second"), "an update with Some(secret) replaces it");
+    ok(
+        store
+            .apply_catalog(&[update(2, Some("second"))], at(2))
+            .await,
+        "update with secret",
+    );
+    let replaced = ok(
+        store.get_object(Kind::Integration, &name("grafana")).await,
+        "get",
+    )
+    .expect("exists");
+    assert_eq!(
+        replaced.secret.as_deref(),
+        Some("second"),
+        "an update with Some(secret) replaces it"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -460,73 +601,176 @@ pub async fn catalog_update_without_secret_keeps_it(store: Arc<dyn Store>) {
 
 /// A live token is found by digest, and using it records when.
 pub async fn tokens_create_and_use(store: Arc<dyn Store>) {
-    ok(store.create_token(&token("ci-apply", "d1", TokenScope::Admin), t0()).await, "create");
+    ok(
+        store
+            .create_token(&token("ci-apply", "d1", TokenScope::Admin), t0())
+            .await,
+        "create",
+    );
 
-    let used = ok(store.use_token("d1", at(60)).await, "use").expect("use_token finds a live token");
+    let used =
+        ok(store.use_token("d1", at(60)).await, "use").expect("use_token finds a live token");
     assert_eq!(used.id, "id-d1");
     assert_eq!(used.name, "ci-apply");
     assert_eq!(used.scope, TokenScope::Admin, "scope round-trips");
     assert_eq!(used.created_at, t0(), "created_at is the creation time");
-    assert_eq!(used.last_used_at, Some(at(60)), "use_token marks the token used at now");
+    assert_eq!(
+        used.last_used_at,
+        Some(at(60)),
+        "use_token marks the token used at now"
+    );
     assert_eq!(used.revoked_at, None);
 
     let listed = ok(store.list_tokens().await, "list");
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].last_used_at, Some(at(60)), "the last use is stored");
+    assert_eq!(
+        listed[0].last_used_at,
+        Some(at(60)),
+        "the last use is stored"
+    );
 
     ok(store.use_token("d1", at(120)).await, "use again").expect("still live");
     let listed = ok(store.list_tokens().await, "list");
-    assert_eq!(listed[0].last_used_at, Some(at(120)), "each use moves last_used_at");
+    assert_eq!(
+        listed[0].last_used_at,
+        Some(at(120)),
+        "each use moves last_used_at"
+    );
 
-    assert_eq!(ok(store.use_token("nope", at(1)).await, "use unknown"), None, "an unknown digest finds nothing");
+    assert_eq!(
+        ok(store.use_token("nope", at(1)).await, "use unknown"),
+        None,
+        "an unknown digest finds nothing"
+    );
 }
 
 /// Two live tokens cannot share a name; a revoked one frees its name.
 pub async fn tokens_live_name_is_unique(store: Arc<dyn Store>) {
-    ok(store.create_token(&token("deploy", "d1", TokenScope::Write), t0()).await, "create");
+    ok(
+        store
+            .create_token(&token("deploy", "d1", TokenScope::Write), t0())
+            .await,
+        "create",
+    );
     assert_conflict(
-        store.create_token(&token("deploy", "d2", TokenScope::Read), at(1)).await,
+        store
+            .create_token(&token("deploy", "d2", TokenScope::Read), at(1))
+            .await,
         "a second live token with the same name",
         &["deploy"],
     );
-    assert_eq!(ok(store.list_tokens().await, "list").len(), 1, "the conflicting token was not written");
+    assert_eq!(
+        ok(store.list_tokens().await, "list").len(),
+        1,
+        "the conflicting token was not written"
+    );
 
-    assert!(ok(store.revoke_token("deploy", at(2)).await, "revoke"), "revoking a live token");
+    assert!(
+        ok(store.revoke_token("deploy", at(2)).await, "revoke"),
+        "revoking a live token"
+    );
     ok(
-        store.create_token(&token("deploy", "d3", TokenScope::Read), at(3)).await,
+        store
+            .create_token(&token("deploy", "d3", TokenScope::Read), at(3))
+            .await,
         "reuse the name of a revoked token",
     );
-    assert_eq!(ok(store.list_tokens().await, "list").len(), 2, "the revoked token is kept");
+    assert_eq!(
+        ok(store.list_tokens().await, "list").len(),
+        2,
+        "the revoked token is kept"
+    );
 }
 
 /// Revoking marks the live token; a revoked token is no longer usable, and
 /// revoking again (or an unknown name) reports false.
 pub async fn tokens_revoke(store: Arc<dyn Store>) {
-    ok(store.create_token(&token("ops", "d1", TokenScope::Read), t0()).await, "create");
-    ok(store.create_token(&token("other", "d2", TokenScope::Read), t0()).await, "create other");
+    ok(
+        store
+            .create_token(&token("ops", "d1", TokenScope::Read), t0())
+            .await,
+        "create",
+    );
+    ok(
+        store
+            .create_token(&token("other", "d2", TokenScope::Read), t0())
+            .await,
+        "create other",
+    );
 
-    assert!(ok(store.revoke_token("ops", at(10)).await, "revoke"), "revoke_token of a live token is true");
-    assert!(!ok(store.revoke_token("ops", at(11)).await, "revoke again"), "revoking twice is false");
-    assert!(!ok(store.revoke_token("ghost", at(11)).await, "revoke unknown"), "an unknown name is false");
+    assert!(
+        ok(store.revoke_token("ops", at(10)).await, "revoke"),
+        "revoke_token of a live token is true"
+    );
+    assert!(
+        !ok(store.revoke_token("ops", at(11)).await, "revoke again"),
+        "revoking twice is false"
+    );
+    assert!(
+        !ok(store.revoke_token("ghost", at(11)).await, "revoke unknown"),
+        "an unknown name is false"
+    );
 
-    assert_eq!(ok(store.use_token("d1", at(20)).await, "use revoked"), None, "a revoked token is not usable");
-    assert!(ok(store.use_token("d2", at(20)).await, "use other").is_some(), "revoking one token spares others");
+    assert_eq!(
+        ok(store.use_token("d1", at(20)).await, "use revoked"),
+        None,
+        "a revoked token is not usable"
+    );
+    assert!(
+        ok(store.use_token("d2", at(20)).await, "use other").is_some(),
+        "revoking one token spares others"
+    );
 
     let listed = ok(store.list_tokens().await, "list");
-    let ops = listed.iter().find(|t| t.name == "ops").expect("revoked tokens are listed");
-    assert_eq!(ops.revoked_at, Some(at(10)), "revoked_at is the revocation time");
-    assert_eq!(ops.last_used_at, None, "a failed use does not mark a revoked token");
+    let ops = listed
+        .iter()
+        .find(|t| t.name == "ops")
+        .expect("revoked tokens are listed");
+    assert_eq!(
+        ops.revoked_at,
+        Some(at(10)),
+        "revoked_at is the revocation time"
+    );
+    assert_eq!(
+        ops.last_used_at, None,
+        "a failed use does not mark a revoked token"
+    );
 }
 
 /// Tokens are listed oldest first, revoked ones included.
 pub async fn tokens_list_oldest_first(store: Arc<dyn Store>) {
-    assert!(ok(store.list_tokens().await, "list").is_empty(), "a fresh store has no tokens");
-    ok(store.create_token(&token("c", "d3", TokenScope::Read), at(30)).await, "create c");
-    ok(store.create_token(&token("a", "d1", TokenScope::Read), at(10)).await, "create a");
-    ok(store.create_token(&token("b", "d2", TokenScope::Write), at(20)).await, "create b");
+    assert!(
+        ok(store.list_tokens().await, "list").is_empty(),
+        "a fresh store has no tokens"
+    );
+    ok(
+        store
+            .create_token(&token("c", "d3", TokenScope::Read), at(30))
+            .await,
+        "create c",
+    );
+    ok(
+        store
+            .create_token(&token("a", "d1", TokenScope::Read), at(10))
+            .await,
+        "create a",
+    );
+    ok(
+        store
+            .create_token(&token("b", "d2", TokenScope::Write), at(20))
+            .await,
+        "create b",
+    );
     ok(store.revoke_token("a", at(40)).await, "revoke a");
-    let names: Vec<_> = ok(store.list_tokens().await, "list").into_iter().map(|t| t.name).collect();
-    assert_eq!(names, ["a", "b", "c"], "list_tokens is oldest first and includes revoked tokens");
+    let names: Vec<_> = ok(store.list_tokens().await, "list")
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["a", "b", "c"],
+        "list_tokens is oldest first and includes revoked tokens"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -535,10 +779,19 @@ pub async fn tokens_list_oldest_first(store: Arc<dyn Store>) {
 
 /// The first job with a key wins; enqueuing the key again changes nothing.
 pub async fn jobs_enqueue_is_idempotent_by_key(store: Arc<dyn Store>) {
-    assert!(ok(store.enqueue_job(&job("notify", "k1", at(10)), t0()).await, "enqueue"), "first enqueue inserts");
+    assert!(
+        ok(
+            store.enqueue_job(&job("notify", "k1", at(10)), t0()).await,
+            "enqueue"
+        ),
+        "first enqueue inserts"
+    );
     let mut again = job("other", "k1", at(99));
     again.payload = json!({"second": true});
-    assert!(!ok(store.enqueue_job(&again, at(1)).await, "enqueue again"), "a second enqueue of a key is false");
+    assert!(
+        !ok(store.enqueue_job(&again, at(1)).await, "enqueue again"),
+        "a second enqueue of a key is false"
+    );
 
     let state = ok(store.job_by_key("k1").await, "job_by_key").expect("the job exists");
     assert_eq!(state.kind, "notify", "the first job is kept");
@@ -548,28 +801,63 @@ pub async fn jobs_enqueue_is_idempotent_by_key(store: Arc<dyn Store>) {
     assert_eq!(state.lease_owner, None);
     assert_eq!(state.last_error, None);
 
-    let claimed = ok(store.claim_jobs(&kinds(&["notify", "other"]), "w1", at(100), secs(30), 10).await, "claim");
+    let claimed = ok(
+        store
+            .claim_jobs(&kinds(&["notify", "other"]), "w1", at(100), secs(30), 10)
+            .await,
+        "claim",
+    );
     assert_eq!(claimed.len(), 1, "only one job exists for the key");
-    assert_eq!(claimed[0].payload, json!({"key": "k1"}), "the first job's payload is kept");
-    assert_eq!(ok(store.job_by_key("missing").await, "job_by_key"), None, "an unknown key finds nothing");
+    assert_eq!(
+        claimed[0].payload,
+        json!({"key": "k1"}),
+        "the first job's payload is kept"
+    );
+    assert_eq!(
+        ok(store.job_by_key("missing").await, "job_by_key"),
+        None,
+        "an unknown key finds nothing"
+    );
 }
 
 /// Only jobs whose due time has come are claimed.
 pub async fn jobs_claim_only_due(store: Arc<dyn Store>) {
-    ok(store.enqueue_job(&job("notify", "now", at(0)), t0()).await, "enqueue");
-    ok(store.enqueue_job(&job("notify", "later", at(60)), t0()).await, "enqueue");
+    ok(
+        store.enqueue_job(&job("notify", "now", at(0)), t0()).await,
+        "enqueue",
+    );
+    ok(
+        store
+            .enqueue_job(&job("notify", "later", at(60)), t0())
+            .await,
+        "enqueue",
+    );
     let k = kinds(&["notify"]);
 
     // A lease longer than the test, so the first job stays taken.
-    let first = ok(store.claim_jobs(&k, "w1", at(0), secs(3600), 10).await, "claim at 0");
+    let first = ok(
+        store.claim_jobs(&k, "w1", at(0), secs(3600), 10).await,
+        "claim at 0",
+    );
     let keys: Vec<_> = first.iter().map(|j| j.key.as_str()).collect();
-    assert_eq!(keys, ["now"], "a job due at now is claimed, a future one is not");
+    assert_eq!(
+        keys,
+        ["now"],
+        "a job due at now is claimed, a future one is not"
+    );
 
     assert!(
-        ok(store.claim_jobs(&k, "w1", at(59), secs(30), 10).await, "claim at 59").is_empty(),
+        ok(
+            store.claim_jobs(&k, "w1", at(59), secs(30), 10).await,
+            "claim at 59"
+        )
+        .is_empty(),
         "nothing is due before 60 s"
     );
-    let later = ok(store.claim_jobs(&k, "w1", at(60), secs(30), 10).await, "claim at 60");
+    let later = ok(
+        store.claim_jobs(&k, "w1", at(60), secs(30), 10).await,
+        "claim at 60",
+    );
     assert_eq!(later.len(), 1, "the later job is claimed once due");
     assert_eq!(later[0].key, "later");
     assert_eq!(later[0].due_at, at(60), "the claim reports the due time");
@@ -578,52 +866,120 @@ pub async fn jobs_claim_only_due(store: Arc<dyn Store>) {
 /// A claim takes only the requested kinds, at most `limit` jobs, oldest due
 /// first, and fills in the lease.
 pub async fn jobs_claim_respects_kinds_limit_and_order(store: Arc<dyn Store>) {
-    ok(store.enqueue_job(&job("a", "a-3", at(3)), t0()).await, "enqueue");
-    ok(store.enqueue_job(&job("b", "b-1", at(1)), t0()).await, "enqueue");
-    ok(store.enqueue_job(&job("a", "a-1", at(1)), t0()).await, "enqueue");
-    ok(store.enqueue_job(&job("c", "c-0", at(0)), t0()).await, "enqueue");
-    ok(store.enqueue_job(&job("a", "a-2", at(2)), t0()).await, "enqueue");
+    ok(
+        store.enqueue_job(&job("a", "a-3", at(3)), t0()).await,
+        "enqueue",
+    );
+    ok(
+        store.enqueue_job(&job("b", "b-1", at(1)), t0()).await,
+        "enqueue",
+    );
+    ok(
+        store.enqueue_job(&job("a", "a-1", at(1)), t0()).await,
+        "enqueue",
+    );
+    ok(
+        store.enqueue_job(&job("c", "c-0", at(0)), t0()).await,
+        "enqueue",
+    );
+    ok(
+        store.enqueue_job(&job("a", "a-2", at(2)), t0()).await,
+        "enqueue",
+    );
 
     assert!(
-        ok(store.claim_jobs(&[], "w", at(10), secs(30), 10).await, "claim no kinds").is_empty(),
+        ok(
+            store.claim_jobs(&[], "w", at(10), secs(30), 10).await,
+            "claim no kinds"
+        )
+        .is_empty(),
         "no kinds claims nothing"
     );
     assert!(
-        ok(store.claim_jobs(&kinds(&["a"]), "w", at(10), secs(30), 0).await, "claim limit 0").is_empty(),
+        ok(
+            store
+                .claim_jobs(&kinds(&["a"]), "w", at(10), secs(30), 0)
+                .await,
+            "claim limit 0"
+        )
+        .is_empty(),
         "limit 0 claims nothing"
     );
 
-    let two = ok(store.claim_jobs(&kinds(&["a"]), "w", at(10), secs(30), 2).await, "claim a");
+    let two = ok(
+        store
+            .claim_jobs(&kinds(&["a"]), "w", at(10), secs(30), 2)
+            .await,
+        "claim a",
+    );
     let keys: Vec<_> = two.iter().map(|j| j.key.as_str()).collect();
-    assert_eq!(keys, ["a-1", "a-2"], "claims are limited and oldest due first");
+    assert_eq!(
+        keys,
+        ["a-1", "a-2"],
+        "claims are limited and oldest due first"
+    );
     for j in &two {
         assert_eq!(j.kind, "a");
         assert_eq!(j.attempts, 1, "a first claim is attempt 1");
         assert_eq!(j.lease_until, at(40), "the lease runs until now + lease");
         let state = ok(store.job_by_key(&j.key).await, "job_by_key").expect("exists");
         assert_eq!(state.state, "running", "a claimed job is running");
-        assert_eq!(state.lease_owner.as_deref(), Some("w"), "a claimed job records its worker");
+        assert_eq!(
+            state.lease_owner.as_deref(),
+            Some("w"),
+            "a claimed job records its worker"
+        );
     }
 
-    let rest = ok(store.claim_jobs(&kinds(&["a", "b"]), "w", at(10), secs(30), 10).await, "claim a, b");
+    let rest = ok(
+        store
+            .claim_jobs(&kinds(&["a", "b"]), "w", at(10), secs(30), 10)
+            .await,
+        "claim a, b",
+    );
     let keys: Vec<_> = rest.iter().map(|j| j.key.as_str()).collect();
-    assert_eq!(keys, ["b-1", "a-3"], "several kinds are claimed together, oldest due first");
+    assert_eq!(
+        keys,
+        ["b-1", "a-3"],
+        "several kinds are claimed together, oldest due first"
+    );
 
     let c = ok(store.job_by_key("c-0").await, "job_by_key").expect("exists");
-    assert_eq!(c.state, "pending", "a kind that was not asked for is not claimed");
+    assert_eq!(
+        c.state, "pending",
+        "a kind that was not asked for is not claimed"
+    );
 }
 
 /// A claimed job is not claimed again while its lease runs, by anyone.
 pub async fn jobs_claim_is_exclusive_until_lease_expiry(store: Arc<dyn Store>) {
-    ok(store.enqueue_job(&job("notify", "k", at(0)), t0()).await, "enqueue");
+    ok(
+        store.enqueue_job(&job("notify", "k", at(0)), t0()).await,
+        "enqueue",
+    );
     let k = kinds(&["notify"]);
-    assert_eq!(ok(store.claim_jobs(&k, "w1", at(0), secs(30), 10).await, "claim").len(), 1);
+    assert_eq!(
+        ok(
+            store.claim_jobs(&k, "w1", at(0), secs(30), 10).await,
+            "claim"
+        )
+        .len(),
+        1
+    );
     assert!(
-        ok(store.claim_jobs(&k, "w1", at(1), secs(30), 10).await, "claim again").is_empty(),
+        ok(
+            store.claim_jobs(&k, "w1", at(1), secs(30), 10).await,
+            "claim again"
+        )
+        .is_empty(),
         "the holder does not claim its own job twice"
     );
     assert!(
-        ok(store.claim_jobs(&k, "w2", at(29), secs(30), 10).await, "claim by w2").is_empty(),
+        ok(
+            store.claim_jobs(&k, "w2", at(29), secs(30), 10).await,
+            "claim by w2"
+        )
+        .is_empty(),
         "another worker cannot claim a job whose lease has not expired"
     );
 }
@@ -631,133 +987,375 @@ pub async fn jobs_claim_is_exclusive_until_lease_expiry(store: Arc<dyn Store>) {
 /// Once a lease expires another worker takes the job over (attempt 2), and
 /// the old worker can no longer complete, fail or renew it.
 pub async fn jobs_expired_lease_is_taken_over(store: Arc<dyn Store>) {
-    ok(store.enqueue_job(&job("notify", "k", at(0)), t0()).await, "enqueue");
+    ok(
+        store.enqueue_job(&job("notify", "k", at(0)), t0()).await,
+        "enqueue",
+    );
     let k = kinds(&["notify"]);
-    let first = ok(store.claim_jobs(&k, "w1", at(0), secs(30), 10).await, "claim by w1");
+    let first = ok(
+        store.claim_jobs(&k, "w1", at(0), secs(30), 10).await,
+        "claim by w1",
+    );
     assert_eq!(first.len(), 1);
     let id = first[0].id;
 
-    let second = ok(store.claim_jobs(&k, "w2", at(30), secs(30), 10).await, "claim by w2 after expiry");
-    assert_eq!(second.len(), 1, "a job whose lease expired is claimable again");
+    let second = ok(
+        store.claim_jobs(&k, "w2", at(30), secs(30), 10).await,
+        "claim by w2 after expiry",
+    );
+    assert_eq!(
+        second.len(),
+        1,
+        "a job whose lease expired is claimable again"
+    );
     assert_eq!(second[0].id, id, "it is the same job");
-    assert_eq!(second[0].attempts, 2, "the takeover counts as a second attempt");
-    assert_eq!(second[0].lease_until, at(60), "the new lease runs from the takeover");
+    assert_eq!(
+        second[0].attempts, 2,
+        "the takeover counts as a second attempt"
+    );
+    assert_eq!(
+        second[0].lease_until,
+        at(60),
+        "the new lease runs from the takeover"
+    );
     let state = ok(store.job_by_key("k").await, "job_by_key").expect("exists");
-    assert_eq!(state.lease_owner.as_deref(), Some("w2"), "the new worker holds the lease");
+    assert_eq!(
+        state.lease_owner.as_deref(),
+        Some("w2"),
+        "the new worker holds the lease"
+    );
 
-    assert!(!ok(store.complete_job(id, "w1", at(31)).await, "complete by w1"), "the old worker cannot complete");
-    let failure = JobFailure::Retry { retry_at: at(100), error: "late".to_owned() };
-    assert!(!ok(store.fail_job(id, "w1", &failure, at(31)).await, "fail by w1"), "the old worker cannot fail it");
-    assert!(!ok(store.renew_lease(id, "w1", at(90)).await, "renew by w1"), "the old worker cannot renew");
+    assert!(
+        !ok(store.complete_job(id, "w1", at(31)).await, "complete by w1"),
+        "the old worker cannot complete"
+    );
+    let failure = JobFailure::Retry {
+        retry_at: at(100),
+        error: "late".to_owned(),
+    };
+    assert!(
+        !ok(
+            store.fail_job(id, "w1", &failure, at(31)).await,
+            "fail by w1"
+        ),
+        "the old worker cannot fail it"
+    );
+    assert!(
+        !ok(store.renew_lease(id, "w1", at(90)).await, "renew by w1"),
+        "the old worker cannot renew"
+    );
     let state = ok(store.job_by_key("k").await, "job_by_key").expect("exists");
     assert_eq!(state.state, "running", "the old worker changed nothing");
 
-    assert!(ok(store.complete_job(id, "w2", at(32)).await, "complete by w2"), "the new holder completes it");
+    assert!(
+        ok(store.complete_job(id, "w2", at(32)).await, "complete by w2"),
+        "the new holder completes it"
+    );
     let state = ok(store.job_by_key("k").await, "job_by_key").expect("exists");
     assert_eq!(state.state, "done");
     assert!(
-        ok(store.claim_jobs(&k, "w3", at(1000), secs(30), 10).await, "claim done").is_empty(),
+        ok(
+            store.claim_jobs(&k, "w3", at(1000), secs(30), 10).await,
+            "claim done"
+        )
+        .is_empty(),
         "a done job is never claimed"
     );
-    assert!(!ok(store.complete_job(id, "w2", at(33)).await, "complete twice"), "completing twice is false");
+    assert!(
+        !ok(store.complete_job(id, "w2", at(33)).await, "complete twice"),
+        "completing twice is false"
+    );
 }
 
 /// A retry releases the lease and makes the job due again at `retry_at`,
 /// keeping the error.
 pub async fn jobs_retry_reschedules(store: Arc<dyn Store>) {
-    ok(store.enqueue_job(&job("notify", "k", at(0)), t0()).await, "enqueue");
+    ok(
+        store.enqueue_job(&job("notify", "k", at(0)), t0()).await,
+        "enqueue",
+    );
     let k = kinds(&["notify"]);
-    let id = ok(store.claim_jobs(&k, "w1", at(0), secs(30), 10).await, "claim")[0].id;
+    let id = ok(
+        store.claim_jobs(&k, "w1", at(0), secs(30), 10).await,
+        "claim",
+    )[0]
+    .id;
 
-    let failure = JobFailure::Retry { retry_at: at(120), error: "provider timed out".to_owned() };
-    assert!(ok(store.fail_job(id, "w1", &failure, at(5)).await, "retry"), "the holder can reschedule");
+    let failure = JobFailure::Retry {
+        retry_at: at(120),
+        error: "provider timed out".to_owned(),
+    };
+    assert!(
+        ok(store.fail_job(id, "w1", &failure, at(5)).await, "retry"),
+        "the holder can reschedule"
+    );
     let state = ok(store.job_by_key("k").await, "job_by_key").expect("exists");
     assert_eq!(state.state, "pending", "a retried job is pending");
     assert_eq!(state.due_at, at(120), "a retried job is due at retry_at");
     assert_eq!(state.lease_owner, None, "a retry clears the lease");
-    assert_eq!(state.last_error.as_deref(), Some("provider timed out"), "a retry keeps the error");
+    assert_eq!(
+        state.last_error.as_deref(),
+        Some("provider timed out"),
+        "a retry keeps the error"
+    );
     assert_eq!(state.attempts, 1);
 
     assert!(
-        ok(store.claim_jobs(&k, "w2", at(119), secs(30), 10).await, "claim early").is_empty(),
+        ok(
+            store.claim_jobs(&k, "w2", at(119), secs(30), 10).await,
+            "claim early"
+        )
+        .is_empty(),
         "a retried job is not due before retry_at"
     );
-    let again = ok(store.claim_jobs(&k, "w2", at(120), secs(30), 10).await, "claim at retry_at");
-    assert_eq!(again.len(), 1, "a retried job is claimable at retry_at, by any worker");
+    let again = ok(
+        store.claim_jobs(&k, "w2", at(120), secs(30), 10).await,
+        "claim at retry_at",
+    );
+    assert_eq!(
+        again.len(),
+        1,
+        "a retried job is claimable at retry_at, by any worker"
+    );
     assert_eq!(again[0].attempts, 2, "the retry is attempt 2");
 }
 
 /// A dead job keeps its error and is never claimed again.
 pub async fn jobs_dead_is_kept_with_error(store: Arc<dyn Store>) {
-    ok(store.enqueue_job(&job("notify", "k", at(0)), t0()).await, "enqueue");
+    ok(
+        store.enqueue_job(&job("notify", "k", at(0)), t0()).await,
+        "enqueue",
+    );
     let k = kinds(&["notify"]);
-    let id = ok(store.claim_jobs(&k, "w1", at(0), secs(30), 10).await, "claim")[0].id;
+    let id = ok(
+        store.claim_jobs(&k, "w1", at(0), secs(30), 10).await,
+        "claim",
+    )[0]
+    .id;
 
-    let failure = JobFailure::Dead { error: "invalid phone number".to_owned() };
-    assert!(!ok(store.fail_job(id, "w2", &failure, at(1)).await, "bury by w2"), "only the holder can bury");
-    assert!(ok(store.fail_job(id, "w1", &failure, at(1)).await, "bury"), "the holder can bury");
+    let failure = JobFailure::Dead {
+        error: "invalid phone number".to_owned(),
+    };
+    assert!(
+        !ok(
+            store.fail_job(id, "w2", &failure, at(1)).await,
+            "bury by w2"
+        ),
+        "only the holder can bury"
+    );
+    assert!(
+        ok(store.fail_job(id, "w1", &failure, at(1)).await, "bury"),
+        "the holder can bury"
+    );
     let state = ok(store.job_by_key("k").await, "job_by_key").expect("a dead job is kept");
     assert_eq!(state.state, "dead");
     assert_eq!(state.last_error.as_deref(), Some("invalid phone number"));
     assert!(
-        ok(store.claim_jobs(&k, "w1", at(10_000), secs(30), 10).await, "claim dead").is_empty(),
+        ok(
+            store.claim_jobs(&k, "w1", at(10_000), secs(30), 10).await,
+            "claim dead"
+        )
+        .is_empty(),
         "a dead job is never claimed"
     );
-    assert_eq!(ok(store.purge_done_jobs(at(10_000)).await, "purge"), 0, "purge keeps dead jobs");
+    assert_eq!(
+        ok(store.purge_done_jobs(at(10_000)).await, "purge"),
+        0,
+        "purge keeps dead jobs"
+    );
 }
 
 /// The holder can extend its lease, which keeps others off the job past
 /// the original expiry.
 pub async fn jobs_renew_lease(store: Arc<dyn Store>) {
-    ok(store.enqueue_job(&job("notify", "k", at(0)), t0()).await, "enqueue");
+    ok(
+        store.enqueue_job(&job("notify", "k", at(0)), t0()).await,
+        "enqueue",
+    );
     let k = kinds(&["notify"]);
-    let id = ok(store.claim_jobs(&k, "w1", at(0), secs(30), 10).await, "claim")[0].id;
+    let id = ok(
+        store.claim_jobs(&k, "w1", at(0), secs(30), 10).await,
+        "claim",
+    )[0]
+    .id;
 
-    assert!(ok(store.renew_lease(id, "w1", at(90)).await, "renew"), "the holder can renew");
-    assert!(!ok(store.renew_lease(id, "w2", at(200)).await, "renew by w2"), "another worker cannot renew");
     assert!(
-        ok(store.claim_jobs(&k, "w2", at(60), secs(30), 10).await, "claim after old expiry").is_empty(),
+        ok(store.renew_lease(id, "w1", at(90)).await, "renew"),
+        "the holder can renew"
+    );
+    assert!(
+        !ok(store.renew_lease(id, "w2", at(200)).await, "renew by w2"),
+        "another worker cannot renew"
+    );
+    assert!(
+        ok(
+            store.claim_jobs(&k, "w2", at(60), secs(30), 10).await,
+            "claim after old expiry"
+        )
+        .is_empty(),
         "a renewed lease keeps the job past the first expiry"
     );
     assert_eq!(
-        ok(store.claim_jobs(&k, "w2", at(90), secs(30), 10).await, "claim after new expiry").len(),
+        ok(
+            store.claim_jobs(&k, "w2", at(90), secs(30), 10).await,
+            "claim after new expiry"
+        )
+        .len(),
         1,
         "the job is claimable once the renewed lease expires"
     );
-    assert!(!ok(store.renew_lease(9_999_999, "w1", at(100)).await, "renew unknown"), "an unknown id is false");
+    assert!(
+        !ok(
+            store.renew_lease(9_999_999, "w1", at(100)).await,
+            "renew unknown"
+        ),
+        "an unknown id is false"
+    );
 }
 
 /// Purging deletes done jobs last updated before the cut-off, and nothing
 /// else.
 pub async fn jobs_purge_done(store: Arc<dyn Store>) {
     for (key, due) in [("old", 0), ("new", 0), ("pending", 0), ("running", 0)] {
-        ok(store.enqueue_job(&job("notify", key, at(due)), t0()).await, "enqueue");
+        ok(
+            store.enqueue_job(&job("notify", key, at(due)), t0()).await,
+            "enqueue",
+        );
     }
     let k = kinds(&["notify"]);
-    let claimed = ok(store.claim_jobs(&k, "w", at(0), secs(3600), 3).await, "claim");
+    let claimed = ok(
+        store.claim_jobs(&k, "w", at(0), secs(3600), 3).await,
+        "claim",
+    );
     let id_of = |key: &str| claimed.iter().find(|j| j.key == key).map(|j| j.id);
     // Oldest due first, ties by enqueue order: old, new, pending.
     let old = id_of("old").expect("old claimed");
     let new = id_of("new").expect("new claimed");
     let pending = id_of("pending").expect("pending claimed");
-    assert!(ok(store.complete_job(old, "w", at(10)).await, "complete old"));
-    assert!(ok(store.complete_job(new, "w", at(100)).await, "complete new"));
+    assert!(ok(
+        store.complete_job(old, "w", at(10)).await,
+        "complete old"
+    ));
+    assert!(ok(
+        store.complete_job(new, "w", at(100)).await,
+        "complete new"
+    ));
     ok(
         store
-            .fail_job(pending, "w", &JobFailure::Retry { retry_at: at(5000), error: "x".to_owned() }, at(10))
+            .fail_job(
+                pending,
+                "w",
+                &JobFailure::Retry {
+                    retry_at: at(5000),
+                    error: "x".to_owned(),
+                },
+                at(10),
+            )
             .await,
         "retry pending",
     );
-    ok(store.claim_jobs(&k, "w", at(0), secs(3600), 10).await, "claim running");
+    ok(
+        store.claim_jobs(&k, "w", at(0), secs(3600), 10).await,
+        "claim running",
+    );
 
-    assert_eq!(ok(store.purge_done_jobs(at(100)).await, "purge"), 1, "only the done job updated before 100 s goes");
-    assert_eq!(ok(store.job_by_key("old").await, "job_by_key"), None, "the old done job is gone");
+    assert_eq!(
+        ok(store.purge_done_jobs(at(100)).await, "purge"),
+        1,
+        "only the done job updated before 100 s goes"
+    );
+    assert_eq!(
+        ok(store.job_by_key("old").await, "job_by_key"),
+        None,
+        "the old done job is gone"
+    );
     for key in ["new", "pending", "running"] {
-        assert!(ok(store.job_by_key(key).await, "job_by_key").is_some(), "{key} is kept by purge");
+        assert!(
+            ok(store.job_by_key(key).await, "job_by_key").is_some(),
+            "{key} is kept by purge"
+        );
     }
-    assert_eq!(ok(store.purge_done_jobs(at(101)).await, "purge"), 1, "the newer done job goes later");
+    assert_eq!(
+        ok(store.purge_done_jobs(at(101)).await, "purge"),
+        1,
+        "the newer done job goes later"
+    );
     // A purged key can be enqueued afresh.
-    assert!(ok(store.enqueue_job(&job("notify", "old", at(0)), at(200)).await, "re-enqueue purged key"));
+    assert!(ok(
+        store
+            .enqueue_job(&job("notify", "old", at(0)), at(200))
+            .await,
+        "re-enqueue purged key"
+    ));
+}
+
+/// Not in [`conformance_tests!`](crate::conformance_tests), which hands out
+/// one store: each backend calls this with two stores (two pools, as two
+/// instances would have) on one fresh migrated database, from a
+/// multi-threaded runtime. 200 due jobs are claimed by both at once, a few
+/// at a time, until none are left: every job is claimed exactly once.
+pub async fn concurrent_claims_take_each_job_once(a: Arc<dyn Store>, b: Arc<dyn Store>) {
+    const JOBS: usize = 200;
+    let now = t0();
+    for i in 0..JOBS {
+        // Several jobs share each due time, so ordering ties are exercised.
+        let due = now - secs(i64::try_from(i % 7).unwrap_or(0));
+        assert!(
+            ok(
+                a.enqueue_job(&job("notify", &format!("job-{i}"), due), now)
+                    .await,
+                "enqueue"
+            ),
+            "job-{i} is new"
+        );
+    }
+
+    let claim_all = |store: Arc<dyn Store>, worker: &'static str| {
+        tokio::spawn(async move {
+            let kinds = kinds(&["notify"]);
+            let mut claimed = Vec::new();
+            loop {
+                let batch = ok(
+                    store.claim_jobs(&kinds, worker, now, secs(3600), 3).await,
+                    "claim",
+                );
+                if batch.is_empty() {
+                    return claimed;
+                }
+                claimed.extend(batch.into_iter().map(|j| (j.id, j.key)));
+            }
+        })
+    };
+    let task_a = claim_all(Arc::clone(&a), "a");
+    let task_b = claim_all(Arc::clone(&b), "b");
+    let from_a = task_a.await.unwrap_or_else(|e| panic!("worker a: {e}"));
+    let from_b = task_b.await.unwrap_or_else(|e| panic!("worker b: {e}"));
+
+    let mut seen: std::collections::BTreeMap<i64, (&str, &str)> = std::collections::BTreeMap::new();
+    for (worker, claimed) in [("a", &from_a), ("b", &from_b)] {
+        for (id, key) in claimed {
+            if let Some((other, _)) = seen.insert(*id, (worker, key)) {
+                panic!("job {id} ({key}) was claimed twice: by {other} and by {worker}");
+            }
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        JOBS,
+        "every job is claimed, none missing (a took {}, b took {})",
+        from_a.len(),
+        from_b.len()
+    );
+    for (id, (worker, key)) in &seen {
+        let state = ok(a.job_by_key(key).await, "job_by_key").expect("job exists");
+        assert_eq!(state.id, *id, "{key} keeps its id");
+        assert_eq!(state.attempts, 1, "{key} was claimed once");
+        assert_eq!(
+            state.lease_owner.as_deref(),
+            Some(*worker),
+            "{key} is held by the worker that got it"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -766,43 +1364,76 @@ pub async fn jobs_purge_done(store: Arc<dyn Store>) {
 
 /// A lock has one holder until it expires.
 pub async fn locks_are_exclusive(store: Arc<dyn Store>) {
-    assert!(ok(store.try_lock("escalation", "a", t0(), secs(30)).await, "lock by a"), "a free lock is taken");
     assert!(
-        !ok(store.try_lock("escalation", "b", at(29), secs(30)).await, "lock by b"),
+        ok(
+            store.try_lock("escalation", "a", t0(), secs(30)).await,
+            "lock by a"
+        ),
+        "a free lock is taken"
+    );
+    assert!(
+        !ok(
+            store.try_lock("escalation", "b", at(29), secs(30)).await,
+            "lock by b"
+        ),
         "another holder cannot take a live lock"
     );
     assert!(
-        ok(store.try_lock("notify", "b", at(1), secs(30)).await, "other lock by b"),
+        ok(
+            store.try_lock("notify", "b", at(1), secs(30)).await,
+            "other lock by b"
+        ),
         "locks with other names are independent"
     );
 }
 
 /// The holder renews its lock, which pushes the expiry back.
 pub async fn locks_renew_by_holder(store: Arc<dyn Store>) {
-    assert!(ok(store.try_lock("escalation", "a", t0(), secs(30)).await, "lock"));
+    assert!(ok(
+        store.try_lock("escalation", "a", t0(), secs(30)).await,
+        "lock"
+    ));
     assert!(
-        ok(store.try_lock("escalation", "a", at(20), secs(30)).await, "renew"),
+        ok(
+            store.try_lock("escalation", "a", at(20), secs(30)).await,
+            "renew"
+        ),
         "the holder renews its lock"
     );
     assert!(
-        !ok(store.try_lock("escalation", "b", at(40), secs(30)).await, "lock by b"),
+        !ok(
+            store.try_lock("escalation", "b", at(40), secs(30)).await,
+            "lock by b"
+        ),
         "a renewed lock is still held past the first expiry"
     );
     assert!(
-        ok(store.try_lock("escalation", "a", at(45), secs(30)).await, "renew again"),
+        ok(
+            store.try_lock("escalation", "a", at(45), secs(30)).await,
+            "renew again"
+        ),
         "the holder renews again"
     );
 }
 
 /// An expired lock goes to whoever asks; the old holder then cannot renew.
 pub async fn locks_taken_over_after_expiry(store: Arc<dyn Store>) {
-    assert!(ok(store.try_lock("escalation", "a", t0(), secs(30)).await, "lock"));
+    assert!(ok(
+        store.try_lock("escalation", "a", t0(), secs(30)).await,
+        "lock"
+    ));
     assert!(
-        ok(store.try_lock("escalation", "b", at(30), secs(30)).await, "takeover"),
+        ok(
+            store.try_lock("escalation", "b", at(30), secs(30)).await,
+            "takeover"
+        ),
         "an expired lock can be taken by another holder"
     );
     assert!(
-        !ok(store.try_lock("escalation", "a", at(31), secs(30)).await, "renew by old"),
+        !ok(
+            store.try_lock("escalation", "a", at(31), secs(30)).await,
+            "renew by old"
+        ),
         "the old holder lost the lock"
     );
 }
@@ -810,18 +1441,30 @@ pub async fn locks_taken_over_after_expiry(store: Arc<dyn Store>) {
 /// Releasing frees the lock at once; releasing someone else's lock does
 /// nothing.
 pub async fn locks_release(store: Arc<dyn Store>) {
-    assert!(ok(store.try_lock("escalation", "a", t0(), secs(30)).await, "lock"));
+    assert!(ok(
+        store.try_lock("escalation", "a", t0(), secs(30)).await,
+        "lock"
+    ));
     ok(store.release_lock("escalation", "b").await, "release by b");
     assert!(
-        !ok(store.try_lock("escalation", "b", at(1), secs(30)).await, "lock by b"),
+        !ok(
+            store.try_lock("escalation", "b", at(1), secs(30)).await,
+            "lock by b"
+        ),
         "a release by a non-holder does nothing"
     );
     ok(store.release_lock("escalation", "a").await, "release by a");
     assert!(
-        ok(store.try_lock("escalation", "b", at(2), secs(30)).await, "lock by b"),
+        ok(
+            store.try_lock("escalation", "b", at(2), secs(30)).await,
+            "lock by b"
+        ),
         "a released lock is free before its expiry"
     );
-    ok(store.release_lock("unknown", "a").await, "release of an unknown lock");
+    ok(
+        store.release_lock("unknown", "a").await,
+        "release of an unknown lock",
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -834,9 +1477,20 @@ pub async fn migrations_current_and_idempotent(store: Arc<dyn Store>) {
     ok(store.ping().await, "ping");
     let status = ok(store.migration_status().await, "migration_status");
     assert!(!status.known.is_empty(), "the binary knows its migrations");
-    assert!(status.is_current(), "a migrated store is current: {status:?}");
-    assert_eq!(ok(store.migrate().await, "migrate again"), Vec::<i64>::new(), "a second migrate applies nothing");
-    assert_eq!(ok(store.migration_status().await, "migration_status"), status, "the status is unchanged");
+    assert!(
+        status.is_current(),
+        "a migrated store is current: {status:?}"
+    );
+    assert_eq!(
+        ok(store.migrate().await, "migrate again"),
+        Vec::<i64>::new(),
+        "a second migrate applies nothing"
+    );
+    assert_eq!(
+        ok(store.migration_status().await, "migration_status"),
+        status,
+        "the status is unchanged"
+    );
 }
 
 /// Not in [`conformance_tests!`](crate::conformance_tests), which hands out
@@ -844,11 +1498,26 @@ pub async fn migrations_current_and_idempotent(store: Arc<dyn Store>) {
 /// database. Nothing is applied there; `migrate` applies every known
 /// version, in order, and the status is then current.
 pub async fn migrate_fresh_database(store: Arc<dyn Store>) {
-    let before = ok(store.migration_status().await, "migration_status before migrate");
-    assert!(before.applied.is_empty(), "an empty database has nothing applied: {before:?}");
+    let before = ok(
+        store.migration_status().await,
+        "migration_status before migrate",
+    );
+    assert!(
+        before.applied.is_empty(),
+        "an empty database has nothing applied: {before:?}"
+    );
     assert!(!before.is_current(), "an empty database is not current");
     let applied = ok(store.migrate().await, "migrate");
-    assert_eq!(applied, before.known, "migrate applies every known version, in order");
-    let after = ok(store.migration_status().await, "migration_status after migrate");
-    assert!(after.is_current(), "after migrate the database is current: {after:?}");
+    assert_eq!(
+        applied, before.known,
+        "migrate applies every known version, in order"
+    );
+    let after = ok(
+        store.migration_status().await,
+        "migration_status after migrate",
+    );
+    assert!(
+        after.is_current(),
+        "after migrate the database is current: {after:?}"
+    );
 }

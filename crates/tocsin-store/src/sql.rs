@@ -13,14 +13,14 @@
 //!   and name parsing, JSON, timestamps) exist once.
 //! - Nothing here names sqlx.
 
+use crate::StoreError;
 use crate::job::{ClaimedJob, JobState};
 use crate::token::TokenRecord;
-use crate::StoreError;
 use jiff::{SignedDuration, Timestamp};
+use tocsin_domain::Name;
 use tocsin_domain::catalog::Kind;
 use tocsin_domain::plan::Current;
 use tocsin_domain::token::TokenScope;
-use tocsin_domain::Name;
 
 // ---------------------------------------------------------------------------
 // Health and migrations
@@ -32,7 +32,8 @@ pub const PING: &str = "SELECT 1";
 /// Versions recorded by sqlx's migrator. Only successful ones count: a failed
 /// migration leaves a row with `success = false`, and the schema is then not
 /// at that version. (`WHERE success` works on SQLite, where it is an integer.)
-pub const APPLIED_MIGRATIONS: &str = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
+pub const APPLIED_MIGRATIONS: &str =
+    "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
 
 // ---------------------------------------------------------------------------
 // Catalog
@@ -73,15 +74,25 @@ pub const OBJECT_KIND_NAME: &str = "SELECT kind, name FROM catalog_objects WHERE
 
 /// Columns of [`LIST_OBJECTS`], [`LIST_OBJECTS_OF_KIND`] and [`GET_OBJECT`]:
 /// id, kind, name, spec (JSON text), managed, source, secret, version.
-pub type ObjectRow = (String, String, String, String, bool, Option<String>, Option<String>, i64);
+pub type ObjectRow = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+    Option<String>,
+    i64,
+);
 
 pub fn object_from_row(row: ObjectRow) -> Result<Current, StoreError> {
     let (id, kind, name, spec, managed, source, secret, version) = row;
     Ok(Current {
         kind: parse_kind(&kind)?,
         name: parse_name(&name)?,
-        spec: serde_json::from_str(&spec)
-            .map_err(|e| StoreError::Corrupt(format!("catalog object {id}: spec is not JSON: {e}")))?,
+        spec: serde_json::from_str(&spec).map_err(|e| {
+            StoreError::Corrupt(format!("catalog object {id}: spec is not JSON: {e}"))
+        })?,
         id,
         managed,
         source,
@@ -98,7 +109,10 @@ pub fn sort_objects(objects: &mut [Current]) {
 }
 
 fn kind_rank(kind: Kind) -> usize {
-    Kind::ALL.iter().position(|k| *k == kind).unwrap_or(Kind::ALL.len())
+    Kind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(Kind::ALL.len())
 }
 
 /// The conflict for a create whose kind and name are taken.
@@ -112,7 +126,9 @@ pub fn changed_since_read(id: &str, found: Option<(String, String)>) -> StoreErr
     match found {
         Some((kind, name)) => {
             let label = Kind::parse(&kind).map_or(kind.clone(), |k| k.label().to_owned());
-            StoreError::Conflict(format!("{label} \"{name}\" changed since it was read; run plan again"))
+            StoreError::Conflict(format!(
+                "{label} \"{name}\" changed since it was read; run plan again"
+            ))
         }
         None => StoreError::Conflict(format!(
             "object {id} was deleted since it was read; run plan again"
@@ -232,7 +248,16 @@ pub fn sort_claimed(jobs: &mut [ClaimedJob]) {
 
 /// Columns of [`JOB_BY_KEY`]: id, kind, key, state, attempts, due_at,
 /// lease_owner, last_error.
-pub type JobStateRow = (i64, String, String, String, i32, i64, Option<String>, Option<String>);
+pub type JobStateRow = (
+    i64,
+    String,
+    String,
+    String,
+    i32,
+    i64,
+    Option<String>,
+    Option<String>,
+);
 
 pub fn job_state_from_row(row: JobStateRow) -> Result<JobState, StoreError> {
     let (id, kind, key, state, attempts, due_at, lease_owner, last_error) = row;
@@ -279,7 +304,8 @@ pub fn millis(t: Timestamp) -> i64 {
 /// `t + d` in stored milliseconds, saturating: a lease or TTL so long that it
 /// overflows means "never expires", not an error.
 pub fn millis_after(t: Timestamp, d: SignedDuration) -> i64 {
-    let d = i64::try_from(d.as_millis()).unwrap_or(if d.is_negative() { i64::MIN } else { i64::MAX });
+    let d =
+        i64::try_from(d.as_millis()).unwrap_or(if d.is_negative() { i64::MIN } else { i64::MAX });
     t.as_millisecond().saturating_add(d)
 }
 
@@ -305,9 +331,15 @@ mod tests {
     #[test]
     fn millis_after_saturates() {
         let t = Timestamp::constant(1_700_000_000, 0);
-        assert_eq!(millis_after(t, SignedDuration::from_secs(30)), 1_700_000_030_000);
+        assert_eq!(
+            millis_after(t, SignedDuration::from_secs(30)),
+            1_700_000_030_000
+        );
         assert_eq!(millis_after(t, SignedDuration::MAX), i64::MAX);
-        assert_eq!(millis_after(t, SignedDuration::from_secs(-30)), 1_699_999_970_000);
+        assert_eq!(
+            millis_after(t, SignedDuration::from_secs(-30)),
+            1_699_999_970_000
+        );
     }
 
     #[test]
@@ -333,7 +365,12 @@ mod tests {
         let got: Vec<_> = objects.iter().map(|o| (o.kind, o.name.as_str())).collect();
         assert_eq!(
             got,
-            [(Kind::User, "b"), (Kind::User, "d"), (Kind::Team, "c"), (Kind::Service, "a")]
+            [
+                (Kind::User, "b"),
+                (Kind::User, "d"),
+                (Kind::Team, "c"),
+                (Kind::Service, "a")
+            ]
         );
     }
 
@@ -350,7 +387,14 @@ mod tests {
             1,
         );
         assert!(matches!(object_from_row(row), Err(StoreError::Corrupt(_))));
-        let row = ("x".to_owned(), "n".to_owned(), "root".to_owned(), 0, None, None);
+        let row = (
+            "x".to_owned(),
+            "n".to_owned(),
+            "root".to_owned(),
+            0,
+            None,
+            None,
+        );
         assert!(matches!(token_from_row(row), Err(StoreError::Corrupt(_))));
     }
 }

@@ -1,6 +1,7 @@
 //! Building and running the HTTP server. `Server::build` binds its own
 //! listener so tests can ask for port 0 and learn the real address.
 
+use crate::problem::Problem;
 use crate::{api, metrics};
 use axum::Router;
 use axum::response::Html;
@@ -58,6 +59,8 @@ impl Server {
                 }),
             )
             .merge(api_router)
+            .fallback(no_route)
+            .method_not_allowed_fallback(wrong_method)
             .with_state(state)
             .layer(axum::middleware::from_fn(metrics::track))
             .layer(TimeoutLayer::with_status_code(
@@ -84,6 +87,20 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await
     }
+}
+
+/// Unknown paths answer problem+json like every other error.
+async fn no_route(uri: axum::http::Uri) -> Problem {
+    Problem::not_found(format!("no route for {}", uri.path()))
+}
+
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Problem {
+    Problem::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        format!("{} does not accept {method}", uri.path()),
+    )
 }
 
 async fn index() -> Html<&'static str> {

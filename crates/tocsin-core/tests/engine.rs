@@ -1,0 +1,269 @@
+//! The durable engine, on both backends: overdue work runs after a restart,
+//! a dead worker's lease is taken over, two engines never run one job twice,
+//! failures retry with backoff then die, and singleton modules run on one
+//! engine at a time. Time is a [`ManualClock`]; nothing sleeps.
+//!
+//! PostgreSQL runs when `TOCSIN_TEST_POSTGRES_URL` is set (CI sets it); an
+//! unreachable server then fails the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tocsin_core::clock::{Clock, ManualClock};
+use tocsin_core::engine::{Engine, EngineConfig, JobError, JobHandler, Module};
+use tocsin_store::{ClaimedJob, NewJob, Store};
+use tocsin_store_sqlite::{OpenMode, SqliteStore};
+
+/// Where a test's database lives; `open` may be called again to simulate a
+/// restart or a second instance.
+enum Db {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir, PathBuf),
+    Postgres(String),
+}
+
+impl Db {
+    async fn sqlite() -> Db {
+        let (dir, path) = tocsin_store_sqlite::testing::fresh_file();
+        Db::Sqlite(dir, path)
+    }
+
+    async fn postgres() -> Option<Db> {
+        tocsin_store_postgres::testing::fresh_database().await.map(Db::Postgres)
+    }
+
+    /// A new connection (pool) to the same database, migrated. For SQLite
+    /// the first opener is the server (holding the file lock), later ones
+    /// clients: the single-instance rule is about processes, and these
+    /// share one.
+    async fn open(&self, server: bool) -> Arc<dyn Store> {
+        let store: Arc<dyn Store> = match self {
+            Db::Sqlite(_, path) => {
+                let mode = if server { OpenMode::Server } else { OpenMode::Client };
+                Arc::new(SqliteStore::open(path, mode).await.unwrap())
+            }
+            Db::Postgres(url) => Arc::new(tocsin_store_postgres::PostgresStore::connect(url).await.unwrap()),
+        };
+        store.migrate().await.unwrap();
+        store
+    }
+}
+
+/// Runs a scenario on SQLite and (when configured) PostgreSQL.
+macro_rules! on_both_backends {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario(super::Db::sqlite().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match super::Db::postgres().await {
+                    Some(db) => super::$scenario(db).await,
+                    None => eprintln!("skipped: TOCSIN_TEST_POSTGRES_URL not set"),
+                }
+            }
+        }
+    };
+}
+
+fn t0() -> Timestamp {
+    "2026-03-29T00:30:00Z".parse().unwrap()
+}
+
+fn job(key: &str, due_at: Timestamp) -> NewJob {
+    NewJob { kind: "test.record".into(), key: key.into(), payload: serde_json::json!({ "key": key }), due_at }
+}
+
+/// Records every run; fails according to `outcome`.
+#[derive(Debug)]
+struct Recorder {
+    runs: Mutex<Vec<String>>,
+    outcome: fn(&ClaimedJob) -> Result<(), JobError>,
+}
+
+impl Recorder {
+    fn ok() -> Arc<Self> {
+        Arc::new(Recorder { runs: Mutex::new(Vec::new()), outcome: |_| Ok(()) })
+    }
+
+    fn failing(outcome: fn(&ClaimedJob) -> Result<(), JobError>) -> Arc<Self> {
+        Arc::new(Recorder { runs: Mutex::new(Vec::new()), outcome })
+    }
+
+    fn runs(&self) -> Vec<String> {
+        self.runs.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl JobHandler for Recorder {
+    fn kind(&self) -> &'static str {
+        "test.record"
+    }
+
+    async fn run(&self, job: &ClaimedJob) -> Result<(), JobError> {
+        // Give the other engine a chance to race for the same job.
+        tokio::task::yield_now().await;
+        self.runs.lock().unwrap().push(job.key.clone());
+        (self.outcome)(job)
+    }
+}
+
+fn engine(store: &Arc<dyn Store>, clock: &ManualClock, worker: &str, handler: Arc<Recorder>) -> Engine {
+    let config = EngineConfig { batch: 7, max_attempts: 3, ..EngineConfig::default() };
+    Engine::new(store.clone(), Arc::new(clock.clone()), worker).with_config(config).with_handler(handler)
+}
+
+async fn restart_runs_overdue_work(db: Db) {
+    let clock = ManualClock::new(t0());
+    let first = db.open(true).await;
+    let recorder = Recorder::ok();
+    let before = engine(&first, &clock, "before-restart", recorder.clone());
+    let due = t0().checked_add(SignedDuration::from_mins(5)).unwrap();
+    assert!(first.enqueue_job(&job("escalate-8", due), clock.now()).await.unwrap());
+    assert!(!first.enqueue_job(&job("escalate-8", due), clock.now()).await.unwrap(), "same key enqueued twice");
+    assert_eq!(before.cycle().await.unwrap().jobs(), 0, "ran before it was due");
+    drop(before);
+    first.close().await;
+    drop(first);
+
+    // The process was down while the job fell due; it comes back an hour later.
+    clock.advance(SignedDuration::from_hours(1));
+    let second = db.open(true).await;
+    let after = engine(&second, &clock, "after-restart", recorder.clone());
+    let report = after.cycle().await.unwrap();
+    assert_eq!(report.completed, 1, "{report:?}");
+    assert_eq!(after.cycle().await.unwrap().jobs(), 0, "ran twice");
+    assert_eq!(recorder.runs(), vec!["escalate-8"]);
+    let state = second.job_by_key("escalate-8").await.unwrap().unwrap();
+    assert_eq!(state.state, "done");
+}
+on_both_backends!(restart_runs_overdue_work);
+
+async fn a_dead_workers_lease_is_taken_over(db: Db) {
+    let clock = ManualClock::new(t0());
+    let store = db.open(true).await;
+    store.enqueue_job(&job("deliver-1", t0()), clock.now()).await.unwrap();
+    // A worker claims the job and dies without recording anything.
+    let lease = SignedDuration::from_secs(60);
+    let claimed = store.claim_jobs(&["test.record".into()], "dead", clock.now(), lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    let recorder = Recorder::ok();
+    let survivor = engine(&store, &clock, "survivor", recorder.clone());
+    assert_eq!(survivor.cycle().await.unwrap().jobs(), 0, "took a job whose lease is live");
+    clock.advance(SignedDuration::from_secs(61));
+    assert_eq!(survivor.cycle().await.unwrap().completed, 1);
+    assert_eq!(recorder.runs(), vec!["deliver-1"]);
+    // The dead worker wakes up late: its result must not count.
+    assert!(!store.complete_job(claimed[0].id, "dead", clock.now()).await.unwrap());
+    let state = store.job_by_key("deliver-1").await.unwrap().unwrap();
+    assert_eq!((state.state.as_str(), state.attempts), ("done", 2));
+}
+on_both_backends!(a_dead_workers_lease_is_taken_over);
+
+async fn two_engines_never_run_one_job_twice(db: Db) {
+    const JOBS: usize = 120;
+    let clock = ManualClock::new(t0());
+    let a_store = db.open(true).await;
+    let b_store = db.open(false).await;
+    for i in 0..JOBS {
+        a_store.enqueue_job(&job(&format!("job-{i}"), t0()), clock.now()).await.unwrap();
+    }
+    let recorder = Recorder::ok();
+    let a = Arc::new(engine(&a_store, &clock, "engine-a", recorder.clone()));
+    let b = Arc::new(engine(&b_store, &clock, "engine-b", recorder.clone()));
+    let drain = |e: Arc<Engine>| {
+        tokio::spawn(async move {
+            let mut done = 0;
+            for _ in 0..JOBS {
+                let r = e.cycle().await.unwrap();
+                done += r.completed;
+                if r.jobs() == 0 {
+                    break;
+                }
+            }
+            done
+        })
+    };
+    let (da, db_) = (drain(a), drain(b));
+    let (da, db_) = (da.await.unwrap(), db_.await.unwrap());
+    let runs = recorder.runs();
+    let unique: HashSet<&String> = runs.iter().collect();
+    assert_eq!(runs.len(), JOBS, "some job ran twice or not at all (a did {da}, b did {db_})");
+    assert_eq!(unique.len(), JOBS);
+    assert_eq!(da + db_, JOBS);
+}
+on_both_backends!(two_engines_never_run_one_job_twice);
+
+async fn failures_retry_with_backoff_then_die(db: Db) {
+    let clock = ManualClock::new(t0());
+    let store = db.open(true).await;
+    let transient = Recorder::failing(|_| Err(JobError::Transient("receiver down".into())));
+    let e = engine(&store, &clock, "w", transient.clone());
+    store.enqueue_job(&job("flaky", t0()), clock.now()).await.unwrap();
+    assert_eq!(e.cycle().await.unwrap().retried, 1);
+    // Not retried at once: the first backoff is 10-12 s.
+    clock.advance(SignedDuration::from_secs(5));
+    assert_eq!(e.cycle().await.unwrap().jobs(), 0);
+    clock.advance(SignedDuration::from_secs(8));
+    assert_eq!(e.cycle().await.unwrap().retried, 1);
+    clock.advance(SignedDuration::from_secs(30));
+    assert_eq!(e.cycle().await.unwrap().dead, 1, "max_attempts is 3");
+    clock.advance(SignedDuration::from_hours(24));
+    assert_eq!(e.cycle().await.unwrap().jobs(), 0, "a dead job ran again");
+    let state = store.job_by_key("flaky").await.unwrap().unwrap();
+    assert_eq!(state.state, "dead");
+    assert!(state.last_error.unwrap().contains("receiver down"));
+    assert_eq!(transient.runs().len(), 3);
+
+    let permanent = Recorder::failing(|_| Err(JobError::Permanent("no such address".into())));
+    let e = engine(&store, &clock, "w", permanent.clone());
+    store.enqueue_job(&job("hopeless", clock.now()), clock.now()).await.unwrap();
+    assert_eq!(e.cycle().await.unwrap().dead, 1);
+    assert_eq!(permanent.runs().len(), 1);
+}
+on_both_backends!(failures_retry_with_backoff_then_die);
+
+#[derive(Debug, Default)]
+struct Counter(Mutex<u32>);
+
+#[async_trait]
+impl Module for Counter {
+    fn name(&self) -> &'static str {
+        "test.singleton"
+    }
+
+    async fn tick(&self, _now: Timestamp) -> Result<(), String> {
+        *self.0.lock().unwrap() += 1;
+        Ok(())
+    }
+}
+
+async fn singleton_modules_run_on_one_engine_at_a_time(db: Db) {
+    let clock = ManualClock::new(t0());
+    let (sa, sb) = (db.open(true).await, db.open(false).await);
+    let (ca, cb) = (Arc::new(Counter::default()), Arc::new(Counter::default()));
+    let a = Engine::new(sa, Arc::new(clock.clone()), "a").with_module(ca.clone());
+    let b = Engine::new(sb.clone(), Arc::new(clock.clone()), "b").with_module(cb.clone());
+    for _ in 0..3 {
+        a.cycle().await.unwrap();
+        b.cycle().await.unwrap();
+        clock.advance(SignedDuration::from_secs(10));
+    }
+    assert_eq!((*ca.0.lock().unwrap(), *cb.0.lock().unwrap()), (3, 0));
+    // `a` dies without releasing: `b` takes over once the lock expires.
+    clock.advance(SignedDuration::from_secs(31));
+    b.cycle().await.unwrap();
+    assert_eq!(*cb.0.lock().unwrap(), 1);
+    // `b` releases on a clean stop: `a` takes over at once.
+    sb.release_lock("test.singleton", "b").await.unwrap();
+    a.cycle().await.unwrap();
+    assert_eq!(*ca.0.lock().unwrap(), 4);
+}
+on_both_backends!(singleton_modules_run_on_one_engine_at_a_time);

@@ -1,0 +1,839 @@
+//! Black-box tests of the HTTP API: the real server on `127.0.0.1:0`, a
+//! fresh migrated database, driven with an HTTP client through the public
+//! routes only.
+//!
+//! The main scenario (plan, apply, read back, re-apply, prune, invalid
+//! manifests) runs on SQLite always and on PostgreSQL when
+//! `TOCSIN_TEST_POSTGRES_URL` is set (unset: the PostgreSQL variant says it
+//! skipped; set but unreachable: it fails).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tocsin_core::clock::SystemClock;
+use tocsin_domain::token::TokenScope;
+use tocsin_store::Store;
+use tocsin_web::{AppState, Server, ServerConfig};
+
+/// Every catalog list route.
+const KIND_PATHS: [&str; 6] = [
+    "users",
+    "teams",
+    "schedules",
+    "escalation-policies",
+    "services",
+    "integrations",
+];
+
+/// A running server and what a test needs to talk to it.
+struct App {
+    base: String,
+    client: reqwest::Client,
+    /// Secrets of tokens created directly in the store.
+    admin: String,
+    read: String,
+    store: Arc<dyn Store>,
+    backend: &'static str,
+    /// Dropping it stops the server (graceful shutdown).
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// Keeps the SQLite directory alive as long as the server.
+    _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL test database, dropped by [`App::finish`].
+    pg_url: Option<String>,
+}
+
+/// Starts the server on a fresh, migrated SQLite file.
+async fn spawn_app() -> App {
+    let (dir, path) = tocsin_store_sqlite::testing::fresh_file();
+    let store = tocsin_store_sqlite::SqliteStore::open(&path, tocsin_store_sqlite::OpenMode::Server)
+        .await
+        .expect("open the SQLite store");
+    start(Arc::new(store), "sqlite", Some(dir), None).await
+}
+
+/// Starts the server on a fresh PostgreSQL database, or `None` when
+/// `TOCSIN_TEST_POSTGRES_URL` is unset. Panics when it is set but the
+/// server cannot be reached.
+async fn spawn_app_postgres() -> Option<App> {
+    let url = tocsin_store_postgres::testing::fresh_database().await?;
+    let store = tocsin_store_postgres::PostgresStore::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to the fresh test database: {e}"));
+    Some(start(Arc::new(store), "postgres", None, Some(url)).await)
+}
+
+async fn start(
+    store: Arc<dyn Store>,
+    backend: &'static str,
+    dir: Option<tempfile::TempDir>,
+    pg_url: Option<String>,
+) -> App {
+    store.migrate().await.expect("migrate the fresh database");
+    let clock = Arc::new(SystemClock);
+    let now = tocsin_core::clock::Clock::now(clock.as_ref());
+    let admin = tocsin_core::token::create(store.as_ref(), "test-admin", TokenScope::Admin, now)
+        .await
+        .expect("create the admin token")
+        .secret;
+    let read = tocsin_core::token::create(store.as_ref(), "test-read", TokenScope::Read, now)
+        .await
+        .expect("create the read token")
+        .secret;
+    let server = Server::build(
+        &ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+        },
+        AppState {
+            store: store.clone(),
+            clock,
+        },
+    )
+    .await
+    .expect("bind 127.0.0.1:0");
+    let addr = server.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    App {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        admin,
+        read,
+        store,
+        backend,
+        stop: Some(stop),
+        server: Some(task),
+        _dir: dir,
+        pg_url,
+    }
+}
+
+impl App {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    async fn post_raw(&self, path: &str, content_type: &str, body: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&self.admin)
+            .header(CONTENT_TYPE, content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// GET with the admin token, expecting 200 and JSON.
+    async fn get_json(&self, path: &str) -> Value {
+        let res = self.get(path, Some(&self.admin)).await;
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "GET {path}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {text}"))
+    }
+
+    /// Names of the objects listed at `/api/v1/<kind>`.
+    async fn names(&self, kind: &str) -> BTreeSet<String> {
+        let list = self.get_json(&format!("/api/v1/{kind}")).await;
+        list.as_array()
+            .unwrap_or_else(|| panic!("/api/v1/{kind} is not a list: {list}"))
+            .iter()
+            .map(|o| o["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    async fn assert_catalog_empty(&self, why: &str) {
+        for kind in KIND_PATHS {
+            let names = self.names(kind).await;
+            assert!(names.is_empty(), "{why}: {kind} should be empty, got {names:?}");
+        }
+    }
+
+    /// Plans (or applies) with the admin token, expecting 200.
+    async fn config(&self, action: &str, files: &[(&str, &str)], prune: bool) -> Value {
+        let path = format!("/api/v1/config/{action}");
+        let res = self
+            .post(&path, Some(&self.admin), &request(files, prune))
+            .await;
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{action}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Stops the server and drops the PostgreSQL test database.
+    async fn finish(mut self) {
+        drop(self.stop.take());
+        if let Some(task) = self.server.take() {
+            task.await
+                .expect("server task panicked")
+                .expect("server failed");
+        }
+        self.store.close().await;
+        if let Some(url) = self.pg_url.take() {
+            tocsin_store_postgres::testing::drop_database(&url).await;
+        }
+    }
+}
+
+fn request(files: &[(&str, &str)], prune: bool) -> Value {
+    json!({
+        "files": files
+            .iter()
+            .map(|(path, content)| json!({"path": path, "content": content}))
+            .collect::<Vec<_>>(),
+        "prune": prune,
+    })
+}
+
+/// Asserts a problem+json answer with `status` and returns its body.
+async fn problem(res: reqwest::Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let content_type = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "status; body: {text}");
+    assert_eq!(
+        content_type, "application/problem+json",
+        "content type of a {status} answer; body: {text}"
+    );
+    let body: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("problem body is not JSON ({e}): {text}"));
+    assert_eq!(body["status"], status.as_u16(), "status field: {body}");
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("https://")),
+        "type must be a URI: {body}"
+    );
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "title: {body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|t| !t.is_empty()),
+        "detail: {body}"
+    );
+    body
+}
+
+fn summary(plan: &Value) -> Value {
+    plan["summary"].clone()
+}
+
+fn summary_of(create: u64, update: u64, delete: u64, orphan: u64, unchanged: u64) -> Value {
+    json!({
+        "create": create,
+        "update": update,
+        "adopt": 0,
+        "delete": delete,
+        "orphan": orphan,
+        "unchanged": unchanged,
+    })
+}
+
+/// `(kind, name, action)` of every change in a plan.
+fn changes(plan: &Value) -> BTreeSet<(String, String, String)> {
+    plan["changes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no changes list: {plan}"))
+        .iter()
+        .map(|c| {
+            (
+                c["kind"].as_str().unwrap().to_owned(),
+                c["name"].as_str().unwrap().to_owned(),
+                c["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn change(kind: &str, name: &str, action: &str) -> (String, String, String) {
+    (kind.to_owned(), name.to_owned(), action.to_owned())
+}
+
+const PEOPLE: &str = "\
+users:
+  - name: alice
+    full_name: Alice Martin
+    email: alice@example.com
+    time_zone: Europe/Paris
+teams:
+  - name: payments
+    members: [alice]
+";
+
+const SERVICES: &str = "\
+services:
+  - name: checkout
+    description: The checkout API.
+    team: payments
+    depends_on: [ledger]
+  - name: ledger
+    team: payments
+integrations:
+  - name: checkout-generic
+    service: checkout
+    format: generic
+";
+
+/// SERVICES with a new description for checkout.
+const SERVICES_EDITED: &str = "\
+services:
+  - name: checkout
+    description: The checkout API behind the Pay button.
+    team: payments
+    depends_on: [ledger]
+  - name: ledger
+    team: payments
+integrations:
+  - name: checkout-generic
+    service: checkout
+    format: generic
+";
+
+/// SERVICES_EDITED without ledger.
+const SERVICES_WITHOUT_LEDGER: &str = "\
+services:
+  - name: checkout
+    description: The checkout API behind the Pay button.
+    team: payments
+integrations:
+  - name: checkout-generic
+    service: checkout
+    format: generic
+";
+
+const PEOPLE_PATH: &str = "catalog/people.yaml";
+const SERVICES_PATH: &str = "catalog/payments/services.yaml";
+
+/// Three files, three problems of different sorts: a reference to a team
+/// nobody declares, a time zone that does not exist, and a team declared in
+/// two files.
+const INVALID: [(&str, &str); 3] = [
+    (
+        "a.yaml",
+        "teams:\n  - name: payments\nservices:\n  - name: checkout\n    team: paymnts\n",
+    ),
+    (
+        "b.yaml",
+        "users:\n  - name: bob\n    full_name: Bob\n    email: bob@example.com\n    time_zone: Mars/Olympus\n",
+    ),
+    ("c.yaml", "teams:\n  - name: payments\n"),
+];
+
+/// The whole config-as-code story over the API, on one backend.
+async fn main_scenario(app: &App) {
+    // Ready, on the right backend, with the schema current.
+    let ready = app.get_json("/readyz").await;
+    assert_eq!(ready["status"], "ok", "{ready}");
+    assert_eq!(ready["database"], app.backend, "{ready}");
+    assert!(
+        ready["migrations_applied"].as_u64().unwrap() > 0
+            && ready["migrations_applied"] == ready["migrations_known"],
+        "migrations: {ready}"
+    );
+    app.assert_catalog_empty("a fresh database").await;
+
+    // Invalid manifests: every problem, located; nothing written.
+    for action in ["plan", "apply"] {
+        let res = app
+            .post(
+                &format!("/api/v1/config/{action}"),
+                Some(&app.admin),
+                &request(&INVALID, false),
+            )
+            .await;
+        let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let errors = body["errors"].as_array().unwrap();
+        let located: BTreeSet<(String, u64, u64, String)> = errors
+            .iter()
+            .map(|e| {
+                (
+                    e["file"].as_str().unwrap().to_owned(),
+                    e["line"].as_u64().unwrap(),
+                    e["column"].as_u64().unwrap(),
+                    e["field"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let want: BTreeSet<(String, u64, u64, String)> = [
+            ("a.yaml", 5, 11, "services[0].team"),
+            ("b.yaml", 5, 16, "users[0].time_zone"),
+            ("c.yaml", 2, 11, "teams[0].name"),
+        ]
+        .into_iter()
+        .map(|(f, l, c, p)| (f.to_owned(), l, c, p.to_owned()))
+        .collect();
+        assert_eq!(located, want, "{action}: problems: {body:#}");
+        assert_eq!(errors.len(), 3, "{action}: one entry per problem: {body:#}");
+        let message = |field: &str| {
+            errors
+                .iter()
+                .find(|e| e["field"] == field)
+                .unwrap()
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap()
+                .to_owned()
+        };
+        assert!(
+            message("services[0].team").contains("no team named \"paymnts\""),
+            "{body:#}"
+        );
+        assert!(
+            message("users[0].time_zone").contains("Mars/Olympus"),
+            "{body:#}"
+        );
+        assert!(
+            message("teams[0].name").contains("declared twice")
+                && message("teams[0].name").contains("a.yaml:2:11"),
+            "the duplicate names the first place: {body:#}"
+        );
+        assert!(
+            body["detail"].as_str().unwrap().contains("3 problem"),
+            "{body:#}"
+        );
+        app.assert_catalog_empty(&format!("after an invalid {action}"))
+            .await;
+    }
+
+    let files = [(PEOPLE_PATH, PEOPLE), (SERVICES_PATH, SERVICES)];
+    let created: BTreeSet<_> = [
+        change("user", "alice", "create"),
+        change("team", "payments", "create"),
+        change("service", "checkout", "create"),
+        change("service", "ledger", "create"),
+        change("integration", "checkout-generic", "create"),
+    ]
+    .into();
+
+    // Plan shows the creations and writes nothing.
+    let plan = app.config("plan", &files, false).await;
+    assert_eq!(summary(&plan), summary_of(5, 0, 0, 0, 0), "{plan:#}");
+    assert_eq!(changes(&plan), created, "{plan:#}");
+    app.assert_catalog_empty("after plan").await;
+
+    // Apply carries out the same plan.
+    let applied = app.config("apply", &files, false).await;
+    assert_eq!(summary(&applied), summary_of(5, 0, 0, 0, 0), "{applied:#}");
+    assert_eq!(changes(&applied), created, "{applied:#}");
+
+    assert_eq!(app.names("users").await, BTreeSet::from(["alice".into()]));
+    assert_eq!(app.names("teams").await, BTreeSet::from(["payments".into()]));
+    assert_eq!(
+        app.names("services").await,
+        BTreeSet::from(["checkout".into(), "ledger".into()])
+    );
+    assert_eq!(
+        app.names("integrations").await,
+        BTreeSet::from(["checkout-generic".into()])
+    );
+    for (kind, path) in [
+        ("users", PEOPLE_PATH),
+        ("teams", PEOPLE_PATH),
+        ("services", SERVICES_PATH),
+        ("integrations", SERVICES_PATH),
+    ] {
+        for o in app
+            .get_json(&format!("/api/v1/{kind}"))
+            .await
+            .as_array()
+            .unwrap()
+        {
+            assert_eq!(o["managed_by_config"], true, "{kind}: {o}");
+            assert_eq!(o["source"], path, "{kind}: {o}");
+        }
+    }
+    let checkout = app.get_json("/api/v1/services/checkout").await;
+    assert_eq!(checkout["kind"], "service", "{checkout}");
+    assert_eq!(checkout["name"], "checkout", "{checkout}");
+    assert_eq!(checkout["managed_by_config"], true, "{checkout}");
+    assert_eq!(checkout["source"], SERVICES_PATH, "{checkout}");
+    assert_eq!(checkout["spec"]["team"], "payments", "{checkout}");
+    assert_eq!(checkout["spec"]["depends_on"], json!(["ledger"]), "{checkout}");
+    let alice = app.get_json("/api/v1/users/alice").await;
+    assert_eq!(alice["spec"]["time_zone"], "Europe/Paris", "{alice}");
+    // The generated integration key is a secret: never in the API.
+    let integration = app.get_json("/api/v1/integrations/checkout-generic").await;
+    assert_eq!(
+        integration["spec"],
+        json!({"name": "checkout-generic", "service": "checkout", "format": "generic"}),
+        "{integration}"
+    );
+
+    // Applying the same files again changes nothing.
+    let again = app.config("apply", &files, false).await;
+    assert_eq!(summary(&again), summary_of(0, 0, 0, 0, 5), "{again:#}");
+    assert_eq!(changes(&again), BTreeSet::new(), "{again:#}");
+    let checkout_again = app.get_json("/api/v1/services/checkout").await;
+    assert_eq!(
+        checkout_again["version"], checkout["version"],
+        "an apply without changes must not bump versions"
+    );
+
+    // An edited field is an update naming the field.
+    let files = [(PEOPLE_PATH, PEOPLE), (SERVICES_PATH, SERVICES_EDITED)];
+    let plan = app.config("plan", &files, false).await;
+    assert_eq!(summary(&plan), summary_of(0, 1, 0, 0, 4), "{plan:#}");
+    assert_eq!(plan["changes"][0]["action"], "update", "{plan:#}");
+    assert_eq!(plan["changes"][0]["name"], "checkout", "{plan:#}");
+    assert_eq!(
+        plan["changes"][0]["fields"],
+        json!(["description"]),
+        "{plan:#}"
+    );
+    app.config("apply", &files, false).await;
+    let checkout = app.get_json("/api/v1/services/checkout").await;
+    assert_eq!(
+        checkout["spec"]["description"], "The checkout API behind the Pay button.",
+        "{checkout}"
+    );
+
+    // Removed from the files without prune: an orphan, kept.
+    let files = [(PEOPLE_PATH, PEOPLE), (SERVICES_PATH, SERVICES_WITHOUT_LEDGER)];
+    let plan = app.config("plan", &files, false).await;
+    assert!(
+        changes(&plan).contains(&change("service", "ledger", "orphan")),
+        "{plan:#}"
+    );
+    assert_eq!(summary(&plan)["orphan"], 1, "{plan:#}");
+    assert_eq!(summary(&plan)["delete"], 0, "{plan:#}");
+    let applied = app.config("apply", &files, false).await;
+    assert_eq!(summary(&applied)["orphan"], 1, "{applied:#}");
+    let ledger = app.get_json("/api/v1/services/ledger").await;
+    assert_eq!(
+        ledger["managed_by_config"], true,
+        "an orphan stays managed by config: {ledger}"
+    );
+
+    // With prune: deleted, and gone.
+    let plan = app.config("plan", &files, true).await;
+    assert_eq!(
+        changes(&plan),
+        BTreeSet::from([change("service", "ledger", "delete")]),
+        "{plan:#}"
+    );
+    app.get_json("/api/v1/services/ledger").await;
+    let applied = app.config("apply", &files, true).await;
+    assert_eq!(summary(&applied), summary_of(0, 0, 1, 0, 4), "{applied:#}");
+    let res = app.get("/api/v1/services/ledger", Some(&app.admin)).await;
+    let body = problem(res, StatusCode::NOT_FOUND).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("ledger"),
+        "the 404 names what is missing: {body}"
+    );
+    assert_eq!(
+        app.names("services").await,
+        BTreeSet::from(["checkout".into()])
+    );
+
+    // Nothing left to do.
+    let plan = app.config("plan", &files, true).await;
+    assert_eq!(summary(&plan), summary_of(0, 0, 0, 0, 4), "{plan:#}");
+}
+
+#[tokio::test]
+async fn config_as_code_over_the_api_on_sqlite() {
+    let app = spawn_app().await;
+    main_scenario(&app).await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn config_as_code_over_the_api_on_postgres() {
+    let Some(app) = spawn_app_postgres().await else {
+        eprintln!(
+            "skipped: set TOCSIN_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run this scenario on PostgreSQL"
+        );
+        return;
+    };
+    main_scenario(&app).await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let app = spawn_app().await;
+    let health = app.get("/healthz", None).await;
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(health.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status(), StatusCode::OK, "readyz needs no token");
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "ok", "{ready}");
+    assert_eq!(ready["database"], "sqlite", "{ready}");
+
+    let metrics = app.get("/metrics", None).await;
+    assert_eq!(metrics.status(), StatusCode::OK);
+    let content_type = metrics.headers()[CONTENT_TYPE].to_str().unwrap().to_owned();
+    assert!(
+        content_type.starts_with("text/plain"),
+        "Prometheus text format: {content_type}"
+    );
+    let text = metrics.text().await.unwrap();
+    let healthz_counted = text.lines().any(|l| {
+        l.starts_with("tocsin_http_requests_total{")
+            && l.contains("route=\"/healthz\"")
+            && l.contains("status=\"200\"")
+    });
+    assert!(
+        healthz_counted,
+        "/metrics counts the /healthz request in tocsin_http_requests_total:\n{text}"
+    );
+    assert!(
+        text.contains("tocsin_http_request_duration_seconds"),
+        "/metrics has the latency histogram:\n{text}"
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn authentication_and_scopes() {
+    let app = spawn_app().await;
+
+    // No token, a token in the wrong scheme, an unknown token: 401.
+    let anonymous = app.client.get(app.url("/api/v1/services")).send().await.unwrap();
+    let challenge = anonymous
+        .headers()
+        .get(WWW_AUTHENTICATE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = problem(anonymous, StatusCode::UNAUTHORIZED).await;
+    assert!(
+        challenge.as_deref().is_some_and(|c| c.starts_with("Bearer")),
+        "a 401 says how to authenticate: WWW-Authenticate = {challenge:?}"
+    );
+    assert!(
+        body["detail"].as_str().unwrap().contains("Bearer"),
+        "{body}"
+    );
+    let basic = app
+        .client
+        .get(app.url("/api/v1/services"))
+        .basic_auth("admin", Some("secret"))
+        .send()
+        .await
+        .unwrap();
+    problem(basic, StatusCode::UNAUTHORIZED).await;
+    let unknown = app
+        .get("/api/v1/services", Some("tcs_notarealtokenatall0000000000000"))
+        .await;
+    problem(unknown, StatusCode::UNAUTHORIZED).await;
+    let anonymous_apply = app
+        .post(
+            "/api/v1/config/apply",
+            None,
+            &request(&[(PEOPLE_PATH, PEOPLE)], false),
+        )
+        .await;
+    problem(anonymous_apply, StatusCode::UNAUTHORIZED).await;
+
+    // A read token reads and plans, but may not apply.
+    let res = app.get("/api/v1/services", Some(&app.read)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let files = request(&[(PEOPLE_PATH, PEOPLE)], false);
+    let res = app.post("/api/v1/config/plan", Some(&app.read), &files).await;
+    assert_eq!(res.status(), StatusCode::OK, "a read token may plan");
+    let res = app
+        .post("/api/v1/config/apply", Some(&app.read), &files)
+        .await;
+    let body = problem(res, StatusCode::FORBIDDEN).await;
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("needs scope admin") && detail.contains("scope read"),
+        "the 403 names the scope needed and the scope held: {detail}"
+    );
+    app.assert_catalog_empty("after a forbidden apply").await;
+
+    // A revoked token stops working at once.
+    let now = tocsin_core::clock::Clock::now(&SystemClock);
+    assert!(app.store.revoke_token("test-read", now).await.unwrap());
+    let res = app.get("/api/v1/services", Some(&app.read)).await;
+    problem(res, StatusCode::UNAUTHORIZED).await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn bad_request_bodies_are_problems() {
+    let app = spawn_app().await;
+    let plan = "/api/v1/config/plan";
+
+    // Not JSON at all.
+    let res = app
+        .post_raw(plan, "application/json", "{\"files\": [")
+        .await;
+    let body = problem(res, StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["errors"][0]["field"], "body", "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("line 1"),
+        "the syntax error is located: {body}"
+    );
+
+    // JSON of the wrong shape: the missing field is named.
+    let res = app
+        .post_raw(plan, "application/json", r#"{"files": [{"path": "x.yaml"}]}"#)
+        .await;
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `content`"),
+        "{body}"
+    );
+
+    // An unknown field is refused, not ignored.
+    let res = app
+        .post_raw(
+            plan,
+            "application/json",
+            r#"{"files": [{"path": "x.yaml", "content": ""}], "prnue": true}"#,
+        )
+        .await;
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("prnue"),
+        "{body}"
+    );
+
+    // Not JSON by content type.
+    let res = app.post_raw(plan, "text/plain", "files").await;
+    let body = problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("application/json"),
+        "{body}"
+    );
+
+    // No files at all.
+    let res = app
+        .post(plan, Some(&app.admin), &json!({"files": []}))
+        .await;
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["field"], "files", "{body}");
+
+    // YAML that does not parse: located in the file.
+    let res = app
+        .post(
+            plan,
+            Some(&app.admin),
+            &request(&[("broken.yaml", "teams:\n  - name: [unclosed\n")], false),
+        )
+        .await;
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let e = &body["errors"][0];
+    assert_eq!(e["file"], "broken.yaml", "{body:#}");
+    assert!(e["line"].as_u64().is_some(), "{body:#}");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn unknown_names_and_routes_are_404_problems() {
+    let app = spawn_app().await;
+    for kind in KIND_PATHS {
+        let res = app
+            .get(&format!("/api/v1/{kind}/no-such-thing"), Some(&app.read))
+            .await;
+        let body = problem(res, StatusCode::NOT_FOUND).await;
+        assert!(
+            body["detail"].as_str().unwrap().contains("\"no-such-thing\""),
+            "{kind}: {body}"
+        );
+    }
+    let res = app.get("/api/v1/services/Not_A_Name", Some(&app.read)).await;
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["field"], "name", "{body}");
+    let res = app.get("/api/v1/no-such-route", Some(&app.read)).await;
+    let body = problem(res, StatusCode::NOT_FOUND).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("/api/v1/no-such-route"),
+        "{body}"
+    );
+    let res = app
+        .client
+        .delete(app.url("/api/v1/services"))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
+    assert!(body["detail"].as_str().unwrap().contains("DELETE"), "{body}");
+    app.finish().await;
+}
+
+/// `docs/openapi.json` is generated from the code; this fails when they
+/// drift apart.
+#[tokio::test]
+async fn openapi_document_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    let generated = serde_json::to_string_pretty(&tocsin_web::openapi()).unwrap() + "\n";
+    if std::env::var("UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &generated)
+            .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        eprintln!("wrote {}", path.display());
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "{} is not the OpenAPI document the code generates ({}); regenerate it with:\n    UPDATE_OPENAPI=1 cargo test -p tocsin-web --test api openapi\nand commit it",
+        path.display(),
+        if committed.is_empty() {
+            "missing or empty"
+        } else {
+            "it differs"
+        }
+    );
+
+    // The served document is the same one.
+    let app = spawn_app().await;
+    let served = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(served.status(), StatusCode::OK);
+    let served: Value = served.json().await.unwrap();
+    let generated: Value = serde_json::from_str(&generated).unwrap();
+    assert_eq!(served, generated, "/api/v1/openapi.json serves the document");
+    for path in [
+        "/api/v1/services",
+        "/api/v1/services/{name}",
+        "/api/v1/config/plan",
+        "/api/v1/config/apply",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(
+            served["paths"].get(path).is_some(),
+            "the document describes {path}"
+        );
+    }
+    app.finish().await;
+}
