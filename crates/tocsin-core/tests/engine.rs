@@ -30,10 +30,6 @@ impl Db {
         Db::Sqlite(dir, path)
     }
 
-    async fn postgres() -> Option<Db> {
-        tocsin_store_postgres::testing::fresh_database().await.map(Db::Postgres)
-    }
-
     /// A new connection (pool) to the same database, migrated. For SQLite
     /// the first opener is the server (holding the file lock), later ones
     /// clients: the single-instance rule is about processes, and these
@@ -41,10 +37,18 @@ impl Db {
     async fn open(&self, server: bool) -> Arc<dyn Store> {
         let store: Arc<dyn Store> = match self {
             Db::Sqlite(_, path) => {
-                let mode = if server { OpenMode::Server } else { OpenMode::Client };
+                let mode = if server {
+                    OpenMode::Server
+                } else {
+                    OpenMode::Client
+                };
                 Arc::new(SqliteStore::open(path, mode).await.unwrap())
             }
-            Db::Postgres(url) => Arc::new(tocsin_store_postgres::PostgresStore::connect(url).await.unwrap()),
+            Db::Postgres(url) => Arc::new(
+                tocsin_store_postgres::PostgresStore::connect(url)
+                    .await
+                    .unwrap(),
+            ),
         };
         store.migrate().await.unwrap();
         store
@@ -62,8 +66,11 @@ macro_rules! on_both_backends {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                match super::Db::postgres().await {
-                    Some(db) => super::$scenario(db).await,
+                match tocsin_store_postgres::testing::fresh_database().await {
+                    Some(url) => {
+                        super::$scenario(super::Db::Postgres(url.clone())).await;
+                        tocsin_store_postgres::testing::drop_database(&url).await;
+                    }
                     None => eprintln!("skipped: TOCSIN_TEST_POSTGRES_URL not set"),
                 }
             }
@@ -76,7 +83,12 @@ fn t0() -> Timestamp {
 }
 
 fn job(key: &str, due_at: Timestamp) -> NewJob {
-    NewJob { kind: "test.record".into(), key: key.into(), payload: serde_json::json!({ "key": key }), due_at }
+    NewJob {
+        kind: "test.record".into(),
+        key: key.into(),
+        payload: serde_json::json!({ "key": key }),
+        due_at,
+    }
 }
 
 /// Records every run; fails according to `outcome`.
@@ -88,11 +100,17 @@ struct Recorder {
 
 impl Recorder {
     fn ok() -> Arc<Self> {
-        Arc::new(Recorder { runs: Mutex::new(Vec::new()), outcome: |_| Ok(()) })
+        Arc::new(Recorder {
+            runs: Mutex::new(Vec::new()),
+            outcome: |_| Ok(()),
+        })
     }
 
     fn failing(outcome: fn(&ClaimedJob) -> Result<(), JobError>) -> Arc<Self> {
-        Arc::new(Recorder { runs: Mutex::new(Vec::new()), outcome })
+        Arc::new(Recorder {
+            runs: Mutex::new(Vec::new()),
+            outcome,
+        })
     }
 
     fn runs(&self) -> Vec<String> {
@@ -114,9 +132,20 @@ impl JobHandler for Recorder {
     }
 }
 
-fn engine(store: &Arc<dyn Store>, clock: &ManualClock, worker: &str, handler: Arc<Recorder>) -> Engine {
-    let config = EngineConfig { batch: 7, max_attempts: 3, ..EngineConfig::default() };
-    Engine::new(store.clone(), Arc::new(clock.clone()), worker).with_config(config).with_handler(handler)
+fn engine(
+    store: &Arc<dyn Store>,
+    clock: &ManualClock,
+    worker: &str,
+    handler: Arc<Recorder>,
+) -> Engine {
+    let config = EngineConfig {
+        batch: 7,
+        max_attempts: 3,
+        ..EngineConfig::default()
+    };
+    Engine::new(store.clone(), Arc::new(clock.clone()), worker)
+        .with_config(config)
+        .with_handler(handler)
 }
 
 async fn restart_runs_overdue_work(db: Db) {
@@ -125,9 +154,24 @@ async fn restart_runs_overdue_work(db: Db) {
     let recorder = Recorder::ok();
     let before = engine(&first, &clock, "before-restart", recorder.clone());
     let due = t0().checked_add(SignedDuration::from_mins(5)).unwrap();
-    assert!(first.enqueue_job(&job("escalate-8", due), clock.now()).await.unwrap());
-    assert!(!first.enqueue_job(&job("escalate-8", due), clock.now()).await.unwrap(), "same key enqueued twice");
-    assert_eq!(before.cycle().await.unwrap().jobs(), 0, "ran before it was due");
+    assert!(
+        first
+            .enqueue_job(&job("escalate-8", due), clock.now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !first
+            .enqueue_job(&job("escalate-8", due), clock.now())
+            .await
+            .unwrap(),
+        "same key enqueued twice"
+    );
+    assert_eq!(
+        before.cycle().await.unwrap().jobs(),
+        0,
+        "ran before it was due"
+    );
     drop(before);
     first.close().await;
     drop(first);
@@ -148,20 +192,35 @@ on_both_backends!(restart_runs_overdue_work);
 async fn a_dead_workers_lease_is_taken_over(db: Db) {
     let clock = ManualClock::new(t0());
     let store = db.open(true).await;
-    store.enqueue_job(&job("deliver-1", t0()), clock.now()).await.unwrap();
+    store
+        .enqueue_job(&job("deliver-1", t0()), clock.now())
+        .await
+        .unwrap();
     // A worker claims the job and dies without recording anything.
     let lease = SignedDuration::from_secs(60);
-    let claimed = store.claim_jobs(&["test.record".into()], "dead", clock.now(), lease, 10).await.unwrap();
+    let claimed = store
+        .claim_jobs(&["test.record".into()], "dead", clock.now(), lease, 10)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
 
     let recorder = Recorder::ok();
     let survivor = engine(&store, &clock, "survivor", recorder.clone());
-    assert_eq!(survivor.cycle().await.unwrap().jobs(), 0, "took a job whose lease is live");
+    assert_eq!(
+        survivor.cycle().await.unwrap().jobs(),
+        0,
+        "took a job whose lease is live"
+    );
     clock.advance(SignedDuration::from_secs(61));
     assert_eq!(survivor.cycle().await.unwrap().completed, 1);
     assert_eq!(recorder.runs(), vec!["deliver-1"]);
     // The dead worker wakes up late: its result must not count.
-    assert!(!store.complete_job(claimed[0].id, "dead", clock.now()).await.unwrap());
+    assert!(
+        !store
+            .complete_job(claimed[0].id, "dead", clock.now())
+            .await
+            .unwrap()
+    );
     let state = store.job_by_key("deliver-1").await.unwrap().unwrap();
     assert_eq!((state.state.as_str(), state.attempts), ("done", 2));
 }
@@ -173,7 +232,10 @@ async fn two_engines_never_run_one_job_twice(db: Db) {
     let a_store = db.open(true).await;
     let b_store = db.open(false).await;
     for i in 0..JOBS {
-        a_store.enqueue_job(&job(&format!("job-{i}"), t0()), clock.now()).await.unwrap();
+        a_store
+            .enqueue_job(&job(&format!("job-{i}"), t0()), clock.now())
+            .await
+            .unwrap();
     }
     let recorder = Recorder::ok();
     let a = Arc::new(engine(&a_store, &clock, "engine-a", recorder.clone()));
@@ -195,7 +257,11 @@ async fn two_engines_never_run_one_job_twice(db: Db) {
     let (da, db_) = (da.await.unwrap(), db_.await.unwrap());
     let runs = recorder.runs();
     let unique: HashSet<&String> = runs.iter().collect();
-    assert_eq!(runs.len(), JOBS, "some job ran twice or not at all (a did {da}, b did {db_})");
+    assert_eq!(
+        runs.len(),
+        JOBS,
+        "some job ran twice or not at all (a did {da}, b did {db_})"
+    );
     assert_eq!(unique.len(), JOBS);
     assert_eq!(da + db_, JOBS);
 }
@@ -206,7 +272,10 @@ async fn failures_retry_with_backoff_then_die(db: Db) {
     let store = db.open(true).await;
     let transient = Recorder::failing(|_| Err(JobError::Transient("receiver down".into())));
     let e = engine(&store, &clock, "w", transient.clone());
-    store.enqueue_job(&job("flaky", t0()), clock.now()).await.unwrap();
+    store
+        .enqueue_job(&job("flaky", t0()), clock.now())
+        .await
+        .unwrap();
     assert_eq!(e.cycle().await.unwrap().retried, 1);
     // Not retried at once: the first backoff is 10-12 s.
     clock.advance(SignedDuration::from_secs(5));
@@ -224,7 +293,10 @@ async fn failures_retry_with_backoff_then_die(db: Db) {
 
     let permanent = Recorder::failing(|_| Err(JobError::Permanent("no such address".into())));
     let e = engine(&store, &clock, "w", permanent.clone());
-    store.enqueue_job(&job("hopeless", clock.now()), clock.now()).await.unwrap();
+    store
+        .enqueue_job(&job("hopeless", clock.now()), clock.now())
+        .await
+        .unwrap();
     assert_eq!(e.cycle().await.unwrap().dead, 1);
     assert_eq!(permanent.runs().len(), 1);
 }

@@ -27,9 +27,11 @@ const CLAIM_JOBS: &str = "WITH due AS ( \
          LIMIT $5 \
          FOR UPDATE SKIP LOCKED) \
      UPDATE jobs \
-     SET state = 'running', lease_owner = $1, lease_until = $2, attempts = jobs.attempts + 1, updated_at = $3 \
+     SET state = 'running', lease_owner = $1, lease_until = $2, attempts = jobs.attempts + 1, \
+         updated_at = $3 \
      FROM due WHERE jobs.id = due.id \
-     RETURNING jobs.id, jobs.kind, jobs.key, jobs.payload, jobs.due_at, jobs.attempts, jobs.lease_until";
+     RETURNING jobs.id, jobs.kind, jobs.key, jobs.payload, jobs.due_at, jobs.attempts, \
+         jobs.lease_until";
 
 #[async_trait]
 impl JobStore for PostgresStore {

@@ -19,7 +19,8 @@ use crate::error::map;
 /// `$5` limit. Due means pending and due, or running with an expired lease
 /// (its worker died or stalled); oldest due first, ties by enqueue order.
 const CLAIM_JOBS: &str = "UPDATE jobs \
-     SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
+     SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, \
+         updated_at = $3 \
      WHERE id IN ( \
          SELECT id FROM jobs \
          WHERE kind IN (SELECT value FROM json_each($4)) \

@@ -106,7 +106,12 @@ impl SqliteStore {
                 ),
                 other => other,
             })?;
-        tracing::debug!(path = %path.display(), ?mode, lock = ?lock.as_ref().map(ServerLock::path), "opened SQLite store");
+        tracing::debug!(
+            path = %path.display(),
+            ?mode,
+            lock = ?lock.as_ref().map(ServerLock::path),
+            "opened SQLite store"
+        );
         Ok(SqliteStore {
             pool,
             path: path.to_owned(),
@@ -128,7 +133,8 @@ impl SqliteStore {
     /// not exist yet (a new file).
     async fn applied_versions(&self) -> Result<Vec<i64>, StoreError> {
         let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+             WHERE type = 'table' AND name = '_sqlx_migrations')",
         )
         .fetch_one(&self.pool)
         .await

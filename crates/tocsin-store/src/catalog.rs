@@ -46,5 +46,9 @@ pub trait CatalogStore {
     /// Applies every write in one transaction: all or nothing. A create of a
     /// name that exists, or an update/delete whose version moved, is a
     /// [`StoreError::Conflict`] and nothing is written.
-    async fn apply_catalog(&self, writes: &[CatalogWrite], now: Timestamp) -> Result<(), StoreError>;
+    async fn apply_catalog(
+        &self,
+        writes: &[CatalogWrite],
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
 }

@@ -88,6 +88,7 @@ macro_rules! conformance_tests {
     ($factory:expr) => {
         $crate::conformance_tests!(@cases $factory;
             catalog_create_list_get,
+            catalog_names_sort_bytewise,
             catalog_same_name_in_another_kind,
             catalog_update_is_compare_and_set,
             catalog_delete_is_compare_and_set,
@@ -329,6 +330,31 @@ pub async fn catalog_create_list_get(store: Arc<dyn Store>) {
         None,
         "get_object matches the kind as well as the name"
     );
+}
+
+/// Names sort bytewise (`-` < `.` < digits < `_` < letters), the same on
+/// both backends whatever the database collation.
+pub async fn catalog_names_sort_bytewise(store: Arc<dyn Store>) {
+    let names = ["ab", "a_b", "a.c", "b", "a-c", "a1"];
+    let writes: Vec<_> = names
+        .iter()
+        .map(|n| create(Kind::User, n, json!({})))
+        .collect();
+    ok(store.apply_catalog(&writes, t0()).await, "create users");
+    let listed: Vec<_> = ok(store.list_objects(Some(Kind::User)).await, "list users")
+        .into_iter()
+        .map(|o| o.name.to_string())
+        .collect();
+    assert_eq!(
+        listed,
+        ["a-c", "a.c", "a1", "a_b", "ab", "b"],
+        "list_objects orders names bytewise"
+    );
+    let all: Vec<_> = ok(store.list_objects(None).await, "list")
+        .into_iter()
+        .map(|o| o.name.to_string())
+        .collect();
+    assert_eq!(all, listed, "the same order when listing every kind");
 }
 
 /// Names are unique per kind, not across kinds.

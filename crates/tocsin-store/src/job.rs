@@ -77,7 +77,8 @@ pub trait JobStore {
     ) -> Result<Vec<ClaimedJob>, StoreError>;
 
     /// Marks a job done; false if `worker` no longer holds its lease.
-    async fn complete_job(&self, id: i64, worker: &str, now: Timestamp) -> Result<bool, StoreError>;
+    async fn complete_job(&self, id: i64, worker: &str, now: Timestamp)
+    -> Result<bool, StoreError>;
 
     /// Reschedules or buries a job; false if `worker` no longer holds its lease.
     async fn fail_job(
@@ -89,7 +90,12 @@ pub trait JobStore {
     ) -> Result<bool, StoreError>;
 
     /// Extends a lease the worker still holds; false if it was lost.
-    async fn renew_lease(&self, id: i64, worker: &str, until: Timestamp) -> Result<bool, StoreError>;
+    async fn renew_lease(
+        &self,
+        id: i64,
+        worker: &str,
+        until: Timestamp,
+    ) -> Result<bool, StoreError>;
 
     async fn job_by_key(&self, key: &str) -> Result<Option<JobState>, StoreError>;
 

@@ -60,7 +60,9 @@ impl MigrationStatus {
 
 /// Everything tocsin persists.
 #[async_trait]
-pub trait Store: CatalogStore + TokenStore + JobStore + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store:
+    CatalogStore + TokenStore + JobStore + Send + Sync + std::fmt::Debug + 'static
+{
     fn backend(&self) -> Backend;
 
     /// A cheap round trip, for readiness.

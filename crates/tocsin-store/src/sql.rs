@@ -39,14 +39,15 @@ pub const APPLIED_MIGRATIONS: &str =
 // Catalog
 // ---------------------------------------------------------------------------
 
-/// Every object. Ordered by name here; the kind order (creation order, not
-/// alphabetical) is applied in Rust by [`sort_objects`].
+/// Every object, in no order: [`sort_objects`] orders them in Rust, because
+/// `ORDER BY name` would follow the database's collation, which on
+/// PostgreSQL is usually not bytewise (`a-c` after `ab`), unlike SQLite.
 pub const LIST_OBJECTS: &str = "SELECT id, kind, name, spec, managed, source, secret, version \
-     FROM catalog_objects ORDER BY name";
+     FROM catalog_objects";
 
-/// `$1` kind.
-pub const LIST_OBJECTS_OF_KIND: &str = "SELECT id, kind, name, spec, managed, source, secret, version \
-     FROM catalog_objects WHERE kind = $1 ORDER BY name";
+/// `$1` kind. Unordered, like [`LIST_OBJECTS`].
+pub const LIST_OBJECTS_OF_KIND: &str = "SELECT id, kind, name, spec, managed, source, secret, \
+     version FROM catalog_objects WHERE kind = $1";
 
 /// `$1` kind, `$2` name.
 pub const GET_OBJECT: &str = "SELECT id, kind, name, spec, managed, source, secret, version \
@@ -102,10 +103,10 @@ pub fn object_from_row(row: ObjectRow) -> Result<Current, StoreError> {
 }
 
 /// Orders objects by kind (in [`Kind::ALL`] order: the order they are
-/// created in) then name. The sort is stable, so rows already ordered by name
-/// in SQL stay ordered by name within a kind.
+/// created in, not alphabetical) then by name, bytewise ([`Name`]'s order),
+/// so both backends list the same way whatever their collation.
 pub fn sort_objects(objects: &mut [Current]) {
-    objects.sort_by_key(|o| kind_rank(o.kind));
+    objects.sort_by(|a, b| (kind_rank(a.kind), &a.name).cmp(&(kind_rank(b.kind), &b.name)));
 }
 
 fn kind_rank(kind: Kind) -> usize {
@@ -216,8 +217,8 @@ pub const RENEW_LEASE: &str = "UPDATE jobs SET lease_until = $3 \
      WHERE id = $1 AND state = 'running' AND lease_owner = $2";
 
 /// `$1` key.
-pub const JOB_BY_KEY: &str = "SELECT id, kind, key, state, attempts, due_at, lease_owner, last_error \
-     FROM jobs WHERE key = $1";
+pub const JOB_BY_KEY: &str = "SELECT id, kind, key, state, attempts, due_at, lease_owner, \
+     last_error FROM jobs WHERE key = $1";
 
 /// `$1` before.
 pub const PURGE_DONE_JOBS: &str = "DELETE FROM jobs WHERE state = 'done' AND updated_at < $1";
@@ -354,7 +355,7 @@ mod tests {
             version: 1,
             secret: None,
         };
-        // As SQL returns them: by name.
+        // In no particular order, as SQL returns them.
         let mut objects = vec![
             obj(Kind::Service, "a"),
             obj(Kind::User, "b"),

@@ -31,7 +31,11 @@ pub trait TokenStore {
     async fn create_token(&self, token: &NewToken, now: Timestamp) -> Result<(), StoreError>;
 
     /// The live (not revoked) token with this digest, marking it used at `now`.
-    async fn use_token(&self, digest: &str, now: Timestamp) -> Result<Option<TokenRecord>, StoreError>;
+    async fn use_token(
+        &self,
+        digest: &str,
+        now: Timestamp,
+    ) -> Result<Option<TokenRecord>, StoreError>;
 
     /// Every token, revoked ones included, oldest first.
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;

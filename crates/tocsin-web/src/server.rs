@@ -62,11 +62,13 @@ impl Server {
             .fallback(no_route)
             .method_not_allowed_fallback(wrong_method)
             .with_state(state)
-            .layer(axum::middleware::from_fn(metrics::track))
             .layer(TimeoutLayer::with_status_code(
                 axum::http::StatusCode::REQUEST_TIMEOUT,
                 REQUEST_TIMEOUT,
             ))
+            // Outside the timeout, so its bare 408 gets a body and is counted.
+            .layer(axum::middleware::map_response(timeout_problem))
+            .layer(axum::middleware::from_fn(metrics::track))
             .layer(TraceLayer::new_for_http());
         // Make sure the recorder exists before the first request.
         let _ = metrics::handle();
@@ -101,6 +103,26 @@ async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Probl
         "Method not allowed",
         format!("{} does not accept {method}", uri.path()),
     )
+}
+
+/// The timeout layer answers a bare 408; give it a problem body too.
+async fn timeout_problem(res: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if res.status() != axum::http::StatusCode::REQUEST_TIMEOUT
+        || res.headers().contains_key("content-type")
+    {
+        return res;
+    }
+    Problem::new(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        "timeout",
+        "Request timeout",
+        format!(
+            "the request took longer than {}s and was cut off; try again",
+            REQUEST_TIMEOUT.as_secs()
+        ),
+    )
+    .into_response()
 }
 
 async fn index() -> Html<&'static str> {

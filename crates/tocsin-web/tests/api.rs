@@ -50,9 +50,10 @@ struct App {
 /// Starts the server on a fresh, migrated SQLite file.
 async fn spawn_app() -> App {
     let (dir, path) = tocsin_store_sqlite::testing::fresh_file();
-    let store = tocsin_store_sqlite::SqliteStore::open(&path, tocsin_store_sqlite::OpenMode::Server)
-        .await
-        .expect("open the SQLite store");
+    let store =
+        tocsin_store_sqlite::SqliteStore::open(&path, tocsin_store_sqlite::OpenMode::Server)
+            .await
+            .expect("open the SQLite store");
     start(Arc::new(store), "sqlite", Some(dir), None).await
 }
 
@@ -172,7 +173,10 @@ impl App {
     async fn assert_catalog_empty(&self, why: &str) {
         for kind in KIND_PATHS {
             let names = self.names(kind).await;
-            assert!(names.is_empty(), "{why}: {kind} should be empty, got {names:?}");
+            assert!(
+                names.is_empty(),
+                "{why}: {kind} should be empty, got {names:?}"
+            );
         }
     }
 
@@ -450,7 +454,10 @@ async fn main_scenario(app: &App) {
     assert_eq!(changes(&applied), created, "{applied:#}");
 
     assert_eq!(app.names("users").await, BTreeSet::from(["alice".into()]));
-    assert_eq!(app.names("teams").await, BTreeSet::from(["payments".into()]));
+    assert_eq!(
+        app.names("teams").await,
+        BTreeSet::from(["payments".into()])
+    );
     assert_eq!(
         app.names("services").await,
         BTreeSet::from(["checkout".into(), "ledger".into()])
@@ -481,7 +488,11 @@ async fn main_scenario(app: &App) {
     assert_eq!(checkout["managed_by_config"], true, "{checkout}");
     assert_eq!(checkout["source"], SERVICES_PATH, "{checkout}");
     assert_eq!(checkout["spec"]["team"], "payments", "{checkout}");
-    assert_eq!(checkout["spec"]["depends_on"], json!(["ledger"]), "{checkout}");
+    assert_eq!(
+        checkout["spec"]["depends_on"],
+        json!(["ledger"]),
+        "{checkout}"
+    );
     let alice = app.get_json("/api/v1/users/alice").await;
     assert_eq!(alice["spec"]["time_zone"], "Europe/Paris", "{alice}");
     // The generated integration key is a secret: never in the API.
@@ -521,7 +532,10 @@ async fn main_scenario(app: &App) {
     );
 
     // Removed from the files without prune: an orphan, kept.
-    let files = [(PEOPLE_PATH, PEOPLE), (SERVICES_PATH, SERVICES_WITHOUT_LEDGER)];
+    let files = [
+        (PEOPLE_PATH, PEOPLE),
+        (SERVICES_PATH, SERVICES_WITHOUT_LEDGER),
+    ];
     let plan = app.config("plan", &files, false).await;
     assert!(
         changes(&plan).contains(&change("service", "ledger", "orphan")),
@@ -587,7 +601,10 @@ async fn health_and_metrics() {
     let app = spawn_app().await;
     let health = app.get("/healthz", None).await;
     assert_eq!(health.status(), StatusCode::OK);
-    assert_eq!(health.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+    assert_eq!(
+        health.json::<Value>().await.unwrap(),
+        json!({"status": "ok"})
+    );
 
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status(), StatusCode::OK, "readyz needs no token");
@@ -624,14 +641,21 @@ async fn authentication_and_scopes() {
     let app = spawn_app().await;
 
     // No token, a token in the wrong scheme, an unknown token: 401.
-    let anonymous = app.client.get(app.url("/api/v1/services")).send().await.unwrap();
+    let anonymous = app
+        .client
+        .get(app.url("/api/v1/services"))
+        .send()
+        .await
+        .unwrap();
     let challenge = anonymous
         .headers()
         .get(WWW_AUTHENTICATE)
         .map(|v| v.to_str().unwrap().to_owned());
     let body = problem(anonymous, StatusCode::UNAUTHORIZED).await;
     assert!(
-        challenge.as_deref().is_some_and(|c| c.starts_with("Bearer")),
+        challenge
+            .as_deref()
+            .is_some_and(|c| c.starts_with("Bearer")),
         "a 401 says how to authenticate: WWW-Authenticate = {challenge:?}"
     );
     assert!(
@@ -647,7 +671,10 @@ async fn authentication_and_scopes() {
         .unwrap();
     problem(basic, StatusCode::UNAUTHORIZED).await;
     let unknown = app
-        .get("/api/v1/services", Some("tcs_notarealtokenatall0000000000000"))
+        .get(
+            "/api/v1/services",
+            Some("tcs_notarealtokenatall0000000000000"),
+        )
         .await;
     problem(unknown, StatusCode::UNAUTHORIZED).await;
     let anonymous_apply = app
@@ -663,7 +690,9 @@ async fn authentication_and_scopes() {
     let res = app.get("/api/v1/services", Some(&app.read)).await;
     assert_eq!(res.status(), StatusCode::OK);
     let files = request(&[(PEOPLE_PATH, PEOPLE)], false);
-    let res = app.post("/api/v1/config/plan", Some(&app.read), &files).await;
+    let res = app
+        .post("/api/v1/config/plan", Some(&app.read), &files)
+        .await;
     assert_eq!(res.status(), StatusCode::OK, "a read token may plan");
     let res = app
         .post("/api/v1/config/apply", Some(&app.read), &files)
@@ -702,7 +731,11 @@ async fn bad_request_bodies_are_problems() {
 
     // JSON of the wrong shape: the missing field is named.
     let res = app
-        .post_raw(plan, "application/json", r#"{"files": [{"path": "x.yaml"}]}"#)
+        .post_raw(
+            plan,
+            "application/json",
+            r#"{"files": [{"path": "x.yaml"}]}"#,
+        )
         .await;
     let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(
@@ -722,16 +755,16 @@ async fn bad_request_bodies_are_problems() {
         )
         .await;
     let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert!(
-        body["detail"].as_str().unwrap().contains("prnue"),
-        "{body}"
-    );
+    assert!(body["detail"].as_str().unwrap().contains("prnue"), "{body}");
 
     // Not JSON by content type.
     let res = app.post_raw(plan, "text/plain", "files").await;
     let body = problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
     assert!(
-        body["detail"].as_str().unwrap().contains("application/json"),
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("application/json"),
         "{body}"
     );
 
@@ -766,17 +799,25 @@ async fn unknown_names_and_routes_are_404_problems() {
             .await;
         let body = problem(res, StatusCode::NOT_FOUND).await;
         assert!(
-            body["detail"].as_str().unwrap().contains("\"no-such-thing\""),
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("\"no-such-thing\""),
             "{kind}: {body}"
         );
     }
-    let res = app.get("/api/v1/services/Not_A_Name", Some(&app.read)).await;
+    let res = app
+        .get("/api/v1/services/Not_A_Name", Some(&app.read))
+        .await;
     let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["errors"][0]["field"], "name", "{body}");
     let res = app.get("/api/v1/no-such-route", Some(&app.read)).await;
     let body = problem(res, StatusCode::NOT_FOUND).await;
     assert!(
-        body["detail"].as_str().unwrap().contains("/api/v1/no-such-route"),
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/no-such-route"),
         "{body}"
     );
     let res = app
@@ -787,7 +828,10 @@ async fn unknown_names_and_routes_are_404_problems() {
         .await
         .unwrap();
     let body = problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
-    assert!(body["detail"].as_str().unwrap().contains("DELETE"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("DELETE"),
+        "{body}"
+    );
     app.finish().await;
 }
 
@@ -821,7 +865,10 @@ async fn openapi_document_is_current() {
     assert_eq!(served.status(), StatusCode::OK);
     let served: Value = served.json().await.unwrap();
     let generated: Value = serde_json::from_str(&generated).unwrap();
-    assert_eq!(served, generated, "/api/v1/openapi.json serves the document");
+    assert_eq!(
+        served, generated,
+        "/api/v1/openapi.json serves the document"
+    );
     for path in [
         "/api/v1/services",
         "/api/v1/services/{name}",

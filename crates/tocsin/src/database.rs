@@ -79,6 +79,7 @@ impl Target {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 

@@ -16,6 +16,7 @@ pub async fn run(target: Target, listen: SocketAddr, demo: bool) -> anyhow::Resu
     tracing::info!(database = %target.describe(), migrations_applied = applied.len(), "store ready");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
+    let mut demo_token = None;
     if demo {
         let loaded = tocsin_core::demo::load_if_empty(store.as_ref(), clock.now()).await?;
         if loaded {
@@ -27,10 +28,7 @@ pub async fn run(target: Target, listen: SocketAddr, demo: bool) -> anyhow::Resu
             tocsin_core::token::create(store.as_ref(), "demo", TokenScope::Admin, clock.now())
                 .await?;
         eprintln!("demo API token (admin scope, shown once): {}", token.secret);
-        eprintln!(
-            "try: curl -H 'Authorization: Bearer {}' http://{listen}/api/v1/services",
-            token.secret
-        );
+        demo_token = Some(token.secret);
     }
 
     let worker = format!(
@@ -55,6 +53,10 @@ pub async fn run(target: Target, listen: SocketAddr, demo: bool) -> anyhow::Resu
     .await?;
     let addr = server.local_addr()?;
     tracing::info!(%addr, "tocsin listening on http://{addr}");
+    if let Some(secret) = demo_token {
+        // The bound address, not the requested one (port 0 becomes a real port).
+        eprintln!("try: curl -H 'Authorization: Bearer {secret}' http://{addr}/api/v1/services");
+    }
     server.run(shutdown_signal()).await?;
 
     tracing::info!("shutting down: in-flight requests done, stopping the engine");

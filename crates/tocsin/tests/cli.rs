@@ -1,0 +1,820 @@
+//! Black-box tests of the `tocsin` binary: each runs the real executable
+//! with its own data directory in a temporary directory, and reads only what
+//! a user sees (exit code, stdout, stderr, HTTP answers of `serve`).
+//!
+//! Servers listen on `127.0.0.1:0`; their address is read from the
+//! "listening on" log line. Waits poll with a deadline; every child process
+//! is killed when its guard drops, also when a test fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to start or stop.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The repository root (for `examples/`).
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A temporary workspace: a data directory and room for manifests.
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::Builder::new()
+                .prefix("tocsin-cli-")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.path("data")
+    }
+
+    /// Writes a file (creating its directories) and returns its path.
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Copies the repository's examples into `rel` and returns the directory.
+    fn examples(&self, rel: &str) -> PathBuf {
+        let to = self.path(rel);
+        std::fs::create_dir_all(&to).unwrap();
+        for f in ["people.yaml", "payments.yaml", "platform.yaml"] {
+            std::fs::copy(repo_root().join("examples").join(f), to.join(f)).unwrap();
+        }
+        to
+    }
+
+    /// `tocsin --data-dir <tmp>/data`, with an environment that cannot leak
+    /// in from the caller's shell and no stdin (as in CI).
+    fn tocsin(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tocsin"));
+        c.arg("--data-dir").arg(self.data_dir());
+        for var in [
+            "TOCSIN_DATABASE_URL",
+            "TOCSIN_DATA_DIR",
+            "TOCSIN_LISTEN",
+            "TOCSIN_LOG_FORMAT",
+        ] {
+            c.env_remove(var);
+        }
+        c.env("RUST_LOG", "info")
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs `tocsin <args>` to completion.
+    fn run(&self, args: &[&str]) -> Run {
+        Run::of(self.tocsin().args(args))
+    }
+
+    /// `tocsin get KIND -o json` as JSON.
+    fn get_json(&self, kind: &str) -> Value {
+        let r = self.run(&["get", kind, "-o", "json"]);
+        r.assert_success(&format!("get {kind}"));
+        serde_json::from_str(&r.stdout)
+            .unwrap_or_else(|e| panic!("get {kind} -o json is not JSON ({e}): {}", r.stdout))
+    }
+
+    fn assert_catalog_empty(&self, why: &str) {
+        for kind in [
+            "users",
+            "teams",
+            "schedules",
+            "escalation-policies",
+            "services",
+            "integrations",
+        ] {
+            let list = self.get_json(kind);
+            assert_eq!(list, Value::Array(vec![]), "{why}: {kind} should be empty");
+        }
+    }
+}
+
+/// The outcome of a finished command.
+struct Run {
+    what: String,
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn of(cmd: &mut Command) -> Run {
+        let what = format!("{:?}", cmd.get_args().collect::<Vec<_>>());
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run tocsin {what}: {e}"));
+        Run {
+            what,
+            status,
+            stdout: String::from_utf8(stdout).unwrap(),
+            stderr: String::from_utf8(stderr).unwrap(),
+        }
+    }
+
+    fn assert_success(&self, why: &str) -> &Run {
+        assert!(
+            self.status.success(),
+            "{why}: tocsin {} failed with {}\nstdout:\n{}\nstderr:\n{}",
+            self.what,
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    fn assert_failure(&self, why: &str) -> &Run {
+        assert!(
+            !self.status.success(),
+            "{why}: tocsin {} should fail but succeeded\nstdout:\n{}\nstderr:\n{}",
+            self.what,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A `tocsin serve` in the background. Dropping it kills the process.
+struct Serve {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Serve {
+    fn start(env: &Env, extra: &[&str]) -> Serve {
+        Serve::spawn(env.tocsin(), extra)
+    }
+
+    fn spawn(mut cmd: Command, extra: &[&str]) -> Serve {
+        let mut child = cmd
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tocsin serve");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        Serve { child, stderr }
+    }
+
+    fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits for the "listening on http://ADDR" line and returns ADDR.
+    fn wait_listening(&mut self) -> String {
+        let log = self.wait_for("listening on http://");
+        let addr = log.split("listening on http://").nth(1).unwrap();
+        addr.split_whitespace().next().unwrap().to_owned()
+    }
+
+    /// Waits until the log contains `needle`; returns the log.
+    fn wait_for(&mut self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let log = self.log();
+            if log.contains(needle) {
+                return log;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("tocsin serve exited with {status} before logging {needle:?}:\n{log}");
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "tocsin serve did not log {needle:?} within {DEADLINE:?}:\n{log}"
+            );
+            pause(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the process to exit on its own.
+    fn wait_exit(&mut self) -> ExitStatus {
+        wait_with_deadline(&mut self.child, &self.stderr)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// The pause between two polls of a child process. These tests run no
+/// async runtime while polling and wait on real processes, so a real (short)
+/// sleep is what is wanted; every loop around it has a deadline.
+#[allow(clippy::disallowed_methods)]
+fn pause(d: Duration) {
+    std::thread::sleep(d);
+}
+
+fn wait_with_deadline(child: &mut Child, log: &Mutex<String>) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            // Let the reader thread catch the last lines.
+            pause(Duration::from_millis(50));
+            return status;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "tocsin did not exit within {DEADLINE:?}:\n{}",
+            log.lock().unwrap()
+        );
+        pause(Duration::from_millis(20));
+    }
+}
+
+/// Three files with a problem each: a missing team, an unknown time zone, a
+/// team declared twice.
+fn broken_tree(env: &Env) -> PathBuf {
+    env.write(
+        "broken/a.yaml",
+        "teams:\n  - name: payments\nservices:\n  - name: checkout\n    team: paymnts\n",
+    );
+    env.write(
+        "broken/people/b.yaml",
+        "users:\n  - name: bob\n    full_name: Bob\n    email: bob@example.com\n    time_zone: Mars/Olympus\n",
+    );
+    env.write("broken/z.yaml", "teams:\n  - name: payments\n");
+    env.path("broken")
+}
+
+#[test]
+fn validate_accepts_the_examples() {
+    let r = Run::of(
+        Command::new(env!("CARGO_BIN_EXE_tocsin"))
+            .args(["validate", "examples/"])
+            .current_dir(repo_root())
+            .stdin(Stdio::null()),
+    );
+    r.assert_success("the shipped examples are valid");
+    assert!(
+        r.stdout.contains("3 file(s)") && r.stdout.contains("valid."),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn validate_reports_every_problem_located() {
+    let env = Env::new();
+    let root = broken_tree(&env);
+    let r = env.run(&["validate", root.to_str().unwrap()]);
+    r.assert_failure("a broken tree");
+    assert_eq!(r.status.code(), Some(1), "exit code 1: {}", r.stderr);
+    let a = root.join("a.yaml").display().to_string();
+    let b = root.join("people/b.yaml").display().to_string();
+    let z = root.join("z.yaml").display().to_string();
+    let mut want = vec![
+        format!(
+            "{b}:5:16: users[0].time_zone: \"Mars/Olympus\" is not a known IANA time zone (e.g. Europe/Berlin, UTC)"
+        ),
+        format!(
+            "{z}:2:11: teams[0].name: team \"payments\" is declared twice (first declared at {a}:2:11)"
+        ),
+        format!("{a}:5:11: services[0].team: no team named \"paymnts\" is declared"),
+    ];
+    let mut got: Vec<String> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(root.to_str().unwrap()))
+        .map(str::to_owned)
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "stderr:\n{}", r.stderr);
+    assert!(r.stderr.contains("3 problem(s) found"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "errors go to stderr: {}", r.stdout);
+}
+
+#[test]
+fn apply_then_plan_has_no_changes() {
+    let env = Env::new();
+    let examples = env.examples("manifests");
+    let m = examples.to_str().unwrap();
+    let r = env.run(&["apply", m, "--yes"]);
+    r.assert_success("apply the examples");
+    assert!(
+        r.stdout.contains("+ create service checkout"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("Applied."), "{}", r.stdout);
+    let r = env.run(&["plan", m]);
+    r.assert_success("plan after apply");
+    assert!(
+        r.stdout.starts_with("No changes."),
+        "plan after apply: {}",
+        r.stdout
+    );
+    let r = env.run(&["apply", m, "--yes"]);
+    r.assert_success("apply again");
+    assert!(r.stdout.starts_with("No changes."), "{}", r.stdout);
+    assert!(!r.stdout.contains("Applied."), "{}", r.stdout);
+}
+
+#[test]
+fn plan_shows_updated_fields() {
+    let env = Env::new();
+    let examples = env.examples("manifests");
+    let m = examples.to_str().unwrap();
+    env.run(&["apply", m, "--yes"]).assert_success("apply");
+    let file = examples.join("payments.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let edited = text.replace(
+        "The checkout API behind the \"Pay\" button.",
+        "The checkout API.",
+    );
+    assert_ne!(
+        text, edited,
+        "the example's description changed; update this test"
+    );
+    std::fs::write(&file, edited).unwrap();
+    let r = env.run(&["plan", m]);
+    r.assert_success("plan an edit");
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l == "  ~ update service checkout (description)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("1 to change"), "{}", r.stdout);
+    env.run(&["apply", m, "--yes"])
+        .assert_success("apply the edit");
+    let checkout: Value = serde_json::from_str(
+        &env.run(&["get", "services", "checkout", "-o", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(checkout["spec"]["description"], "The checkout API.");
+}
+
+#[test]
+fn removed_objects_are_orphans_until_pruned() {
+    let env = Env::new();
+    let examples = env.examples("manifests");
+    let m = examples.to_str().unwrap();
+    env.run(&["apply", m, "--yes"]).assert_success("apply");
+    let file = examples.join("platform.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let cut = text
+        .find("integrations:")
+        .expect("platform.yaml declares integrations");
+    std::fs::write(&file, &text[..cut]).unwrap();
+
+    let r = env.run(&["plan", m]);
+    r.assert_success("plan without the integration");
+    assert!(
+        r.stdout.contains(
+            "  ! keep integration platform-generic: managed by config but in no manifest (apply --prune deletes it)"
+        ),
+        "{}",
+        r.stdout
+    );
+    env.run(&["apply", m, "--yes"])
+        .assert_success("apply without prune");
+    env.run(&["get", "integrations", "platform-generic"])
+        .assert_success("an orphan is kept without --prune");
+
+    let r = env.run(&["plan", m, "--prune"]);
+    r.assert_success("plan --prune");
+    assert!(
+        r.stdout.contains("  - delete integration platform-generic"),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&["apply", m, "--prune", "--yes"]);
+    r.assert_success("apply --prune");
+    assert!(r.stdout.contains("1 to delete"), "{}", r.stdout);
+    let r = env.run(&["get", "integrations", "platform-generic"]);
+    r.assert_failure("pruned");
+    assert!(
+        r.stderr
+            .contains("no integration named \"platform-generic\""),
+        "{}",
+        r.stderr
+    );
+    let r = env.run(&["plan", m, "--prune"]);
+    assert!(r.stdout.starts_with("No changes."), "{}", r.stdout);
+}
+
+#[test]
+fn apply_without_yes_off_a_terminal_refuses() {
+    let env = Env::new();
+    let examples = env.examples("manifests");
+    let r = env.run(&["apply", examples.to_str().unwrap()]);
+    r.assert_failure("no --yes and no terminal");
+    assert!(
+        r.stderr.contains("refusing to apply") && r.stderr.contains("--yes"),
+        "{}",
+        r.stderr
+    );
+    env.assert_catalog_empty("after a refused apply");
+}
+
+#[test]
+fn invalid_manifests_change_nothing() {
+    let env = Env::new();
+    let root = broken_tree(&env);
+    let r = env.run(&["apply", root.to_str().unwrap(), "--yes"]);
+    r.assert_failure("apply a broken tree");
+    assert!(r.stderr.contains("nothing was changed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("services[0].team"),
+        "the problems are listed: {}",
+        r.stderr
+    );
+    env.assert_catalog_empty("after an invalid apply");
+}
+
+#[test]
+fn integration_keys_come_from_the_environment() {
+    let env = Env::new();
+    let file = env.write(
+        "keyed/all.yaml",
+        "users:\n  - name: alice\n    full_name: Alice\n    email: alice@example.com\n    time_zone: UTC\n\
+         teams:\n  - name: payments\n    members: [alice]\n\
+         services:\n  - name: checkout\n    team: payments\n\
+         integrations:\n  - name: checkout-am\n    service: checkout\n    format: alertmanager\n    key_env: TOCSIN_TEST_CHECKOUT_KEY\n",
+    );
+    let dir = env.path("keyed");
+    let d = dir.to_str().unwrap();
+
+    let r = Run::of(
+        env.tocsin()
+            .args(["plan", d])
+            .env_remove("TOCSIN_TEST_CHECKOUT_KEY"),
+    );
+    r.assert_failure("plan with the key variable unset");
+    let want = format!(
+        "{}:16:14: integrations[0].key_env: environment variable TOCSIN_TEST_CHECKOUT_KEY is not set; export it where plan/apply runs",
+        file.display()
+    );
+    assert!(
+        r.stderr.lines().any(|l| l == want),
+        "want the line\n{want}\nin stderr:\n{}",
+        r.stderr
+    );
+    let r = Run::of(
+        env.tocsin()
+            .args(["plan", d])
+            .env("TOCSIN_TEST_CHECKOUT_KEY", ""),
+    );
+    r.assert_failure("an empty key is no key");
+
+    let r = Run::of(
+        env.tocsin()
+            .args(["apply", d, "--yes"])
+            .env("TOCSIN_TEST_CHECKOUT_KEY", "k3y-from-the-vault"),
+    );
+    r.assert_success("apply with the key variable set");
+    assert!(
+        r.stdout.contains("+ create integration checkout-am"),
+        "{}",
+        r.stdout
+    );
+    let integration: Value = serde_json::from_str(
+        &env.run(&["get", "integrations", "checkout-am", "-o", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        integration["spec"]["key_env"], "TOCSIN_TEST_CHECKOUT_KEY",
+        "{integration}"
+    );
+    assert!(
+        !integration.to_string().contains("k3y-from-the-vault"),
+        "the key itself is never shown: {integration}"
+    );
+}
+
+#[test]
+fn ambiguous_database_urls_are_refused() {
+    let env = Env::new();
+    let bare = env.path("x.db");
+    let r = env.run(&["--database-url", bare.to_str().unwrap(), "get", "services"]);
+    r.assert_failure("a bare path");
+    assert!(
+        r.stderr.contains("has no scheme") && r.stderr.contains("sqlite://"),
+        "{}",
+        r.stderr
+    );
+    assert!(!bare.exists(), "a refused URL must not create {bare:?}");
+
+    let r = env.run(&["--database-url", "mysql://x", "get", "services"]);
+    r.assert_failure("an unknown scheme");
+    assert!(
+        r.stderr.contains("scheme \"mysql\" is not supported"),
+        "{}",
+        r.stderr
+    );
+
+    let r = Run::of(
+        env.tocsin()
+            .args(["get", "services"])
+            .env("TOCSIN_DATABASE_URL", "mysql://x"),
+    );
+    r.assert_failure("the environment variable is checked the same way");
+    assert!(r.stderr.contains("\"mysql\""), "{}", r.stderr);
+
+    // A sqlite:// URL is used as given.
+    let file = env.path("elsewhere/tocsin.db");
+    let url = format!("sqlite://{}", file.display());
+    env.run(&["--database-url", &url, "migrate"])
+        .assert_success("sqlite:// URL");
+    assert!(file.exists(), "sqlite:// creates {file:?}");
+    assert!(
+        !env.data_dir().join("tocsin.db").exists(),
+        "the data dir is not used when a URL is given"
+    );
+}
+
+#[test]
+fn tokens_are_created_listed_and_revoked() {
+    let env = Env::new();
+    let r = env.run(&["token", "create", "--name", "ci-apply", "--scope", "admin"]);
+    r.assert_success("token create");
+    let secret = r.stdout.trim().to_owned();
+    assert!(
+        secret.starts_with("tcs_") && secret.len() > 20 && !secret.contains(char::is_whitespace),
+        "stdout is the token alone: {:?}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("shown only this once"), "{}", r.stderr);
+
+    let r = env.run(&["token", "list"]);
+    r.assert_success("token list");
+    let row = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("ci-apply "))
+        .unwrap_or_else(|| panic!("ci-apply is listed: {}", r.stdout));
+    assert!(row.contains("admin") && row.ends_with("live"), "{row}");
+    assert!(
+        !r.stdout.contains(&secret[4..]),
+        "the secret is never listed: {}",
+        r.stdout
+    );
+
+    env.run(&["token", "revoke", "ci-apply"])
+        .assert_success("token revoke");
+    let r = env.run(&["token", "list"]);
+    let row = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("ci-apply "))
+        .unwrap();
+    assert!(row.ends_with("revoked"), "{row}");
+    let r = env.run(&["token", "revoke", "ci-apply"]);
+    r.assert_failure("revoking twice");
+    assert!(r.stderr.contains("no live token"), "{}", r.stderr);
+
+    let r = env.run(&["token", "create", "--name", "x", "--scope", "root"]);
+    r.assert_failure("an unknown scope");
+    assert!(r.stderr.contains("read, write or admin"), "{}", r.stderr);
+}
+
+#[test]
+fn get_prints_json() {
+    let env = Env::new();
+    let examples = env.examples("manifests");
+    env.run(&["apply", examples.to_str().unwrap(), "--yes"])
+        .assert_success("apply");
+    let services = env.get_json("services");
+    assert_eq!(
+        sorted_names(&services),
+        ["checkout", "edge-proxy", "kafka", "ledger", "postgres"]
+    );
+    for s in services.as_array().unwrap() {
+        assert_eq!(s["managed_by_config"], true, "{s}");
+        assert!(
+            s["source"].as_str().unwrap().ends_with(".yaml"),
+            "the source is the manifest file: {s}"
+        );
+    }
+    let r = env.run(&[
+        "get",
+        "escalation-policies",
+        "payments-default",
+        "-o",
+        "json",
+    ]);
+    r.assert_success("get one");
+    let policy: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(policy["name"], "payments-default", "{policy}");
+    assert_eq!(policy["kind"], "escalation_policy", "{policy}");
+
+    let r = env.run(&["get", "services"]);
+    r.assert_success("table output");
+    assert!(r.stdout.starts_with("NAME"), "{}", r.stdout);
+    assert!(r.stdout.contains("checkout"), "{}", r.stdout);
+
+    let r = env.run(&["get", "servics"]);
+    r.assert_failure("an unknown kind");
+    assert!(r.stderr.contains("escalation-policies"), "{}", r.stderr);
+}
+
+#[test]
+fn a_second_serve_on_the_same_data_is_refused() {
+    let env = Env::new();
+    let mut first = Serve::start(&env, &[]);
+    first.wait_listening();
+    let mut second = Serve::start(&env, &[]);
+    let status = second.wait_exit();
+    assert!(
+        !status.success(),
+        "the second serve must not run:\n{}",
+        second.log()
+    );
+    assert!(
+        second
+            .log()
+            .contains(&format!("another tocsin serve (pid {})", first.pid())),
+        "the refusal names the running server:\n{}",
+        second.log()
+    );
+    assert!(
+        first.child.try_wait().unwrap().is_none(),
+        "the first serve keeps running"
+    );
+}
+
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    let env = Env::new();
+    let mut serve = Serve::start(&env, &[]);
+    serve.wait_listening();
+    let kill = Command::new("kill")
+        .args(["-TERM", &serve.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success(), "kill -TERM failed");
+    let status = serve.wait_exit();
+    assert!(
+        status.success(),
+        "serve exits 0 on SIGTERM, got {status}:\n{}",
+        serve.log()
+    );
+    assert!(serve.log().contains("stopped"), "{}", serve.log());
+    // The lock is released: a new server can start on the same data.
+    let mut again = Serve::start(&env, &[]);
+    again.wait_listening();
+}
+
+#[test]
+fn serve_demo_answers_with_the_printed_token() {
+    let env = Env::new();
+    let mut serve = Serve::start(&env, &["--demo"]);
+    let addr = serve.wait_listening();
+    let log = serve.wait_for("try: curl");
+    let token = log
+        .lines()
+        .find(|l| l.starts_with("demo API token"))
+        .and_then(|l| l.rsplit(": ").next())
+        .unwrap_or_else(|| panic!("no demo token line:\n{log}"))
+        .trim()
+        .to_owned();
+    assert!(token.starts_with("tcs_"), "{token:?}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no terminal colour codes in logs that go to a pipe:\n{log}"
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("http://{addr}/api/v1/services");
+    let (status, body) = runtime.block_on(async {
+        let res = client.get(&url).bearer_auth(&token).send().await.unwrap();
+        (res.status(), res.text().await.unwrap())
+    });
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let services: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        sorted_names(&services),
+        ["checkout", "edge-proxy", "kafka", "ledger", "postgres"]
+    );
+    let unauthenticated =
+        runtime.block_on(async { client.get(&url).send().await.unwrap().status() });
+    assert_eq!(unauthenticated, reqwest::StatusCode::UNAUTHORIZED);
+    assert!(
+        log.contains(&format!(
+            "try: curl -H 'Authorization: Bearer {token}' http://{addr}/"
+        )),
+        "the hint uses the bound address:\n{log}"
+    );
+}
+
+/// On PostgreSQL (when `TOCSIN_TEST_POSTGRES_URL` is set): the same
+/// apply/plan cycle through `--database-url`, and several servers on one
+/// database are allowed (the single-instance lock is SQLite's alone).
+#[test]
+fn postgres_by_url() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(url) = runtime.block_on(tocsin_store_postgres::testing::fresh_database()) else {
+        eprintln!(
+            "skipped: set TOCSIN_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run the CLI on PostgreSQL"
+        );
+        return;
+    };
+    let env = Env::new();
+    let examples = env.examples("manifests");
+    let m = examples.to_str().unwrap();
+    let with_url = |args: &[&str]| Run::of(env.tocsin().arg("--database-url").arg(&url).args(args));
+    with_url(&["apply", m, "--yes"]).assert_success("apply on PostgreSQL");
+    let r = with_url(&["plan", m]);
+    r.assert_success("plan on PostgreSQL");
+    assert!(r.stdout.starts_with("No changes."), "{}", r.stdout);
+    let r = with_url(&["get", "services", "-o", "json"]);
+    r.assert_success("get on PostgreSQL");
+    let services: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(services.as_array().unwrap().len(), 5, "{services}");
+    assert!(
+        !env.data_dir().join("tocsin.db").exists(),
+        "no SQLite file is made when a PostgreSQL URL is given"
+    );
+
+    let serve = |env: &Env| {
+        let mut c = env.tocsin();
+        c.env("TOCSIN_DATABASE_URL", &url);
+        Serve::spawn(c, &[])
+    };
+    let mut first = serve(&env);
+    first.wait_listening();
+    let mut second = serve(&env);
+    second.wait_listening();
+    assert!(
+        first.child.try_wait().unwrap().is_none(),
+        "both servers run:\n{}",
+        first.log()
+    );
+    assert!(
+        !first.log().contains(&url) && !second.log().contains(&url),
+        "the database URL (it may hold a password) is not logged"
+    );
+    drop(first);
+    drop(second);
+    runtime.block_on(tocsin_store_postgres::testing::drop_database(&url));
+}
+
+/// The `name` of every object in a JSON list, sorted.
+fn sorted_names(list: &Value) -> Vec<String> {
+    let mut names: Vec<String> = list
+        .as_array()
+        .expect("a JSON list")
+        .iter()
+        .map(|s| s["name"].as_str().expect("a name").to_owned())
+        .collect();
+    names.sort_unstable();
+    names
+}
