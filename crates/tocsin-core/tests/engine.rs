@@ -189,6 +189,22 @@ async fn restart_runs_overdue_work(db: Db) {
 }
 on_both_backends!(restart_runs_overdue_work);
 
+/// Claims its job, then hangs until the worker is killed.
+#[derive(Debug)]
+struct Hang;
+
+#[async_trait]
+impl JobHandler for Hang {
+    fn kind(&self) -> &'static str {
+        "test.record"
+    }
+
+    async fn run(&self, _job: &ClaimedJob) -> Result<(), JobError> {
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
 async fn a_dead_workers_lease_is_taken_over(db: Db) {
     let clock = ManualClock::new(t0());
     let store = db.open(true).await;
@@ -196,13 +212,29 @@ async fn a_dead_workers_lease_is_taken_over(db: Db) {
         .enqueue_job(&job("deliver-1", t0()), clock.now())
         .await
         .unwrap();
-    // A worker claims the job and dies without recording anything.
-    let lease = SignedDuration::from_secs(60);
-    let claimed = store
-        .claim_jobs(&["test.record".into()], "dead", clock.now(), lease, 10)
-        .await
-        .unwrap();
-    assert_eq!(claimed.len(), 1);
+
+    // A worker claims the job and is killed mid-run, recording nothing.
+    let doomed = Arc::new(
+        Engine::new(store.clone(), Arc::new(clock.clone()), "doomed").with_handler(Arc::new(Hang)),
+    );
+    let task = tokio::spawn({
+        let doomed = doomed.clone();
+        async move { doomed.cycle().await }
+    });
+    for _ in 0..1000 {
+        let state = store.job_by_key("deliver-1").await.unwrap().unwrap();
+        if state.state == "running" {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    let state = store.job_by_key("deliver-1").await.unwrap().unwrap();
+    assert_eq!(
+        (state.state.as_str(), state.lease_owner.as_deref()),
+        ("running", Some("doomed"))
+    );
 
     let recorder = Recorder::ok();
     let survivor = engine(&store, &clock, "survivor", recorder.clone());
@@ -211,13 +243,14 @@ async fn a_dead_workers_lease_is_taken_over(db: Db) {
         0,
         "took a job whose lease is live"
     );
+    // The default lease is 60 s.
     clock.advance(SignedDuration::from_secs(61));
     assert_eq!(survivor.cycle().await.unwrap().completed, 1);
     assert_eq!(recorder.runs(), vec!["deliver-1"]);
-    // The dead worker wakes up late: its result must not count.
+    // Had the killed worker somehow finished late, its result would not count.
     assert!(
         !store
-            .complete_job(claimed[0].id, "dead", clock.now())
+            .complete_job(state.id, "doomed", clock.now())
             .await
             .unwrap()
     );

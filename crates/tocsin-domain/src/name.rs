@@ -92,4 +92,22 @@ mod tests {
         }
         assert_eq!(Name::parse(&"a".repeat(64)), Err(NameError::TooLong(64)));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_agrees_with_the_rule(s in "\\PC{0,70}") {
+            let ok = !s.is_empty()
+                && s.chars().count() <= MAX_NAME_LEN
+                && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+            proptest::prop_assert_eq!(Name::parse(&s).is_ok(), ok);
+        }
+
+        #[test]
+        fn valid_names_round_trip(s in "[a-z0-9][a-z0-9._-]{0,62}") {
+            let n = Name::parse(&s).unwrap();
+            let json = serde_json::to_string(&n).unwrap();
+            proptest::prop_assert_eq!(serde_json::from_str::<Name>(&json).unwrap(), n);
+        }
+    }
 }

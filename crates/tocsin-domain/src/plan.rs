@@ -269,3 +269,103 @@ mod tests {
         assert!(plan(vec![], &[], true).is_empty());
     }
 }
+
+/// Model-based property: carrying out a plan (the way a store does) makes
+/// the catalog match the manifests, never touches hand-made objects it does
+/// not adopt, and planning again finds nothing to do.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::catalog::Team;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn team(name: &str, desc: Option<u8>) -> Object {
+        Object::Team(Team {
+            name: Name::parse(name).unwrap(),
+            description: desc.map(|d| format!("d{d}")),
+            members: vec![],
+        })
+    }
+
+    /// Stores objects by name: (spec, managed, source, version).
+    type Db = BTreeMap<Name, (serde_json::Value, bool, Option<String>, i64)>;
+
+    fn current(db: &Db) -> Vec<Current> {
+        db.iter()
+            .map(|(n, (spec, managed, source, version))| Current {
+                id: n.to_string(),
+                kind: Kind::Team,
+                name: n.clone(),
+                spec: spec.clone(),
+                managed: *managed,
+                source: source.clone(),
+                version: *version,
+                secret: None,
+            })
+            .collect()
+    }
+
+    fn carry_out(db: &mut Db, plan: &Plan) {
+        for c in &plan.changes {
+            match (&c.action, &c.desired) {
+                (Action::Create | Action::Update { .. } | Action::Adopt { .. }, Some(d)) => {
+                    let version = db.get(&c.name).map_or(1, |row| row.3 + 1);
+                    db.insert(
+                        c.name.clone(),
+                        (d.object.spec_json(), true, Some(d.source.clone()), version),
+                    );
+                }
+                (Action::Delete, _) => {
+                    db.remove(&c.name);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn names() -> impl Strategy<Value = String> {
+        prop::sample::select(vec!["a", "b", "c", "d", "e", "f"]).prop_map(str::to_owned)
+    }
+
+    proptest! {
+        #[test]
+        fn applying_a_plan_converges(
+            existing in prop::collection::btree_map(names(), (prop::option::of(0u8..3), any::<bool>()), 0..6),
+            wanted in prop::collection::btree_map(names(), (prop::option::of(0u8..3), 0u8..2), 0..6),
+            prune in any::<bool>(),
+        ) {
+            let mut db: Db = existing
+                .iter()
+                .map(|(n, (desc, managed))| {
+                    let o = team(n, *desc);
+                    (o.name().clone(), (o.spec_json(), *managed, managed.then(|| "x.yaml".to_owned()), 1))
+                })
+                .collect();
+            let before = db.clone();
+            let desired: Vec<Desired> = wanted
+                .iter()
+                .map(|(n, (desc, file))| Desired { object: team(n, *desc), source: format!("f{file}.yaml"), secret: None })
+                .collect();
+            let p = plan(desired.clone(), &current(&db), prune);
+            carry_out(&mut db, &p);
+
+            for d in &desired {
+                let row = db.get(d.object.name()).expect("declared object exists");
+                prop_assert_eq!(&row.0, &d.object.spec_json());
+                prop_assert!(row.1, "declared objects are managed");
+            }
+            for (name, row) in &before {
+                let declared = wanted.contains_key(name.as_str());
+                if !declared && !row.1 {
+                    prop_assert_eq!(db.get(name), Some(row), "hand-made objects are untouched");
+                }
+                if !declared && row.1 {
+                    prop_assert_eq!(db.contains_key(name), !prune, "orphans go only with prune");
+                }
+            }
+            let again = plan(desired, &current(&db), prune);
+            prop_assert!(again.is_empty(), "re-plan after apply: {:?}", again.changes);
+        }
+    }
+}

@@ -5,7 +5,7 @@ mod cmd;
 mod database;
 mod logging;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +67,10 @@ enum Command {
         /// Also plan deleting objects managed by config that no manifest declares.
         #[arg(long)]
         prune: bool,
+        /// Exit 0 when there is nothing to change, 2 when there is (1 on
+        /// errors), for drift checks in CI, like `terraform plan -detailed-exitcode`.
+        #[arg(long)]
+        detailed_exitcode: bool,
     },
     /// Apply manifests to the database in one transaction.
     Apply {
@@ -94,6 +98,8 @@ enum Command {
         #[arg(long, short = 'o', value_enum, default_value_t = cmd::get::Output::Table)]
         output: cmd::get::Output,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
 }
 
 fn main() -> ExitCode {
@@ -125,13 +131,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { listen, demo } => cmd::serve::run(target()?, listen, demo).await,
         Command::Migrate => cmd::migrate::run(target()?).await,
         Command::Validate { paths } => Ok(cmd::config::validate(&paths)),
-        Command::Plan { paths, prune } => cmd::config::plan(target()?, &paths, prune).await,
+        Command::Plan {
+            paths,
+            prune,
+            detailed_exitcode,
+        } => cmd::config::plan(target()?, &paths, prune, detailed_exitcode).await,
         Command::Apply { paths, prune, yes } => {
             cmd::config::apply(target()?, &paths, prune, yes).await
         }
         Command::Token { command } => cmd::token::run(target()?, command).await,
         Command::Get { kind, name, output } => {
             cmd::get::run(target()?, &kind, name.as_deref(), output).await
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "tocsin", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

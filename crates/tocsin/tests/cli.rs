@@ -336,6 +336,13 @@ fn apply_then_plan_has_no_changes() {
     let env = Env::new();
     let examples = env.examples("manifests");
     let m = examples.to_str().unwrap();
+    let r = env.run(&["plan", m, "--detailed-exitcode"]);
+    assert_eq!(
+        r.status.code(),
+        Some(2),
+        "pending changes exit 2: {}",
+        r.stderr
+    );
     let r = env.run(&["apply", m, "--yes"]);
     r.assert_success("apply the examples");
     assert!(
@@ -351,6 +358,8 @@ fn apply_then_plan_has_no_changes() {
         "plan after apply: {}",
         r.stdout
     );
+    let r = env.run(&["plan", m, "--detailed-exitcode"]);
+    assert_eq!(r.status.code(), Some(0), "no changes exit 0: {}", r.stderr);
     let r = env.run(&["apply", m, "--yes"]);
     r.assert_success("apply again");
     assert!(r.stdout.starts_with("No changes."), "{}", r.stdout);

@@ -15,11 +15,16 @@ fn load(paths: &[PathBuf]) -> Manifests {
     m
 }
 
-fn report(errors: &[ManifestError]) -> ExitCode {
+fn report(errors: &[ManifestError], changes_nothing: bool) -> ExitCode {
     for e in errors {
         eprintln!("{e}");
     }
-    eprintln!("{} problem(s) found; nothing was changed.", errors.len());
+    let n = errors.len();
+    if changes_nothing {
+        eprintln!("{n} problem(s) found; nothing was changed.");
+    } else {
+        eprintln!("{n} problem(s) found.");
+    }
     ExitCode::FAILURE
 }
 
@@ -28,7 +33,7 @@ pub fn validate(paths: &[PathBuf]) -> ExitCode {
     let m = load(paths);
     let errors = m.check(&BTreeSet::new());
     if !errors.is_empty() {
-        return report(&errors);
+        return report(&errors, false);
     }
     println!(
         "{} file(s), {} object(s): valid.",
@@ -38,7 +43,12 @@ pub fn validate(paths: &[PathBuf]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-pub async fn plan(target: Target, paths: &[PathBuf], prune: bool) -> anyhow::Result<ExitCode> {
+pub async fn plan(
+    target: Target,
+    paths: &[PathBuf],
+    prune: bool,
+    detailed_exitcode: bool,
+) -> anyhow::Result<ExitCode> {
     let m = load(paths);
     let store = target.open(false).await?;
     store.migrate().await?;
@@ -47,9 +57,12 @@ pub async fn plan(target: Target, paths: &[PathBuf], prune: bool) -> anyhow::Res
     match result {
         Ok(p) => {
             print!("{}", catalog::render(&p));
+            if detailed_exitcode && !p.is_empty() {
+                return Ok(ExitCode::from(2));
+            }
             Ok(ExitCode::SUCCESS)
         }
-        Err(ConfigError::Invalid(errors)) => Ok(report(&errors)),
+        Err(ConfigError::Invalid(errors)) => Ok(report(&errors, true)),
         Err(ConfigError::Store(e)) => Err(e.into()),
     }
 }
@@ -67,7 +80,7 @@ pub async fn apply(
         Ok(p) => p,
         Err(ConfigError::Invalid(errors)) => {
             store.close().await;
-            return Ok(report(&errors));
+            return Ok(report(&errors, true));
         }
         Err(ConfigError::Store(e)) => return Err(e.into()),
     };
