@@ -167,9 +167,14 @@ async fn apply(db: &Db, teams: usize) {
         .unwrap();
     let planned = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    catalog::apply(store.as_ref(), &plan, SystemClock.now())
-        .await
-        .unwrap();
+    catalog::apply(
+        store.as_ref(),
+        &plan,
+        &tocsin_core::audit::Actor::system(),
+        SystemClock.now(),
+    )
+    .await
+    .unwrap();
     let applied = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let again = catalog::plan(store.as_ref(), &manifest::parse(sources), false, &|_| None)

@@ -2,6 +2,7 @@
 //! apply manifests like a Terraform user expects — plan shows what apply
 //! will do; apply is all or nothing; prune deletes only what config owns.
 
+use crate::audit::Actor;
 use crate::manifest::{ManifestError, Manifests};
 use crate::token::random_secret;
 use jiff::Timestamp;
@@ -111,11 +112,35 @@ pub async fn plan(
     Ok(plan::plan(desired, &current, prune))
 }
 
-/// Writes the plan in one transaction. A concurrent change to any object
-/// the plan saw makes the whole apply fail with nothing written.
-pub async fn apply(store: &dyn Store, plan: &Plan, now: Timestamp) -> Result<(), StoreError> {
+/// Writes the plan in one transaction, with one audit entry per change
+/// (interface `config`; `detail.via` says where the apply came from). A
+/// concurrent change to any object the plan saw makes the whole apply fail
+/// with nothing written.
+pub async fn apply(
+    store: &dyn Store,
+    plan: &Plan,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     let mut writes = Vec::new();
+    let mut audit = Vec::new();
+    let config_actor = Actor::new(actor.label.clone(), tocsin_domain::audit::Interface::Config);
     for change in &plan.changes {
+        let (verb, fields) = match &change.action {
+            Action::Create => ("catalog.create", vec![]),
+            Action::Update { fields } => ("catalog.update", fields.clone()),
+            Action::Adopt { fields } => ("catalog.adopt", fields.clone()),
+            Action::Delete => ("catalog.delete", vec![]),
+            Action::Orphan => ("", vec![]),
+        };
+        if !verb.is_empty() {
+            let source = change.desired.as_ref().map(|d| d.source.clone());
+            audit.push(config_actor.entry(
+                verb,
+                Some((change.kind.as_str(), change.name.as_str())),
+                serde_json::json!({ "via": actor.interface, "fields": fields, "source": source }),
+            ));
+        }
         match (&change.action, &change.desired, &change.current) {
             (Action::Create, Some(d), _) => {
                 let secret = match (&d.secret, &d.object) {
@@ -152,7 +177,7 @@ pub async fn apply(store: &dyn Store, plan: &Plan, now: Timestamp) -> Result<(),
     if writes.is_empty() {
         return Ok(());
     }
-    store.apply_catalog(&writes, now).await
+    store.apply_catalog(&writes, &audit, now).await
 }
 
 /// A plan as the API returns it.

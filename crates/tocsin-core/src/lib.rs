@@ -4,9 +4,14 @@
 //! Invariants: no SQL and no HTTP types here; time comes from a [`clock::Clock`];
 //! the store is reached only through `tocsin_store` traits.
 
+pub mod account;
+pub mod audit;
 pub mod catalog;
 pub mod clock;
 pub mod demo;
+pub mod directory;
 pub mod engine;
 pub mod manifest;
+pub mod profile;
+pub mod session;
 pub mod token;

@@ -1,8 +1,11 @@
 //! API tokens: issued once, stored as a digest, checked on every request.
 
+use crate::audit::Actor;
 use jiff::Timestamp;
 use rand::distr::{Alphanumeric, SampleString};
+use serde_json::json;
 use sha2::{Digest, Sha256};
+use tocsin_domain::Name;
 use tocsin_domain::token::{TOKEN_PREFIX, TokenScope};
 use tocsin_store::{NewToken, Store, StoreError, TokenRecord};
 
@@ -34,10 +37,14 @@ pub fn random_secret(len: usize) -> String {
     Alphanumeric.sample_string(&mut rand::rng(), len)
 }
 
+/// Creates a token for `owner` (or for nobody, from the CLI). Whether the
+/// actor may create it is the caller's check (`Action::CreateToken`).
 pub async fn create(
     store: &dyn Store,
     name: &str,
     scope: TokenScope,
+    owner: Option<&Name>,
+    actor: &Actor,
     now: Timestamp,
 ) -> Result<IssuedToken, TokenError> {
     let name = name.trim();
@@ -50,13 +57,30 @@ pub async fn create(
         name: name.to_owned(),
         scope,
         digest: digest(&secret),
+        owner: owner.cloned(),
     };
-    store.create_token(&record, now).await?;
+    let audit = actor.entry(
+        "token.create",
+        Some(("token", name)),
+        json!({ "scope": scope, "owner": owner }),
+    );
+    store.create_token(&record, &[audit], now).await?;
     Ok(IssuedToken {
         name: name.to_owned(),
         scope,
         secret,
     })
+}
+
+/// Revokes the live token `name`; false if there is none.
+pub async fn revoke(
+    store: &dyn Store,
+    name: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let audit = actor.entry("token.revoke", Some(("token", name)), json!({}));
+    store.revoke_token(name, &[audit], now).await
 }
 
 /// The live token matching `presented`, if any.

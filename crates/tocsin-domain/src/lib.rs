@@ -5,6 +5,8 @@
 //! Invariants: no I/O, no async, no database or HTTP types. Time, when a rule
 //! needs it, is an argument.
 
+pub mod access;
+pub mod audit;
 pub mod catalog;
 pub mod name;
 pub mod plan;

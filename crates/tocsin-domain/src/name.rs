@@ -67,7 +67,8 @@ impl From<Name> for String {
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        // `pad` honours width and alignment (`{:<28}` in CLI tables).
+        f.pad(&self.0)
     }
 }
 

@@ -3,8 +3,8 @@
 //! and what is a bug.
 //!
 //! Invariant: callers that can word a better conflict message (which name is
-//! taken) test [`is_unique_violation`] first; everything else goes through
-//! [`map`]. Messages never contain the connection URL (it may hold a
+//! taken, which account is missing) test [`is_unique_violation`] or
+//! [`is_foreign_key_violation`] first; everything else goes through [`map`]. Messages never contain the connection URL (it may hold a
 //! password).
 
 use sqlx::error::ErrorKind;
@@ -22,6 +22,10 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// <https://www.postgresql.org/docs/current/errcodes-appendix.html>
 fn is_unavailable_state(code: &str) -> bool {
     code.starts_with("08") || code.starts_with("53") || code.starts_with("57P")
+}
+
+pub(crate) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.kind() == ErrorKind::ForeignKeyViolation)
 }
 
 pub(crate) fn map(e: sqlx::Error) -> StoreError {

@@ -8,17 +8,21 @@
 //!
 //! Invariants: SQL text shared with SQLite comes from
 //! [`tocsin_store::sql`]; only PostgreSQL-specific statements live here.
-//! Every trait method is one statement or one transaction. Timestamps are
+//! Every trait method is one statement or one transaction; audit entries
+//! passed to a change are written in its transaction. Timestamps are
 //! BIGINT Unix milliseconds and JSON is TEXT, as on SQLite. Migrations in
 //! `migrations/` have the same versions and file names as the SQLite ones.
 //! No error message contains the connection URL (it may hold a password).
 
+mod account;
+mod audit;
 mod catalog;
 mod error;
 mod job;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod token;
+mod tx;
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;

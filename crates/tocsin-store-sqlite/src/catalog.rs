@@ -1,21 +1,26 @@
 //! [`CatalogStore`] on SQLite.
 //!
-//! A batch runs in a `BEGIN IMMEDIATE` transaction: it takes the write lock
-//! up front, so the version checks and the writes see the same snapshot and
-//! a concurrent writer waits (busy timeout) instead of failing half way with
-//! `SQLITE_BUSY` when a read transaction tries to upgrade.
+//! A batch runs in a `BEGIN IMMEDIATE` transaction (see [`crate::tx`]): it
+//! takes the write lock up front, so the version checks and the writes see
+//! the same snapshot and a concurrent writer waits (busy timeout) instead of
+//! failing half way with `SQLITE_BUSY` when a read transaction tries to
+//! upgrade. The batch's audit entries are written last, in the same
+//! transaction, so a batch that conflicts leaves no entry.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::{Sqlite, SqliteConnection};
 use tocsin_domain::Name;
+use tocsin_domain::audit::AuditEntry;
 use tocsin_domain::catalog::Kind;
 use tocsin_domain::plan::Current;
 use tocsin_store::sql::{self, ObjectRow};
 use tocsin_store::{CatalogStore, CatalogWrite, StoreError};
 
 use crate::SqliteStore;
+use crate::audit::write_audit;
 use crate::error::{is_unique_violation, map};
+use crate::tx::finish;
 
 #[async_trait]
 impl CatalogStore for SqliteStore {
@@ -55,21 +60,17 @@ impl CatalogStore for SqliteStore {
     async fn apply_catalog(
         &self,
         writes: &[CatalogWrite],
+        audit: &[AuditEntry],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map)?;
-        match apply_writes(&mut tx, writes, now).await {
-            Ok(()) => tx.commit().await.map_err(map),
-            Err(e) => {
-                // Nothing of the batch may remain. Should the rollback itself
-                // fail, dropping the transaction rolls back on the
-                // connection's next use; the batch's error is the one to report.
-                if let Err(rollback) = tx.rollback().await {
-                    tracing::warn!(error = %rollback, "rolling back a failed catalog batch");
-                }
-                Err(e)
-            }
-        }
+        let mut tx = self.begin_write().await?;
+        // Nothing of the batch, and none of its audit entries, may remain
+        // when any write fails.
+        let result = match apply_writes(&mut tx, writes, now).await {
+            Ok(()) => write_audit(&mut tx, audit, now).await,
+            Err(e) => Err(e),
+        };
+        finish(tx, result, "catalog batch").await
     }
 }
 

@@ -3,8 +3,8 @@
 //! what is a bug.
 //!
 //! Invariant: callers that can word a better conflict message (which name is
-//! taken) test [`is_unique_violation`] first; everything else goes through
-//! [`map`].
+//! taken, which account is missing) test [`is_unique_violation`] or
+//! [`is_foreign_key_violation`] first; everything else goes through [`map`].
 
 use sqlx::error::ErrorKind;
 use sqlx::migrate::MigrateError;
@@ -25,6 +25,10 @@ const SQLITE_NOTADB: i32 = 26;
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation)
+}
+
+pub(crate) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.kind() == ErrorKind::ForeignKeyViolation)
 }
 
 pub(crate) fn map(e: sqlx::Error) -> StoreError {

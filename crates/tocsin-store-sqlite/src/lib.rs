@@ -9,10 +9,13 @@
 //!
 //! Invariants: SQL text shared with PostgreSQL comes from
 //! [`tocsin_store::sql`]; only SQLite-specific statements live here. Every
-//! trait method is one statement or one transaction. Timestamps are integer
-//! Unix milliseconds. Migrations in `migrations/` have the same versions and
+//! trait method is one statement or one transaction; audit entries passed to
+//! a change are written in its transaction. Timestamps are integer Unix
+//! milliseconds. Migrations in `migrations/` have the same versions and
 //! file names as the PostgreSQL ones.
 
+mod account;
+mod audit;
 mod catalog;
 mod error;
 mod job;
@@ -20,6 +23,7 @@ mod lock;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod token;
+mod tx;
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;

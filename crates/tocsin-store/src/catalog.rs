@@ -5,6 +5,7 @@ use crate::StoreError;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use tocsin_domain::Name;
+use tocsin_domain::audit::AuditEntry;
 use tocsin_domain::catalog::Kind;
 use tocsin_domain::plan::Current;
 
@@ -45,10 +46,12 @@ pub trait CatalogStore {
 
     /// Applies every write in one transaction: all or nothing. A create of a
     /// name that exists, or an update/delete whose version moved, is a
-    /// [`StoreError::Conflict`] and nothing is written.
+    /// [`StoreError::Conflict`] and nothing is written. The audit entries
+    /// are written in the same transaction (none on a conflict).
     async fn apply_catalog(
         &self,
         writes: &[CatalogWrite],
+        audit: &[AuditEntry],
         now: Timestamp,
     ) -> Result<(), StoreError>;
 }

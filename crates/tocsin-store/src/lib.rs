@@ -10,6 +10,8 @@
 //! Invariants: nothing here names sqlx; SQL shared by both backends lives in
 //! [`sql`] and nowhere else outside the backend crates.
 
+pub mod account;
+pub mod audit;
 pub mod catalog;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -18,6 +20,8 @@ pub mod job;
 pub mod sql;
 pub mod token;
 
+pub use account::{Account, AccountStore, NewAccount, NewSession, Session};
+pub use audit::{AuditQuery, AuditRecord, AuditStore};
 pub use catalog::{CatalogStore, CatalogWrite};
 pub use error::StoreError;
 pub use job::{ClaimedJob, JobFailure, JobState, JobStore, NewJob};
@@ -61,7 +65,15 @@ impl MigrationStatus {
 /// Everything tocsin persists.
 #[async_trait]
 pub trait Store:
-    CatalogStore + TokenStore + JobStore + Send + Sync + std::fmt::Debug + 'static
+    CatalogStore
+    + TokenStore
+    + JobStore
+    + AccountStore
+    + AuditStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
 {
     fn backend(&self) -> Backend;
 

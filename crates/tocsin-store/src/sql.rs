@@ -14,10 +14,14 @@
 //! - Nothing here names sqlx.
 
 use crate::StoreError;
+use crate::account::{Account, Session};
+use crate::audit::{AuditQuery, AuditRecord};
 use crate::job::{ClaimedJob, JobState};
 use crate::token::TokenRecord;
 use jiff::{SignedDuration, Timestamp};
 use tocsin_domain::Name;
+use tocsin_domain::access::Role;
+use tocsin_domain::audit::{AuditEntry, Interface};
 use tocsin_domain::catalog::Kind;
 use tocsin_domain::plan::Current;
 use tocsin_domain::token::TokenScope;
@@ -141,34 +145,44 @@ pub fn changed_since_read(id: &str, found: Option<(String, String)>) -> StoreErr
 // Tokens
 // ---------------------------------------------------------------------------
 
-/// `$1` id, `$2` name, `$3` scope, `$4` digest, `$5` now. The partial unique
-/// index on live names turns a duplicate live name into a unique violation.
-pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, name, scope, digest, created_at) \
-     VALUES ($1, $2, $3, $4, $5)";
+/// `$1` id, `$2` name, `$3` scope, `$4` digest, `$5` owner, `$6` now. The
+/// partial unique index on live names turns a duplicate live name into a
+/// unique violation.
+pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens \
+     (id, name, scope, digest, owner, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 
 /// Finds and marks a live token in one statement: `$1` digest, `$2` now.
 pub const USE_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $2 \
      WHERE digest = $1 AND revoked_at IS NULL \
-     RETURNING id, name, scope, created_at, last_used_at, revoked_at";
+     RETURNING id, name, scope, owner, created_at, last_used_at, revoked_at";
 
-pub const LIST_TOKENS: &str = "SELECT id, name, scope, created_at, last_used_at, revoked_at \
-     FROM api_tokens ORDER BY created_at, id";
+pub const LIST_TOKENS: &str = "SELECT id, name, scope, owner, created_at, last_used_at, \
+     revoked_at FROM api_tokens ORDER BY created_at, id";
 
 /// `$1` name, `$2` now.
 pub const REVOKE_TOKEN: &str = "UPDATE api_tokens SET revoked_at = $2 \
      WHERE name = $1 AND revoked_at IS NULL";
 
-/// Columns of [`USE_TOKEN`] and [`LIST_TOKENS`]: id, name, scope,
+/// Columns of [`USE_TOKEN`] and [`LIST_TOKENS`]: id, name, scope, owner,
 /// created_at, last_used_at, revoked_at.
-pub type TokenRow = (String, String, String, i64, Option<i64>, Option<i64>);
+pub type TokenRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
 
 pub fn token_from_row(row: TokenRow) -> Result<TokenRecord, StoreError> {
-    let (id, name, scope, created_at, last_used_at, revoked_at) = row;
+    let (id, name, scope, owner, created_at, last_used_at, revoked_at) = row;
     let scope = TokenScope::parse(&scope)
         .ok_or_else(|| StoreError::Corrupt(format!("token {id}: unknown scope {scope:?}")))?;
     Ok(TokenRecord {
         name,
         scope,
+        owner: owner.as_deref().map(parse_user).transpose()?,
         created_at: timestamp(created_at)?,
         last_used_at: last_used_at.map(timestamp).transpose()?,
         revoked_at: revoked_at.map(timestamp).transpose()?,
@@ -181,6 +195,191 @@ pub fn token_name_taken(name: &str) -> StoreError {
     StoreError::Conflict(format!(
         "a live token named \"{name}\" already exists; revoke it first or pick another name"
     ))
+}
+
+// ---------------------------------------------------------------------------
+// Accounts and sessions
+// ---------------------------------------------------------------------------
+
+/// `$1` user, `$2` role, `$3` password hash, `$4` now. The primary key turns
+/// a second account for a user into a unique violation.
+pub const INSERT_ACCOUNT: &str = "INSERT INTO accounts \
+     (user_name, role, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)";
+
+/// `$1` user.
+pub const GET_ACCOUNT: &str = "SELECT user_name, role, password_hash, created_at, updated_at \
+     FROM accounts WHERE user_name = $1";
+
+/// Every account, in no order: [`sort_accounts`] orders them bytewise, as
+/// for catalog objects.
+pub const LIST_ACCOUNTS: &str = "SELECT user_name, role, password_hash, created_at, updated_at \
+     FROM accounts";
+
+pub const COUNT_ACCOUNTS: &str = "SELECT COUNT(*) FROM accounts";
+
+/// `$1` user, `$2` password hash, `$3` now. Zero rows: no such account.
+pub const SET_PASSWORD: &str = "UPDATE accounts SET password_hash = $2, updated_at = $3 \
+     WHERE user_name = $1";
+
+/// `$1` user, `$2` role, `$3` now. Zero rows: no such account.
+pub const SET_ROLE: &str = "UPDATE accounts SET role = $2, updated_at = $3 WHERE user_name = $1";
+
+/// Ends every session of a user: `$1` user.
+pub const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_name = $1";
+
+/// `$1` digest, `$2` user, `$3` csrf, `$4` now, `$5` expires_at. A user
+/// without an account is a foreign-key violation, a digest in use a unique
+/// violation.
+pub const INSERT_SESSION: &str = "INSERT INTO sessions \
+     (digest, user_name, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+
+/// A live session with its account's current role: `$1` digest, `$2` now.
+/// A session is live while `now < expires_at`.
+pub const GET_SESSION: &str = "SELECT s.user_name, a.role, s.csrf, s.created_at, s.expires_at \
+     FROM sessions s JOIN accounts a ON a.user_name = s.user_name \
+     WHERE s.digest = $1 AND s.expires_at > $2";
+
+/// `$1` digest, `$2` expires_at.
+pub const EXTEND_SESSION: &str = "UPDATE sessions SET expires_at = $2 WHERE digest = $1";
+
+/// `$1` digest.
+pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE digest = $1";
+
+/// Sessions no longer live at `$1` now (the complement of [`GET_SESSION`]).
+pub const PURGE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
+
+/// Columns of [`GET_ACCOUNT`] and [`LIST_ACCOUNTS`]: user_name, role,
+/// password_hash, created_at, updated_at.
+pub type AccountRow = (String, String, String, i64, i64);
+
+pub fn account_from_row(row: AccountRow) -> Result<Account, StoreError> {
+    let (user, role, password_hash, created_at, updated_at) = row;
+    Ok(Account {
+        role: parse_role(&user, &role)?,
+        user: parse_user(&user)?,
+        password_hash,
+        created_at: timestamp(created_at)?,
+        updated_at: timestamp(updated_at)?,
+    })
+}
+
+/// Orders accounts by user name, bytewise ([`Name`]'s order), whatever the
+/// database collation.
+pub fn sort_accounts(accounts: &mut [Account]) {
+    accounts.sort_by(|a, b| a.user.cmp(&b.user));
+}
+
+/// Columns of [`GET_SESSION`]: user_name, role, csrf, created_at, expires_at.
+pub type SessionRow = (String, String, String, i64, i64);
+
+pub fn session_from_row(row: SessionRow) -> Result<Session, StoreError> {
+    let (user, role, csrf, created_at, expires_at) = row;
+    Ok(Session {
+        role: parse_role(&user, &role)?,
+        user: parse_user(&user)?,
+        csrf,
+        created_at: timestamp(created_at)?,
+        expires_at: timestamp(expires_at)?,
+    })
+}
+
+/// The conflict for a second account for one user.
+pub fn account_exists(user: &Name) -> StoreError {
+    StoreError::Conflict(format!("user \"{user}\" already has an account"))
+}
+
+/// The conflict for a session of a user who has no account (or whose
+/// account went away).
+pub fn no_account(user: &Name) -> StoreError {
+    StoreError::Conflict(format!("user \"{user}\" has no account"))
+}
+
+/// The conflict for a session digest already in use.
+pub fn session_exists() -> StoreError {
+    StoreError::Conflict("a session with this digest already exists".to_owned())
+}
+
+// ---------------------------------------------------------------------------
+// Audit log
+// ---------------------------------------------------------------------------
+
+/// `$1` at, `$2` actor, `$3` interface, `$4` action, `$5` object_kind,
+/// `$6` object_name, `$7` detail (JSON text).
+pub const INSERT_AUDIT: &str = "INSERT INTO audit_log \
+     (at, actor, interface, action, object_kind, object_name, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// Newest first, each filter skipped when its parameter is NULL: `$1`
+/// actor, `$2` interface, `$3` action prefix, `$4` object_kind, `$5`
+/// object_name, `$6` before id, `$7` limit. The prefix is compared with
+/// `substr`, not `LIKE`, so `%` and `_` in it are literal (and both
+/// backends count characters the same way).
+pub const LIST_AUDIT: &str = "SELECT id, at, actor, interface, action, object_kind, \
+     object_name, detail FROM audit_log \
+     WHERE ($1 IS NULL OR actor = $1) \
+       AND ($2 IS NULL OR interface = $2) \
+       AND ($3 IS NULL OR substr(action, 1, length($3)) = $3) \
+       AND ($4 IS NULL OR object_kind = $4) \
+       AND ($5 IS NULL OR object_name = $5) \
+       AND ($6 IS NULL OR id < $6) \
+     ORDER BY id DESC \
+     LIMIT $7";
+
+/// The most entries one [`LIST_AUDIT`] returns, whatever the query asks.
+pub const MAX_AUDIT_LIMIT: u32 = 1000;
+
+/// The `$7` of [`LIST_AUDIT`]: the query's limit, capped at
+/// [`MAX_AUDIT_LIMIT`].
+pub fn audit_limit(query: &AuditQuery) -> i64 {
+    i64::from(query.limit.min(MAX_AUDIT_LIMIT))
+}
+
+/// The values an entry binds to [`INSERT_AUDIT`] after `at`: actor,
+/// interface, action, object_kind, object_name, detail (JSON text).
+pub fn audit_values(
+    entry: &AuditEntry,
+) -> (&str, &'static str, &str, Option<&str>, Option<&str>, String) {
+    (
+        entry.actor.as_str(),
+        entry.interface.as_str(),
+        entry.action.as_str(),
+        entry.object_kind.as_deref(),
+        entry.object_name.as_deref(),
+        entry.detail.to_string(),
+    )
+}
+
+/// Columns of [`LIST_AUDIT`]: id, at, actor, interface, action,
+/// object_kind, object_name, detail (JSON text).
+pub type AuditRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+pub fn audit_from_row(row: AuditRow) -> Result<AuditRecord, StoreError> {
+    let (id, at, actor, interface, action, object_kind, object_name, detail) = row;
+    Ok(AuditRecord {
+        id,
+        at: timestamp(at)?,
+        entry: AuditEntry {
+            actor,
+            interface: Interface::parse(&interface).ok_or_else(|| {
+                StoreError::Corrupt(format!("audit entry {id}: unknown interface {interface:?}"))
+            })?,
+            action,
+            object_kind,
+            object_name,
+            detail: serde_json::from_str(&detail).map_err(|e| {
+                StoreError::Corrupt(format!("audit entry {id}: detail is not JSON: {e}"))
+            })?,
+        },
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -325,6 +524,15 @@ fn parse_name(s: &str) -> Result<Name, StoreError> {
     Name::parse(s).map_err(|e| StoreError::Corrupt(format!("object name {s:?} {e}")))
 }
 
+fn parse_user(s: &str) -> Result<Name, StoreError> {
+    Name::parse(s).map_err(|e| StoreError::Corrupt(format!("user name {s:?} {e}")))
+}
+
+fn parse_role(user: &str, role: &str) -> Result<Role, StoreError> {
+    Role::parse(role)
+        .ok_or_else(|| StoreError::Corrupt(format!("account {user:?}: unknown role {role:?}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,10 +600,63 @@ mod tests {
             "x".to_owned(),
             "n".to_owned(),
             "root".to_owned(),
+            None,
             0,
             None,
             None,
         );
         assert!(matches!(token_from_row(row), Err(StoreError::Corrupt(_))));
+        let row = (
+            "x".to_owned(),
+            "n".to_owned(),
+            "read".to_owned(),
+            Some("Not A Name".to_owned()),
+            0,
+            None,
+            None,
+        );
+        assert!(matches!(token_from_row(row), Err(StoreError::Corrupt(_))));
+        let account = |role: &str| ("alice".to_owned(), role.to_owned(), "hash".to_owned(), 0, 0);
+        assert!(account_from_row(account("admin")).is_ok());
+        assert!(matches!(
+            account_from_row(account("root")),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            session_from_row(account("Admin")),
+            Err(StoreError::Corrupt(_))
+        ));
+        let audit = |interface: &str, detail: &str| {
+            (
+                1,
+                0,
+                "alice".to_owned(),
+                interface.to_owned(),
+                "catalog.create".to_owned(),
+                None,
+                None,
+                detail.to_owned(),
+            )
+        };
+        assert!(audit_from_row(audit("ui", "{}")).is_ok());
+        assert!(matches!(
+            audit_from_row(audit("telnet", "{}")),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            audit_from_row(audit("ui", "{")),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn audit_limit_is_capped() {
+        let q = |limit| AuditQuery {
+            limit,
+            ..AuditQuery::default()
+        };
+        assert_eq!(audit_limit(&q(0)), 0);
+        assert_eq!(audit_limit(&q(50)), 50);
+        assert_eq!(audit_limit(&q(u32::MAX)), i64::from(MAX_AUDIT_LIMIT));
     }
 }

@@ -6,28 +6,37 @@ use crate::server::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use tocsin_domain::token::TokenScope;
+use tocsin_core::audit::Actor;
+use tocsin_domain::access::{Action, Principal};
+use tocsin_domain::audit::Interface;
 use tocsin_store::TokenRecord;
 
-/// The authenticated caller.
+/// The authenticated caller: the token, and whom it acts as.
 #[derive(Debug, Clone)]
-pub struct Caller(pub TokenRecord);
+pub struct Caller {
+    pub token: TokenRecord,
+    pub principal: Principal,
+}
 
 impl Caller {
-    /// 403 with the reason unless the token's scope allows `needed`.
-    pub fn require(&self, needed: TokenScope, action: &str) -> Result<(), Problem> {
-        if self.0.scope.allows(needed) {
-            return Ok(());
-        }
-        Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
-            format!(
-                "token {:?} has scope {}; {action} needs scope {needed} (create one with `tocsin token create --scope {needed}`)",
-                self.0.name, self.0.scope
-            ),
-        ))
+    /// 403 with the reason unless the caller may do `action`.
+    pub fn authorize(&self, action: &Action<'_>) -> Result<(), Problem> {
+        self.principal.authorize(action).map_err(|denied| {
+            Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                format!(
+                    "{denied} (token scope {}; create another with `tocsin token create --scope ...`)",
+                    self.token.scope
+                ),
+            )
+        })
+    }
+
+    /// For the audit log.
+    pub fn actor(&self) -> Actor {
+        Actor::new(self.principal.label.clone(), Interface::Api)
     }
 }
 
@@ -57,8 +66,15 @@ impl FromRequestParts<AppState> for Caller {
             .strip_prefix("Bearer ")
             .ok_or_else(|| unauthorized("the Authorization header must use the Bearer scheme"))?;
         let now = state.clock.now();
-        match tocsin_core::token::authenticate(state.store.as_ref(), token.trim(), now).await? {
-            Some(record) => Ok(Caller(record)),
+        let store = state.store.as_ref();
+        match tocsin_core::token::authenticate(store, token.trim(), now).await? {
+            Some(record) => {
+                let principal = tocsin_core::session::principal_for_token(store, &record).await?;
+                Ok(Caller {
+                    token: record,
+                    principal,
+                })
+            }
             None => Err(unauthorized("the API token is unknown or revoked")),
         }
     }

@@ -12,6 +12,7 @@ mod health;
 mod metrics;
 mod problem;
 mod server;
+pub mod ui;
 
 pub use problem::Problem;
 pub use server::{AppState, Server, ServerConfig, openapi};

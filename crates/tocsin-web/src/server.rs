@@ -4,13 +4,13 @@
 use crate::problem::Problem;
 use crate::{api, metrics};
 use axum::Router;
-use axum::response::Html;
 use axum::routing::get;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tocsin_core::clock::Clock;
+use tocsin_core::session::Sessions;
 use tocsin_store::Store;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -20,6 +20,21 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    pub sessions: Arc<Sessions>,
+    /// Set the Secure flag (and the `__Host-` prefix) on cookies: true
+    /// when tocsin is reached over HTTPS.
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppState {
+        AppState {
+            store,
+            clock,
+            sessions: Arc::new(Sessions::default()),
+            secure_cookies: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,7 +64,6 @@ impl Server {
         let (api_router, doc) = api::router().split_for_parts();
         let doc = Arc::new(doc);
         let router = Router::new()
-            .route("/", get(index))
             .route("/metrics", get(metrics::render))
             .route(
                 "/api/v1/openapi.json",
@@ -59,6 +73,7 @@ impl Server {
                 }),
             )
             .merge(api_router)
+            .merge(crate::ui::router())
             .fallback(no_route)
             .method_not_allowed_fallback(wrong_method)
             .with_state(state)
@@ -85,7 +100,10 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
     }
@@ -123,8 +141,4 @@ async fn timeout_problem(res: axum::response::Response) -> axum::response::Respo
         ),
     )
     .into_response()
-}
-
-async fn index() -> Html<&'static str> {
-    Html(include_str!("index.html"))
 }

@@ -77,22 +77,33 @@ async fn start(
     store.migrate().await.expect("migrate the fresh database");
     let clock = Arc::new(SystemClock);
     let now = tocsin_core::clock::Clock::now(clock.as_ref());
-    let admin = tocsin_core::token::create(store.as_ref(), "test-admin", TokenScope::Admin, now)
-        .await
-        .expect("create the admin token")
-        .secret;
-    let read = tocsin_core::token::create(store.as_ref(), "test-read", TokenScope::Read, now)
-        .await
-        .expect("create the read token")
-        .secret;
+    let admin = tocsin_core::token::create(
+        store.as_ref(),
+        "test-admin",
+        TokenScope::Admin,
+        None,
+        &tocsin_core::audit::Actor::system(),
+        now,
+    )
+    .await
+    .expect("create the admin token")
+    .secret;
+    let read = tocsin_core::token::create(
+        store.as_ref(),
+        "test-read",
+        TokenScope::Read,
+        None,
+        &tocsin_core::audit::Actor::system(),
+        now,
+    )
+    .await
+    .expect("create the read token")
+    .secret;
     let server = Server::build(
         &ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
         },
-        AppState {
-            store: store.clone(),
-            clock,
-        },
+        AppState::new(store.clone(), clock),
     )
     .await
     .expect("bind 127.0.0.1:0");
@@ -700,14 +711,14 @@ async fn authentication_and_scopes() {
     let body = problem(res, StatusCode::FORBIDDEN).await;
     let detail = body["detail"].as_str().unwrap();
     assert!(
-        detail.contains("needs scope admin") && detail.contains("scope read"),
+        detail.contains("needs the admin role") && detail.contains("token scope read"),
         "the 403 names the scope needed and the scope held: {detail}"
     );
     app.assert_catalog_empty("after a forbidden apply").await;
 
     // A revoked token stops working at once.
     let now = tocsin_core::clock::Clock::now(&SystemClock);
-    assert!(app.store.revoke_token("test-read", now).await.unwrap());
+    assert!(app.store.revoke_token("test-read", &[], now).await.unwrap());
     let res = app.get("/api/v1/services", Some(&app.read)).await;
     problem(res, StatusCode::UNAUTHORIZED).await;
     app.finish().await;
@@ -883,4 +894,220 @@ async fn openapi_document_is_current() {
         );
     }
     app.finish().await;
+}
+
+/// A token acting for `user` (an account with `role`), created directly.
+async fn token_for(
+    app: &App,
+    user: &str,
+    role: tocsin_domain::access::Role,
+    scope: TokenScope,
+) -> String {
+    let now = tocsin_core::clock::Clock::now(&SystemClock);
+    let system = tocsin_core::audit::Actor::system();
+    if app
+        .store
+        .get_account(&tocsin_domain::Name::parse(user).unwrap())
+        .await
+        .unwrap()
+        .is_none()
+    {
+        let new = tocsin_core::account::NewUserAccount {
+            name: user.into(),
+            role,
+            password: "a long enough password".into(),
+            full_name: None,
+            email: Some(format!("{user}@example.com")),
+            time_zone: None,
+        };
+        tocsin_core::account::create(app.store.as_ref(), new, &system, now)
+            .await
+            .unwrap();
+    }
+    let owner = tocsin_domain::Name::parse(user).unwrap();
+    tocsin_core::token::create(
+        app.store.as_ref(),
+        &format!("{user}-{scope}"),
+        scope,
+        Some(&owner),
+        &system,
+        now,
+    )
+    .await
+    .unwrap()
+    .secret
+}
+
+#[tokio::test]
+async fn roles_scope_tokens_and_the_audit_log() {
+    use tocsin_domain::access::Role;
+    let app = spawn_app().await;
+    let now = tocsin_core::clock::Clock::now(&SystemClock);
+    tocsin_core::demo::load_if_empty(app.store.as_ref(), now)
+        .await
+        .unwrap();
+    // alice is a member of payments in the demo; a responder.
+    let alice = token_for(&app, "alice", Role::Responder, TokenScope::Write).await;
+    let me: Value = app
+        .get("/api/v1/me", Some(&alice))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"], "alice", "{me}");
+    assert_eq!(me["role"], "responder", "{me}");
+    assert_eq!(me["teams"], json!(["payments"]), "{me}");
+
+    // A token never acts above its owner's current role.
+    let dave = token_for(&app, "dave", Role::Viewer, TokenScope::Write).await;
+    let me: Value = app
+        .get("/api/v1/me", Some(&dave))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (me["role"].as_str(), me["scope"].as_str()),
+        (Some("viewer"), Some("write")),
+        "{me}"
+    );
+
+    // A responder may create write tokens for themselves, not admin ones.
+    let res = app
+        .post(
+            "/api/v1/tokens",
+            Some(&alice),
+            &json!({ "name": "laptop", "scope": "admin" }),
+        )
+        .await;
+    let body = problem(res, StatusCode::FORBIDDEN).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("may create tokens up to scope write, not admin"),
+        "{body}"
+    );
+    let res = app
+        .post(
+            "/api/v1/tokens",
+            Some(&alice),
+            &json!({ "name": "laptop", "scope": "write" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let issued: Value = res.json().await.unwrap();
+    assert_eq!(issued["owner"], "alice", "{issued}");
+    assert!(
+        issued["secret"].as_str().unwrap().starts_with("tcs_"),
+        "{issued}"
+    );
+    let res = app
+        .post(
+            "/api/v1/tokens",
+            Some(&alice),
+            &json!({ "name": "laptop", "scope": "sudo" }),
+        )
+        .await;
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["field"], "scope", "{body}");
+
+    // Own tokens only, unless admin.
+    let listed: Value = app
+        .get("/api/v1/tokens", Some(&alice))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: BTreeSet<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, BTreeSet::from(["alice-write", "laptop"]));
+    let res = app
+        .client
+        .delete(app.url("/api/v1/tokens/test-read"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::FORBIDDEN).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("needs the admin role"),
+        "{body}"
+    );
+    let res = app
+        .client
+        .delete(app.url("/api/v1/tokens/laptop"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .client
+        .delete(app.url("/api/v1/tokens/laptop"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    problem(res, StatusCode::NOT_FOUND).await;
+
+    // The audit log: admins only; every change with who and from where.
+    let res = app.get("/api/v1/audit", Some(&alice)).await;
+    let body = problem(res, StatusCode::FORBIDDEN).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("token:alice-write has role responder"),
+        "{body}"
+    );
+    let entries: Value = app
+        .get("/api/v1/audit?interface=api", Some(&app.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let seen: Vec<(&str, &str, &str)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap(),
+                e["action"].as_str().unwrap(),
+                e["object_name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("token:alice-write", "token.revoke", "laptop"),
+            ("token:alice-write", "token.create", "laptop")
+        ],
+        "newest first, API changes only"
+    );
+    let applied: Value = app
+        .get(
+            "/api/v1/audit?interface=config&action=catalog.create&kind=service&limit=2",
+            Some(&app.admin),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(applied.as_array().unwrap().len(), 2, "{applied}");
+    assert_eq!(applied[0]["detail"]["via"], "system", "{applied}");
+    let res = app
+        .get("/api/v1/audit?interface=fax", Some(&app.admin))
+        .await;
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["field"], "interface", "{body}");
 }

@@ -48,9 +48,13 @@ enum Command {
         #[arg(long, env = "TOCSIN_LISTEN", default_value = DEFAULT_LISTEN)]
         listen: SocketAddr,
         /// Load the demo organisation (examples/) if the catalog is empty,
-        /// and print an admin API token for it.
+        /// and print a sign-in password and an admin API token for it.
         #[arg(long)]
         demo: bool,
+        /// The URL people reach tocsin at (behind a reverse proxy). With
+        /// https://, session cookies are Secure and __Host- prefixed.
+        #[arg(long, env = "TOCSIN_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -82,6 +86,11 @@ enum Command {
         /// Do not ask for confirmation (required when not on a terminal).
         #[arg(long, short = 'y')]
         yes: bool,
+    },
+    /// Manage sign-in accounts and roles.
+    User {
+        #[command(subcommand)]
+        command: cmd::user::UserCommand,
     },
     /// Manage API tokens.
     Token {
@@ -128,7 +137,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let target =
         || database::parse(cli.database_url.as_deref(), &cli.data_dir).map_err(anyhow::Error::msg);
     match cli.command {
-        Command::Serve { listen, demo } => cmd::serve::run(target()?, listen, demo).await,
+        Command::Serve {
+            listen,
+            demo,
+            public_url,
+        } => cmd::serve::run(target()?, listen, demo, public_url).await,
         Command::Migrate => cmd::migrate::run(target()?).await,
         Command::Validate { paths } => Ok(cmd::config::validate(&paths)),
         Command::Plan {
@@ -140,6 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cmd::config::apply(target()?, &paths, prune, yes).await
         }
         Command::Token { command } => cmd::token::run(target()?, command).await,
+        Command::User { command } => cmd::user::run(target()?, command).await,
         Command::Get { kind, name, output } => {
             cmd::get::run(target()?, &kind, name.as_deref(), output).await
         }

@@ -88,6 +88,37 @@ impl Env {
         Run::of(self.tocsin().args(args))
     }
 
+    /// Runs `tocsin <args>` with `input` on stdin.
+    fn run_stdin(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write;
+        let mut cmd = self.tocsin();
+        cmd.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let what = format!("{args:?}");
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run tocsin {what}: {e}"));
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = child.wait_with_output().unwrap();
+        Run {
+            what,
+            status,
+            stdout: String::from_utf8(stdout).unwrap(),
+            stderr: String::from_utf8(stderr).unwrap(),
+        }
+    }
+
     /// `tocsin get KIND -o json` as JSON.
     fn get_json(&self, kind: &str) -> Value {
         let r = self.run(&["get", kind, "-o", "json"]);
@@ -720,7 +751,7 @@ fn serve_demo_answers_with_the_printed_token() {
     let env = Env::new();
     let mut serve = Serve::start(&env, &["--demo"]);
     let addr = serve.wait_listening();
-    let log = serve.wait_for("try: curl");
+    let log = serve.wait_for("demo sign-in");
     let token = log
         .lines()
         .find(|l| l.starts_with("demo API token"))
@@ -758,6 +789,60 @@ fn serve_demo_answers_with_the_printed_token() {
             "try: curl -H 'Authorization: Bearer {token}' http://{addr}/"
         )),
         "the hint uses the bound address:\n{log}"
+    );
+
+    // The newcomer signs in to the web UI with the printed password.
+    let password = log
+        .lines()
+        .find(|l| l.starts_with("demo sign-in"))
+        .and_then(|l| l.rsplit(": ").next())
+        .unwrap_or_else(|| panic!("no demo sign-in line:\n{log}"))
+        .trim()
+        .to_owned();
+    let browser = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = runtime.block_on(async {
+        browser
+            .post(format!("http://{addr}/login"))
+            .form(&[
+                ("user", "alice"),
+                ("password", password.as_str()),
+                ("next", "/services"),
+            ])
+            .send()
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        res.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "sign-in redirects"
+    );
+    let cookie = res.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.starts_with("tocsin_session=") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let page = runtime.block_on(async {
+        let res = browser
+            .get(format!("http://{addr}/services/checkout"))
+            .header(reqwest::header::COOKIE, &session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::OK);
+        res.text().await.unwrap()
+    });
+    assert!(
+        page.contains("Checkout returns 5xx"),
+        "the service page shows its runbook"
     );
 }
 
@@ -826,4 +911,95 @@ fn sorted_names(list: &Value) -> Vec<String> {
         .collect();
     names.sort_unstable();
     names
+}
+
+#[test]
+fn user_accounts_from_the_terminal() {
+    let env = Env::new();
+    // The first admin on an empty install: the user is created too.
+    let r = env.run(&[
+        "user",
+        "create",
+        "root",
+        "--admin",
+        "--email",
+        "root@example.com",
+    ]);
+    r.assert_success("create the first admin");
+    let password = r.stdout.trim();
+    assert!(
+        password.len() >= 12,
+        "a generated password is printed once: {:?}",
+        r.stdout
+    );
+    let r = env.run(&["user", "list"]);
+    r.assert_success("list");
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["root", "admin"])),
+        "{}",
+        r.stdout
+    );
+    let users = env.get_json("users");
+    assert_eq!(sorted_names(&users), ["root"]);
+    assert_eq!(
+        users[0]["managed_by_config"], false,
+        "made by hand: {users}"
+    );
+
+    // A new user needs an email; a short password is refused.
+    let r = env.run(&["user", "create", "bob"]);
+    r.assert_failure("no email for a new user");
+    assert!(
+        r.stderr.contains("email: is required for a new user"),
+        "{}",
+        r.stderr
+    );
+    let r = env.run_stdin(
+        &[
+            "user",
+            "create",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    r.assert_failure("short password");
+    assert!(
+        r.stderr
+            .contains("password: is 5 characters long; use at least 12"),
+        "{}",
+        r.stderr
+    );
+    let r = env.run(&["user", "create", "root", "--role", "boss"]);
+    r.assert_failure("unknown role");
+    assert!(r.stderr.contains("\"boss\" is not a role"), "{}", r.stderr);
+    let r = env.run(&["user", "create", "root", "--email", "x@example.com"]);
+    r.assert_failure("duplicate");
+    assert!(
+        r.stderr.contains("root already has an account"),
+        "{}",
+        r.stderr
+    );
+
+    env.run(&["user", "set-role", "root", "viewer"])
+        .assert_success("set role");
+    let r = env.run(&["user", "list"]);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["root", "viewer"])),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&["user", "set-role", "nobody", "admin"]);
+    r.assert_failure("no such account");
+    env.run_stdin(
+        &["user", "set-password", "root", "--password-stdin"],
+        "a brand new passphrase\n",
+    )
+    .assert_success("set password");
 }

@@ -16,10 +16,10 @@
 //! keys).
 
 mod handler;
-mod purge;
+mod housekeeping;
 
 pub use handler::{JobError, JobHandler, Module};
-pub use purge::PurgeDoneJobs;
+pub use housekeeping::Housekeeping;
 
 use crate::clock::Clock;
 use jiff::{SignedDuration, Timestamp};

@@ -7,15 +7,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use tocsin_core::catalog::{self, ObjectView};
 use tocsin_domain::Name;
+use tocsin_domain::access::Action;
 use tocsin_domain::catalog::Kind;
-use tocsin_domain::token::TokenScope;
 
 async fn list(
     state: &AppState,
     caller: &Caller,
     kind: Kind,
 ) -> Result<Json<Vec<ObjectView>>, Problem> {
-    caller.require(TokenScope::Read, "reading the catalog")?;
+    caller.authorize(&Action::Read)?;
     Ok(Json(catalog::list(state.store.as_ref(), kind).await?))
 }
 
@@ -25,7 +25,7 @@ async fn get(
     kind: Kind,
     name: &str,
 ) -> Result<Json<ObjectView>, Problem> {
-    caller.require(TokenScope::Read, "reading the catalog")?;
+    caller.authorize(&Action::Read)?;
     let name = Name::parse(name).map_err(|e| {
         Problem::invalid(
             "the name in the URL is not a valid name",

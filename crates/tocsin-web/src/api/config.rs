@@ -9,7 +9,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use tocsin_core::catalog::{self, ConfigError, PlanView};
 use tocsin_core::manifest::{self, ManifestError, Source};
-use tocsin_domain::token::TokenScope;
+use tocsin_domain::access::Action;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -96,7 +96,7 @@ pub async fn plan(
     caller: Caller,
     JsonBody(req): JsonBody<ManifestRequest>,
 ) -> Result<Json<PlanView>, Problem> {
-    caller.require(TokenScope::Read, "planning config")?;
+    caller.authorize(&Action::Read)?;
     let plan = compute(&state, req).await?;
     Ok(Json(catalog::view(&plan)))
 }
@@ -114,9 +114,15 @@ pub async fn apply(
     caller: Caller,
     JsonBody(req): JsonBody<ManifestRequest>,
 ) -> Result<Json<PlanView>, Problem> {
-    caller.require(TokenScope::Admin, "applying config")?;
+    caller.authorize(&Action::Administer)?;
     let plan = compute(&state, req).await?;
-    catalog::apply(state.store.as_ref(), &plan, state.clock.now()).await?;
-    tracing::info!(token = %caller.0.name, changes = plan.changes.len(), "config applied over the API");
+    catalog::apply(
+        state.store.as_ref(),
+        &plan,
+        &caller.actor(),
+        state.clock.now(),
+    )
+    .await?;
+    tracing::info!(token = %caller.token.name, changes = plan.changes.len(), "config applied over the API");
     Ok(Json(catalog::view(&plan)))
 }

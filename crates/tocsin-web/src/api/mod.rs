@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`.
 
+pub mod access;
 pub mod catalog;
 pub mod config;
 
@@ -20,6 +21,7 @@ use utoipa_axum::routes;
     security(("bearer" = [])),
     tags(
         (name = "catalog", description = "Declared objects: teams, users, services, schedules, escalation policies, integrations"),
+        (name = "access", description = "The caller, API tokens and the audit log"),
         (name = "config", description = "Config as code: plan and apply manifests"),
         (name = "health", description = "Liveness and readiness"),
     )
@@ -54,6 +56,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::get_service))
         .routes(routes!(catalog::list_integrations))
         .routes(routes!(catalog::get_integration))
+        .routes(routes!(access::me))
+        .routes(routes!(access::list_tokens, access::create_token))
+        .routes(routes!(access::revoke_token))
+        .routes(routes!(access::audit))
         .routes(routes!(config::plan))
         .routes(routes!(config::apply))
         .routes(routes!(crate::health::healthz))

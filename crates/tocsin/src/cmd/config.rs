@@ -93,7 +93,13 @@ pub async fn apply(
         store.close().await;
         return Ok(ExitCode::FAILURE);
     }
-    let result = catalog::apply(store.as_ref(), &plan, super::now()).await;
+    let result = catalog::apply(
+        store.as_ref(),
+        &plan,
+        &tocsin_core::audit::Actor::cli(),
+        super::now(),
+    )
+    .await;
     store.close().await;
     result?;
     println!("Applied.");

@@ -6,6 +6,7 @@ pub mod get;
 pub mod migrate;
 pub mod serve;
 pub mod token;
+pub mod user;
 
 use jiff::Timestamp;
 use tocsin_core::clock::{Clock, SystemClock};

@@ -5,30 +5,51 @@ use crate::database::Target;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use tocsin_core::audit::Actor;
 use tocsin_core::clock::{Clock, SystemClock};
-use tocsin_core::engine::{Engine, PurgeDoneJobs};
+use tocsin_core::engine::{Engine, Housekeeping};
 use tocsin_domain::token::TokenScope;
 use tocsin_web::{AppState, Server, ServerConfig};
 
-pub async fn run(target: Target, listen: SocketAddr, demo: bool) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    target: Target,
+    listen: SocketAddr,
+    demo: bool,
+    public_url: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let secure_cookies = match public_url.as_deref() {
+        None => false,
+        Some(u) if u.starts_with("https://") => true,
+        Some(u) if u.starts_with("http://") => false,
+        Some(u) => anyhow::bail!("--public-url {u:?} must start with https:// or http://"),
+    };
     let store = target.open(true).await?;
     let applied = store.migrate().await?;
     tracing::info!(database = %target.describe(), migrations_applied = applied.len(), "store ready");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     let mut demo_token = None;
+    let mut demo_login = None;
     if demo {
         let loaded = tocsin_core::demo::load_if_empty(store.as_ref(), clock.now()).await?;
         if loaded {
             tracing::info!("demo organisation loaded from examples/");
         }
         // A fresh token each start: the previous one was shown once and is gone.
-        store.revoke_token("demo", clock.now()).await?;
-        let token =
-            tocsin_core::token::create(store.as_ref(), "demo", TokenScope::Admin, clock.now())
-                .await?;
+        tocsin_core::token::revoke(store.as_ref(), "demo", &Actor::system(), clock.now()).await?;
+        let token = tocsin_core::token::create(
+            store.as_ref(),
+            "demo",
+            TokenScope::Admin,
+            None,
+            &Actor::system(),
+            clock.now(),
+        )
+        .await?;
         eprintln!("demo API token (admin scope, shown once): {}", token.secret);
         demo_token = Some(token.secret);
+        let (user, password) = tocsin_core::demo::accounts(store.as_ref(), clock.now()).await?;
+        demo_login = Some((user, password));
     }
 
     let worker = format!(
@@ -38,7 +59,7 @@ pub async fn run(target: Target, listen: SocketAddr, demo: bool) -> anyhow::Resu
     );
     let engine = Arc::new(
         Engine::new(store.clone(), clock.clone(), worker)
-            .with_module(Arc::new(PurgeDoneJobs::new(store.clone()))),
+            .with_module(Arc::new(Housekeeping::new(store.clone()))),
     );
     let (stop_engine, stopped) = tokio::sync::watch::channel(false);
     let engine_task = tokio::spawn(engine.run(stopped));
@@ -46,8 +67,8 @@ pub async fn run(target: Target, listen: SocketAddr, demo: bool) -> anyhow::Resu
     let server = Server::build(
         &ServerConfig { listen },
         AppState {
-            store: store.clone(),
-            clock,
+            secure_cookies,
+            ..AppState::new(store.clone(), clock)
         },
     )
     .await?;
@@ -56,6 +77,11 @@ pub async fn run(target: Target, listen: SocketAddr, demo: bool) -> anyhow::Resu
     if let Some(secret) = demo_token {
         // The bound address, not the requested one (port 0 becomes a real port).
         eprintln!("try: curl -H 'Authorization: Bearer {secret}' http://{addr}/api/v1/services");
+    }
+    if let Some((user, password)) = demo_login {
+        eprintln!(
+            "demo sign-in at http://{addr}/login as {user} (admin), password (shown once): {password}"
+        );
     }
     server.run(shutdown_signal()).await?;
 

@@ -2,6 +2,7 @@
 
 use crate::database::Target;
 use std::process::ExitCode;
+use tocsin_core::audit::Actor;
 use tocsin_domain::token::TokenScope;
 
 #[derive(Debug, clap::Subcommand)]
@@ -31,7 +32,9 @@ pub async fn run(target: Target, command: TokenCommand) -> anyhow::Result<ExitCo
     let now = super::now();
     let code = match command {
         TokenCommand::Create { name, scope } => {
-            let t = tocsin_core::token::create(store.as_ref(), &name, scope, now).await?;
+            let t =
+                tocsin_core::token::create(store.as_ref(), &name, scope, None, &Actor::cli(), now)
+                    .await?;
             eprintln!(
                 "token {:?} ({} scope) created; it is shown only this once:",
                 t.name, t.scope
@@ -65,7 +68,7 @@ pub async fn run(target: Target, command: TokenCommand) -> anyhow::Result<ExitCo
             ExitCode::SUCCESS
         }
         TokenCommand::Revoke { name } => {
-            if store.revoke_token(&name, now).await? {
+            if tocsin_core::token::revoke(store.as_ref(), &name, &Actor::cli(), now).await? {
                 println!("token {name:?} revoked");
                 ExitCode::SUCCESS
             } else {

@@ -1,4 +1,5 @@
-//! Housekeeping: done jobs are kept a while for inspection, then deleted.
+//! Housekeeping: done jobs are kept a while for inspection, then deleted;
+//! expired sign-in sessions are deleted.
 
 use super::Module;
 use async_trait::async_trait;
@@ -6,16 +7,17 @@ use jiff::{SignedDuration, Timestamp};
 use std::sync::{Arc, Mutex};
 use tocsin_store::Store;
 
-/// Deletes done jobs older than `keep`, at most once per `every`.
+/// Deletes done jobs older than `keep` and expired sessions, at most once
+/// per `every`.
 #[derive(Debug)]
-pub struct PurgeDoneJobs {
+pub struct Housekeeping {
     store: Arc<dyn Store>,
     keep: SignedDuration,
     every: SignedDuration,
     last: Mutex<Option<Timestamp>>,
 }
 
-impl PurgeDoneJobs {
+impl Housekeeping {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,
@@ -27,9 +29,9 @@ impl PurgeDoneJobs {
 }
 
 #[async_trait]
-impl Module for PurgeDoneJobs {
+impl Module for Housekeeping {
     fn name(&self) -> &'static str {
-        "engine.purge"
+        "engine.housekeeping"
     }
 
     async fn tick(&self, now: Timestamp) -> Result<(), String> {
@@ -46,8 +48,17 @@ impl Module for PurgeDoneJobs {
             .purge_done_jobs(before)
             .await
             .map_err(|e| e.to_string())?;
-        if n > 0 {
-            tracing::info!(purged = n, "deleted old done jobs");
+        let sessions = self
+            .store
+            .purge_expired_sessions(now)
+            .await
+            .map_err(|e| e.to_string())?;
+        if n > 0 || sessions > 0 {
+            tracing::info!(
+                jobs = n,
+                sessions,
+                "housekeeping: deleted old done jobs and expired sessions"
+            );
         }
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);
         Ok(())
