@@ -26,6 +26,10 @@ pub enum AccountError {
     Exists(Name),
     #[error("setup is done: an account exists already; sign in, or ask an admin")]
     SetupDone,
+    /// Demoting this account would leave nobody able to manage accounts
+    /// (only the terminal could then recover).
+    #[error("{0} is the last admin; make another account admin first, then change {0}'s role")]
+    LastAdmin(Name),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -156,6 +160,13 @@ pub async fn setup_first_admin(
     create(store, new, actor, now).await
 }
 
+/// Changes an account's role; false if `user` has no account.
+///
+/// Refuses to demote the last admin: without one, nobody can grant roles
+/// or read the audit log from the UI or the API. The count is read just
+/// before the write, not in its transaction, so two admins demoting each
+/// other at the same instant could both pass; that needs two admins acting
+/// at once, and `tocsin user set-role` on the server repairs it.
 pub async fn set_role(
     store: &dyn Store,
     user: &Name,
@@ -163,6 +174,14 @@ pub async fn set_role(
     actor: &Actor,
     now: Timestamp,
 ) -> Result<bool, AccountError> {
+    if role != Role::Admin {
+        let accounts = store.list_accounts().await?;
+        let is_admin = |a: &&tocsin_store::Account| a.role == Role::Admin;
+        let target_is_admin = accounts.iter().filter(is_admin).any(|a| &a.user == user);
+        if target_is_admin && accounts.iter().filter(is_admin).count() == 1 {
+            return Err(AccountError::LastAdmin(user.clone()));
+        }
+    }
     let audit = actor.entry(
         "account.role",
         Some(("user", user.as_str())),
@@ -188,6 +207,7 @@ pub async fn set_password(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tocsin_store::AccountStore;
 
     #[test]
     fn hashes_verify_and_differ() {
@@ -199,5 +219,81 @@ mod tests {
         assert!(!verify_password("correct horse batterY", &a));
         assert!(!verify_password("x", "not a phc string"));
         assert!(check_password("short").is_err());
+    }
+
+    async fn add(store: &dyn Store, name: &str, role: Role, now: Timestamp) -> Name {
+        let new = NewUserAccount {
+            name: name.into(),
+            role,
+            password: "correct horse battery".into(),
+            full_name: None,
+            email: Some(format!("{name}@example.com")),
+            time_zone: None,
+        };
+        create(store, new, &Actor::system(), now).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_last_admin_cannot_be_demoted() {
+        let (_dir, path) = tocsin_store_sqlite::testing::fresh_file();
+        let store =
+            tocsin_store_sqlite::SqliteStore::open(&path, tocsin_store_sqlite::OpenMode::Server)
+                .await
+                .unwrap();
+        store.migrate().await.unwrap();
+        let now: Timestamp = "2026-03-02T10:00:00Z".parse().unwrap();
+        let actor = Actor::system();
+        let root = add(&store, "root", Role::Admin, now).await;
+        let bob = add(&store, "bob", Role::Viewer, now).await;
+        let role_of = async |n: &Name| store.get_account(n).await.unwrap().unwrap().role;
+
+        for role in [Role::Manager, Role::Viewer] {
+            let err = set_role(&store, &root, role, &actor, now)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, AccountError::LastAdmin(n) if *n == root),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("root is the last admin"), "{err}");
+        }
+        assert_eq!(role_of(&root).await, Role::Admin, "nothing changed");
+        assert!(
+            set_role(&store, &root, Role::Admin, &actor, now)
+                .await
+                .unwrap(),
+            "keeping the role is no demotion"
+        );
+        assert!(
+            set_role(&store, &bob, Role::Responder, &actor, now)
+                .await
+                .unwrap(),
+            "others change freely"
+        );
+        let nobody = Name::parse("nobody").unwrap();
+        assert!(
+            !set_role(&store, &nobody, Role::Viewer, &actor, now)
+                .await
+                .unwrap(),
+            "no account: false, as before"
+        );
+
+        // With a second admin, either may step down, but not both.
+        assert!(
+            set_role(&store, &bob, Role::Admin, &actor, now)
+                .await
+                .unwrap()
+        );
+        assert!(
+            set_role(&store, &root, Role::Viewer, &actor, now)
+                .await
+                .unwrap()
+        );
+        assert!(matches!(
+            set_role(&store, &bob, Role::Viewer, &actor, now).await,
+            Err(AccountError::LastAdmin(_))
+        ));
+        assert_eq!(role_of(&bob).await, Role::Admin);
+        assert_eq!(role_of(&root).await, Role::Viewer);
     }
 }

@@ -6,8 +6,10 @@
 //! needs it, is an argument.
 
 pub mod access;
+pub mod alerting;
 pub mod audit;
 pub mod catalog;
+pub mod ingest;
 pub mod name;
 pub mod plan;
 pub mod severity;

@@ -6,6 +6,12 @@
 //! that says what to check) and then keeps a pool of up to
 //! [`MAX_CONNECTIONS`].
 //!
+//! The trait methods are written once for both backends, in
+//! `tocsin-store-sqlx`, and expanded here by its `impl_store!`; this crate
+//! holds only what PostgreSQL does differently: connecting, the plain
+//! `BEGIN`, the `SKIP LOCKED` job claim and the migrations-table check
+//! (`dialect.rs`), and what SQLSTATEs mean (`error.rs`).
+//!
 //! Invariants: SQL text shared with SQLite comes from
 //! [`tocsin_store::sql`]; only PostgreSQL-specific statements live here.
 //! Every trait method is one statement or one transaction; audit entries
@@ -14,25 +20,17 @@
 //! `migrations/` have the same versions and file names as the SQLite ones.
 //! No error message contains the connection URL (it may hold a password).
 
-mod account;
-mod audit;
-mod catalog;
+mod dialect;
 mod error;
-mod job;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod token;
-mod tx;
 
-use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
-use tocsin_store::{Backend, MigrationStatus, Store, StoreError, sql};
-
-use crate::error::{map, map_migrate};
+use tocsin_store::StoreError;
 
 /// The schema, embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -46,7 +44,7 @@ pub const MAX_CONNECTIONS: u32 = 10;
 /// [`PostgresStore::connect`] waits for the server to answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A [`Store`] on a PostgreSQL database.
+/// A [`Store`](tocsin_store::Store) on a PostgreSQL database.
 #[derive(Debug)]
 pub struct PostgresStore {
     pool: PgPool,
@@ -54,7 +52,7 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user:password@host:port/db`).
-    /// Does not migrate: call [`Store::migrate`].
+    /// Does not migrate: call [`Store::migrate`](tocsin_store::Store::migrate).
     ///
     /// Errors: [`StoreError::Unavailable`] when the URL is invalid or the
     /// server cannot be reached or refuses us, naming the host and port and
@@ -93,22 +91,6 @@ impl PostgresStore {
             .connect_lazy_with(options);
         Ok(PostgresStore { pool })
     }
-
-    /// The versions recorded as applied; none when the migrations table does
-    /// not exist yet (a new database).
-    async fn applied_versions(&self) -> Result<Vec<i64>, StoreError> {
-        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map)?;
-        if !exists {
-            return Ok(Vec::new());
-        }
-        sqlx::query_scalar(sql::APPLIED_MIGRATIONS)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)
-    }
 }
 
 /// `host:port`, or the Unix socket, for messages.
@@ -119,47 +101,4 @@ fn target(options: &PgConnectOptions) -> String {
     }
 }
 
-/// The up-migration versions this binary embeds, in order.
-fn known_versions() -> Vec<i64> {
-    MIGRATOR
-        .iter()
-        .filter(|m| !m.migration_type.is_down_migration())
-        .map(|m| m.version)
-        .collect()
-}
-
-#[async_trait]
-impl Store for PostgresStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query(sql::PING)
-            .execute(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(())
-    }
-
-    /// Concurrent instances may all call this at start-up: sqlx takes a
-    /// PostgreSQL advisory lock, so one migrates and the others then find
-    /// nothing to do.
-    async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
-        let before = self.applied_versions().await?;
-        MIGRATOR.run(&self.pool).await.map_err(map_migrate)?;
-        let after = self.applied_versions().await?;
-        Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
-    }
-
-    async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
-        Ok(MigrationStatus {
-            known: known_versions(),
-            applied: self.applied_versions().await?,
-        })
-    }
-
-    async fn close(&self) {
-        self.pool.close().await;
-    }
-}
+tocsin_store_sqlx::impl_store!(PostgresStore);

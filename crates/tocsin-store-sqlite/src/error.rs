@@ -1,13 +1,14 @@
 //! How sqlx errors from SQLite become [`StoreError`]s: the one place that
-//! decides what is a conflict, what is "the database is unavailable" and
-//! what is a bug.
+//! decides which SQLite result codes mean a conflict, "the database is
+//! unavailable", a damaged file, or a bug. (The constraint-violation tests
+//! and migration errors, alike on both backends, are in
+//! `tocsin-store-sqlx`.)
 //!
 //! Invariant: callers that can word a better conflict message (which name is
-//! taken, which account is missing) test [`is_unique_violation`] or
-//! [`is_foreign_key_violation`] first; everything else goes through [`map`].
+//! taken, which account is missing) test `is_unique_violation` or
+//! `is_foreign_key_violation` first; everything else goes through [`map`].
 
 use sqlx::error::ErrorKind;
-use sqlx::migrate::MigrateError;
 use tocsin_store::StoreError;
 
 /// SQLite primary result codes (the low byte of an extended code) that mean
@@ -22,14 +23,6 @@ const SQLITE_CORRUPT: i32 = 11;
 const SQLITE_FULL: i32 = 13;
 const SQLITE_CANTOPEN: i32 = 14;
 const SQLITE_NOTADB: i32 = 26;
-
-pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation)
-}
-
-pub(crate) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.kind() == ErrorKind::ForeignKeyViolation)
-}
 
 pub(crate) fn map(e: sqlx::Error) -> StoreError {
     match e {
@@ -71,27 +64,5 @@ pub(crate) fn map(e: sqlx::Error) -> StoreError {
             StoreError::Corrupt(e.to_string())
         }
         other => StoreError::Other(other.to_string()),
-    }
-}
-
-pub(crate) fn map_migrate(e: MigrateError) -> StoreError {
-    match e {
-        MigrateError::Execute(e) => map(e),
-        MigrateError::ExecuteMigration(e, v) => {
-            StoreError::Migration(format!("migration {v} failed: {e}"))
-        }
-        MigrateError::VersionMissing(v) => StoreError::Migration(format!(
-            "the database has migration {v}, which this binary does not know: a newer tocsin \
-             migrated it; run that version (or newer) instead"
-        )),
-        MigrateError::VersionMismatch(v) => StoreError::Migration(format!(
-            "migration {v} in the database differs from the one in this binary; the database \
-             was migrated by a different build of tocsin"
-        )),
-        MigrateError::Dirty(v) => StoreError::Migration(format!(
-            "migration {v} failed part way earlier; restore a backup, or repair the schema by \
-             hand and delete its row from _sqlx_migrations"
-        )),
-        other => StoreError::Migration(other.to_string()),
     }
 }

@@ -7,6 +7,12 @@
 //! [`OpenMode::Server`] it also takes the single-instance lock (see
 //! [`lock`]).
 //!
+//! The trait methods are written once for both backends, in
+//! `tocsin-store-sqlx`, and expanded here by its `impl_store!`; this crate
+//! holds only what SQLite does differently: opening the file, the lock,
+//! `BEGIN IMMEDIATE`, the job claim and the migrations-table check
+//! (`dialect.rs`), and what SQLite's result codes mean (`error.rs`).
+//!
 //! Invariants: SQL text shared with PostgreSQL comes from
 //! [`tocsin_store::sql`]; only SQLite-specific statements live here. Every
 //! trait method is one statement or one transaction; audit entries passed to
@@ -14,27 +20,21 @@
 //! milliseconds. Migrations in `migrations/` have the same versions and
 //! file names as the PostgreSQL ones.
 
-mod account;
-mod audit;
-mod catalog;
+mod dialect;
 mod error;
-mod job;
 mod lock;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod token;
-mod tx;
 
-use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tocsin_store::{Backend, MigrationStatus, Store, StoreError, sql};
+use tocsin_store::StoreError;
 
-use crate::error::{map, map_migrate};
+use crate::error::map;
 use crate::lock::ServerLock;
 
 /// The schema, embedded at build time.
@@ -63,7 +63,7 @@ pub enum OpenMode {
     Client,
 }
 
-/// A [`Store`] on one SQLite file.
+/// A [`Store`](tocsin_store::Store) on one SQLite file.
 #[derive(Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -74,7 +74,7 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens the database at `path`, creating its directory and the file if
-    /// missing. Does not migrate: call [`Store::migrate`].
+    /// missing. Does not migrate: call [`Store::migrate`](tocsin_store::Store::migrate).
     ///
     /// Errors: [`StoreError::Locked`] when another server holds the file (in
     /// [`OpenMode::Server`]); [`StoreError::Unavailable`] when the directory
@@ -132,65 +132,6 @@ impl SqliteStore {
     pub fn holds_server_lock(&self) -> bool {
         self.lock.is_some()
     }
-
-    /// The versions recorded as applied; none when the migrations table does
-    /// not exist yet (a new file).
-    async fn applied_versions(&self) -> Result<Vec<i64>, StoreError> {
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master \
-             WHERE type = 'table' AND name = '_sqlx_migrations')",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map)?;
-        if !exists {
-            return Ok(Vec::new());
-        }
-        sqlx::query_scalar(sql::APPLIED_MIGRATIONS)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)
-    }
 }
 
-/// The up-migration versions this binary embeds, in order.
-fn known_versions() -> Vec<i64> {
-    MIGRATOR
-        .iter()
-        .filter(|m| !m.migration_type.is_down_migration())
-        .map(|m| m.version)
-        .collect()
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query(sql::PING)
-            .execute(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(())
-    }
-
-    async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
-        let before = self.applied_versions().await?;
-        MIGRATOR.run(&self.pool).await.map_err(map_migrate)?;
-        let after = self.applied_versions().await?;
-        Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
-    }
-
-    async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
-        Ok(MigrationStatus {
-            known: known_versions(),
-            applied: self.applied_versions().await?,
-        })
-    }
-
-    async fn close(&self) {
-        self.pool.close().await;
-    }
-}
+tocsin_store_sqlx::impl_store!(SqliteStore);

@@ -131,6 +131,9 @@ macro_rules! conformance_tests {
             locks_taken_over_after_expiry,
             locks_release,
             migrations_current_and_idempotent,
+            ingest_dedups_groups_and_pages_once,
+            ingest_across_batches_and_dependencies,
+            ingest_changes_and_reads,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -2587,4 +2590,319 @@ pub async fn migrate_fresh_database(store: Arc<dyn Store>) {
         after.is_current(),
         "after migrate the database is current: {after:?}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Ingestion
+// ---------------------------------------------------------------------------
+
+fn ingest_event(
+    action: tocsin_domain::ingest::EventAction,
+    key: &str,
+    severity: tocsin_domain::Severity,
+    group: Option<&str>,
+) -> tocsin_domain::ingest::Event {
+    tocsin_domain::ingest::Event {
+        action,
+        dedup_key: key.into(),
+        summary: format!("{key} is failing"),
+        source: Some("host-1".into()),
+        severity,
+        occurred_at: None,
+        component: None,
+        group: group.map(str::to_owned),
+        class: None,
+        labels: [("alertname".to_owned(), key.to_owned())]
+            .into_iter()
+            .collect(),
+        details: serde_json::json!({ "k": key }),
+        links: vec![],
+        images: vec![],
+        note: None,
+    }
+}
+
+fn item(service: &str, event: tocsin_domain::ingest::Event, at: Timestamp) -> crate::IngestItem {
+    crate::IngestItem {
+        integration: Name::parse("am").unwrap(),
+        service: Name::parse(service).unwrap(),
+        event,
+        received_at: at,
+    }
+}
+
+async fn page_jobs(store: &dyn Store, incident: i64) -> (bool, bool) {
+    let page = store
+        .job_by_key(&format!("incident.page:{incident}"))
+        .await
+        .unwrap()
+        .is_some();
+    let resolved = store
+        .job_by_key(&format!("incident.resolved:{incident}"))
+        .await
+        .unwrap()
+        .is_some();
+    (page, resolved)
+}
+
+/// One batch: a trigger opens an alert and an incident and enqueues one
+/// page; repeats are counted; a second alert of the same group joins; an
+/// informational alert never opens an incident; resolving the last alert
+/// resolves the incident and enqueues its resolution.
+pub async fn ingest_dedups_groups_and_pages_once(store: Arc<dyn Store>) {
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::ingest::EventAction::*;
+    let now = t0();
+    let deps = Default::default();
+    let batch = vec![
+        item(
+            "checkout",
+            ingest_event(Trigger, "high-latency", Sev2, Some("g")),
+            now,
+        ),
+        item(
+            "checkout",
+            ingest_event(Trigger, "high-latency", Sev2, Some("g")),
+            now,
+        ),
+        item(
+            "checkout",
+            ingest_event(Trigger, "errors", Sev1, Some("g")),
+            now,
+        ),
+        item("checkout", ingest_event(Trigger, "fyi", Sev5, None), now),
+        item(
+            "checkout",
+            ingest_event(Acknowledge, "nothing-open", Sev3, None),
+            now,
+        ),
+    ];
+    let r = store.ingest(&batch, &deps, now).await.unwrap();
+    let outcomes: Vec<&str> = r.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        ["opened", "counted", "opened", "opened", "ignored"]
+    );
+    let number = r[0].incident.expect("an incident");
+    assert_eq!(
+        (r[1].incident, r[2].incident, r[3].incident, r[4].incident),
+        (Some(number), Some(number), None, None)
+    );
+    assert_eq!(r[0].alert_id, r[1].alert_id, "counted, not duplicated");
+    let inc = store.get_incident(number).await.unwrap().unwrap();
+    assert_eq!(
+        (inc.severity, inc.open_alerts, inc.paged),
+        (Sev1, 2, true),
+        "{inc:?}"
+    );
+    assert_eq!(inc.title, "high-latency is failing");
+    assert_eq!(page_jobs(store.as_ref(), number).await, (true, false));
+    let alerts = store.incident_alerts(number).await.unwrap();
+    assert_eq!(
+        alerts
+            .iter()
+            .map(|a| (a.dedup_key.as_str(), a.count))
+            .collect::<Vec<_>>(),
+        [("high-latency", 2), ("errors", 1)]
+    );
+    assert_eq!(
+        store.incident_events(number, 100).await.unwrap().len(),
+        3,
+        "every event lands on the incident"
+    );
+    assert_eq!(
+        store.count_events().await.unwrap(),
+        5,
+        "every event is stored, even ignored ones"
+    );
+
+    let later = now.checked_add(SignedDuration::from_mins(5)).unwrap();
+    let batch = vec![
+        item(
+            "checkout",
+            ingest_event(Resolve, "high-latency", Sev2, None),
+            later,
+        ),
+        item(
+            "checkout",
+            ingest_event(Resolve, "errors", Sev1, None),
+            later,
+        ),
+    ];
+    let r = store.ingest(&batch, &deps, later).await.unwrap();
+    assert_eq!(
+        r.iter().map(|r| r.outcome).collect::<Vec<_>>(),
+        ["resolved", "resolved"]
+    );
+    let inc = store.get_incident(number).await.unwrap().unwrap();
+    assert_eq!(
+        (inc.status.as_str(), inc.open_alerts, inc.resolved_at),
+        ("resolved", 0, Some(later))
+    );
+    assert_eq!(page_jobs(store.as_ref(), number).await, (true, true));
+    // A trigger after the resolve is a new problem.
+    let r = store
+        .ingest(
+            &[item(
+                "checkout",
+                ingest_event(Trigger, "errors", Sev1, Some("g")),
+                later,
+            )],
+            &deps,
+            later,
+        )
+        .await
+        .unwrap();
+    assert_ne!(r[0].incident, Some(number));
+    assert_ne!(r[0].alert_id, alerts.get(1).map(|a| a.id));
+}
+
+/// State carries across batches (an open alert loaded from the store is
+/// counted), and a storm on services that depend on a broken one joins the
+/// dependency's incident: one incident, one page.
+pub async fn ingest_across_batches_and_dependencies(store: Arc<dyn Store>) {
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::ingest::EventAction::*;
+    let now = t0();
+    let deps: std::collections::HashMap<Name, Vec<Name>> = [
+        (
+            Name::parse("checkout").unwrap(),
+            vec![Name::parse("postgres").unwrap()],
+        ),
+        (
+            Name::parse("ledger").unwrap(),
+            vec![Name::parse("postgres").unwrap()],
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let r = store
+        .ingest(
+            &[item(
+                "postgres",
+                ingest_event(Trigger, "down", Sev1, None),
+                now,
+            )],
+            &deps,
+            now,
+        )
+        .await
+        .unwrap();
+    let root = r[0].incident.unwrap();
+    for round in 0..5 {
+        let batch: Vec<_> = (0..200)
+            .map(|i| {
+                let svc = if i % 2 == 0 { "checkout" } else { "ledger" };
+                item(
+                    svc,
+                    ingest_event(Trigger, &format!("e{i}"), Sev2, Some(&format!("g{i}"))),
+                    now,
+                )
+            })
+            .collect();
+        let r = store.ingest(&batch, &deps, now).await.unwrap();
+        let want = if round == 0 { "opened" } else { "counted" };
+        assert!(
+            r.iter()
+                .all(|r| r.outcome == want && r.incident == Some(root)),
+            "round {round}: {:?}",
+            &r[..2]
+        );
+    }
+    let open = store
+        .list_incidents(&crate::IncidentQuery {
+            open_only: true,
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        open.iter().map(|i| i.number).collect::<Vec<_>>(),
+        [root],
+        "one incident"
+    );
+    assert_eq!(open[0].open_alerts, 201);
+    let pages = store
+        .claim_jobs(
+            &[crate::ingest::JOB_INCIDENT_PAGE.into()],
+            "w",
+            now,
+            SignedDuration::from_secs(60),
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), 1, "one page");
+}
+
+/// Change events are stored per service and read back newest first;
+/// listing incidents filters and pages.
+pub async fn ingest_changes_and_reads(store: Arc<dyn Store>) {
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::ingest::EventAction::*;
+    let now = t0();
+    let deps = Default::default();
+    let mut deploy = ingest_event(Change, "", Sev5, None);
+    deploy.summary = "Deployed checkout v42".into();
+    let batch = vec![
+        item("checkout", deploy, now),
+        item("checkout", ingest_event(Trigger, "a", Sev3, Some("1")), now),
+        item("ledger", ingest_event(Trigger, "b", Sev3, Some("1")), now),
+        item("ledger", ingest_event(Trigger, "c", Sev3, Some("2")), now),
+    ];
+    let r = store.ingest(&batch, &deps, now).await.unwrap();
+    assert_eq!(r[0].outcome, "change");
+    let changes = store
+        .recent_changes(&Name::parse("checkout").unwrap(), now, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        changes
+            .iter()
+            .map(|c| c.event.summary.as_str())
+            .collect::<Vec<_>>(),
+        ["Deployed checkout v42"]
+    );
+    assert!(
+        store
+            .recent_changes(&Name::parse("ledger").unwrap(), now, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let all = store
+        .list_incidents(&crate::IncidentQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(
+        all.windows(2).all(|w| w[0].number > w[1].number),
+        "newest first"
+    );
+    let ledger = store
+        .list_incidents(&crate::IncidentQuery {
+            service: Some(Name::parse("ledger").unwrap()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ledger.len(), 2);
+    let page = store
+        .list_incidents(&crate::IncidentQuery {
+            before_number: Some(all[0].number),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|i| i.number).collect::<Vec<_>>(),
+        [all[1].number]
+    );
+    assert!(store.get_incident(999_999).await.unwrap().is_none());
 }

@@ -16,6 +16,7 @@ pub mod catalog;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
+pub mod ingest;
 pub mod job;
 pub mod sql;
 pub mod token;
@@ -24,6 +25,9 @@ pub use account::{Account, AccountStore, NewAccount, NewSession, Session};
 pub use audit::{AuditQuery, AuditRecord, AuditStore};
 pub use catalog::{CatalogStore, CatalogWrite};
 pub use error::StoreError;
+pub use ingest::{
+    AlertRecord, EventRecord, IncidentQuery, IncidentRecord, IngestItem, IngestResult, IngestStore,
+};
 pub use job::{ClaimedJob, JobFailure, JobState, JobStore, NewJob};
 pub use token::{NewToken, TokenRecord, TokenStore};
 
@@ -70,6 +74,7 @@ pub trait Store:
     + JobStore
     + AccountStore
     + AuditStore
+    + IngestStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -16,11 +16,14 @@
 use crate::StoreError;
 use crate::account::{Account, Session};
 use crate::audit::{AuditQuery, AuditRecord};
+use crate::ingest::{AlertRecord, EventRecord, IncidentRecord};
 use crate::job::{ClaimedJob, JobState};
 use crate::token::TokenRecord;
 use jiff::{SignedDuration, Timestamp};
 use tocsin_domain::Name;
+use tocsin_domain::Severity;
 use tocsin_domain::access::Role;
+use tocsin_domain::alerting::{AlertState, AlertStatus, IncidentState, IncidentStatus};
 use tocsin_domain::audit::{AuditEntry, Interface};
 use tocsin_domain::catalog::Kind;
 use tocsin_domain::plan::Current;
@@ -494,6 +497,259 @@ pub const RELEASE_LOCK: &str = "DELETE FROM engine_locks WHERE name = $1 AND hol
 // ---------------------------------------------------------------------------
 // Values
 // ---------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------
+// Ingestion
+// ---------------------------------------------------------------------------
+
+/// An incident read with the given `WHERE` clause; columns in
+/// [`IncidentRow`] order.
+macro_rules! const_format_incidents {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, service, title, severity, status, group_key, created_at, \
+             acknowledged_at, resolved_at, open_alerts, paged FROM incidents ",
+            $where
+        )
+    };
+}
+
+/// `$1` service: its incidents that are not resolved.
+pub const OPEN_INCIDENTS_OF_SERVICE: &str =
+    const_format_incidents!("WHERE service = $1 AND status <> 'resolved'");
+
+/// `$1` id.
+pub const INCIDENT_BY_ID: &str = const_format_incidents!("WHERE id = $1");
+
+/// `$1` service (NULL for any), `$2` open only, `$3` before id (NULL for
+/// none), `$4` limit. Newest first.
+pub const LIST_INCIDENTS: &str = const_format_incidents!(
+    "WHERE ($1 IS NULL OR service = $1) AND ($2 = FALSE OR status <> 'resolved') \
+     AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
+);
+
+/// `$1` service, `$2` title, `$3` severity, `$4` status, `$5` group key,
+/// `$6` created_at, `$7` acknowledged_at, `$8` resolved_at, `$9` open
+/// alerts, `$10` paged, `$11` now.
+pub const INSERT_INCIDENT: &str = "INSERT INTO incidents \
+     (service, title, severity, status, group_key, created_at, acknowledged_at, resolved_at, \
+      open_alerts, paged, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+
+/// `$1` id, `$2` severity, `$3` status, `$4` acknowledged_at, `$5`
+/// resolved_at, `$6` open alerts, `$7` now.
+pub const UPDATE_INCIDENT: &str = "UPDATE incidents SET severity = $2, status = $3, \
+     acknowledged_at = $4, resolved_at = $5, open_alerts = $6, updated_at = $7 WHERE id = $1";
+
+/// id, service, title, severity, status, group key, created_at,
+/// acknowledged_at, resolved_at, open alerts, paged.
+pub type IncidentRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    bool,
+);
+
+/// Columns of alert reads, in [`AlertRow`] order.
+macro_rules! alert_select {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, service, dedup_key, status, severity, summary, group_key, labels, count, \
+             first_seen, last_seen, incident_id FROM alerts ",
+            $where
+        )
+    };
+}
+
+/// `$1` service, `$2` dedup key: the alert that is not resolved, if any.
+pub const LIVE_ALERT_BY_KEY: &str =
+    alert_select!("WHERE service = $1 AND dedup_key = $2 AND status <> 'resolved'");
+
+/// `$1` incident id, oldest first.
+pub const ALERTS_OF_INCIDENT: &str = alert_select!("WHERE incident_id = $1 ORDER BY id");
+
+/// `$1` service, `$2` dedup key, `$3` status, `$4` severity, `$5` summary,
+/// `$6` group key, `$7` labels (JSON), `$8` count, `$9` first_seen, `$10`
+/// last_seen, `$11` incident id.
+pub const INSERT_ALERT: &str = "INSERT INTO alerts \
+     (service, dedup_key, status, severity, summary, group_key, labels, count, first_seen, \
+      last_seen, incident_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+
+/// `$1` id, `$2` status, `$3` severity, `$4` summary, `$5` count, `$6`
+/// last_seen, `$7` incident id.
+pub const UPDATE_ALERT: &str = "UPDATE alerts SET status = $2, severity = $3, summary = $4, \
+     count = $5, last_seen = $6, incident_id = $7 WHERE id = $1";
+
+/// id, service, dedup key, status, severity, summary, group key, labels
+/// (JSON), count, first_seen, last_seen, incident id.
+pub type AlertRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+/// `$1` received_at, `$2` integration, `$3` service, `$4` action, `$5`
+/// dedup key, `$6` alert id, `$7` incident id, `$8` body (the normalized
+/// event as JSON).
+pub const INSERT_EVENT: &str = "INSERT INTO events \
+     (received_at, integration, service, action, dedup_key, alert_id, incident_id, body) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+
+macro_rules! event_select {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, received_at, integration, service, body, alert_id, incident_id FROM events ",
+            $where
+        )
+    };
+}
+
+/// `$1` incident id, `$2` limit: oldest first.
+pub const EVENTS_OF_INCIDENT: &str = event_select!("WHERE incident_id = $1 ORDER BY id LIMIT $2");
+
+/// `$1` service, `$2` since, `$3` limit: change events, newest first.
+pub const CHANGES_OF_SERVICE: &str = event_select!(
+    "WHERE service = $1 AND action = 'change' AND received_at >= $2 ORDER BY id DESC LIMIT $3"
+);
+
+pub const COUNT_EVENTS: &str = "SELECT COUNT(*) FROM events";
+
+/// id, received_at, integration, service, body, alert id, incident id.
+pub type EventRow = (i64, i64, String, String, String, Option<i64>, Option<i64>);
+
+fn parse_severity(s: &str) -> Result<Severity, StoreError> {
+    Severity::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown severity {s:?}")))
+}
+
+pub fn incident_from_row(row: IncidentRow) -> Result<IncidentRecord, StoreError> {
+    let (id, service, title, severity, status, group, created, acked, resolved, open, paged) = row;
+    let status = match status.as_str() {
+        "triggered" => IncidentStatus::Triggered,
+        "acknowledged" => IncidentStatus::Acknowledged,
+        "resolved" => IncidentStatus::Resolved,
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "incident {id}: unknown status {other:?}"
+            )));
+        }
+    };
+    Ok(IncidentRecord {
+        number: id,
+        service: parse_name(&service)?,
+        title,
+        severity: parse_severity(&severity)?,
+        status,
+        group,
+        created_at: timestamp(created)?,
+        acknowledged_at: acked.map(timestamp).transpose()?,
+        resolved_at: resolved.map(timestamp).transpose()?,
+        open_alerts: open,
+        paged,
+    })
+}
+
+pub fn alert_status(s: &str) -> Result<AlertStatus, StoreError> {
+    match s {
+        "open" => Ok(AlertStatus::Open),
+        "acknowledged" => Ok(AlertStatus::Acknowledged),
+        "resolved" => Ok(AlertStatus::Resolved),
+        other => Err(StoreError::Corrupt(format!(
+            "unknown alert status {other:?}"
+        ))),
+    }
+}
+
+/// An alert row and its labels, as the rules see it (`incident` left for
+/// the caller to map from the id to a snapshot index).
+pub fn alert_state_from_row(row: AlertRow) -> Result<(AlertState, Option<i64>), StoreError> {
+    let (id, service, dedup_key, status, severity, summary, group, labels, count, first, last, inc) =
+        row;
+    let labels = serde_json::from_str(&labels)
+        .map_err(|e| StoreError::Corrupt(format!("alert {id}: labels are not JSON: {e}")))?;
+    Ok((
+        AlertState {
+            id: Some(id),
+            service: parse_name(&service)?,
+            dedup_key,
+            status: alert_status(&status)?,
+            severity: parse_severity(&severity)?,
+            summary,
+            group,
+            labels,
+            count,
+            first_seen: timestamp(first)?,
+            last_seen: timestamp(last)?,
+            incident: None,
+            dirty: false,
+        },
+        inc,
+    ))
+}
+
+pub fn alert_from_row(row: AlertRow) -> Result<AlertRecord, StoreError> {
+    let (state, incident) = alert_state_from_row(row)?;
+    Ok(AlertRecord {
+        id: state.id.unwrap_or_default(),
+        service: state.service,
+        dedup_key: state.dedup_key,
+        status: state.status,
+        severity: state.severity,
+        summary: state.summary,
+        count: state.count,
+        first_seen: state.first_seen,
+        last_seen: state.last_seen,
+        incident,
+    })
+}
+
+pub fn event_from_row(row: EventRow) -> Result<EventRecord, StoreError> {
+    let (id, received, integration, service, body, alert_id, incident) = row;
+    Ok(EventRecord {
+        id,
+        received_at: timestamp(received)?,
+        integration: parse_name(&integration)?,
+        service: parse_name(&service)?,
+        event: serde_json::from_str(&body)
+            .map_err(|e| StoreError::Corrupt(format!("event {id}: body is not an event: {e}")))?,
+        alert_id,
+        incident,
+    })
+}
+
+/// An incident as the rules see it.
+pub fn incident_state(r: &IncidentRecord) -> IncidentState {
+    IncidentState {
+        id: Some(r.number),
+        service: r.service.clone(),
+        title: r.title.clone(),
+        severity: r.severity,
+        status: r.status,
+        group: r.group.clone(),
+        created_at: r.created_at,
+        acknowledged_at: r.acknowledged_at,
+        resolved_at: r.resolved_at,
+        open_alerts: r.open_alerts,
+        paged: r.paged,
+        dirty: false,
+    }
+}
 
 /// A timestamp as stored: Unix milliseconds (sub-millisecond precision is
 /// dropped).

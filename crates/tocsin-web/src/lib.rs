@@ -9,6 +9,7 @@
 pub mod api;
 mod auth;
 mod health;
+pub mod ingest;
 mod metrics;
 mod problem;
 mod server;

@@ -4,6 +4,9 @@
 use crate::problem::Problem;
 use crate::{api, metrics};
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -109,9 +112,32 @@ impl Server {
     }
 }
 
-/// Unknown paths answer problem+json like every other error.
-async fn no_route(uri: axum::http::Uri) -> Problem {
-    Problem::not_found(format!("no route for {}", uri.path()))
+/// Unknown paths: under `/api/`, or for a client asking for JSON,
+/// problem+json like every other API error; elsewhere the HTML error page,
+/// since whoever asks is most likely a person following a stale link.
+async fn no_route(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path();
+    if is_api_path(path) || wants_json(request.headers()) {
+        return Problem::not_found(format!("no route for {path}")).into_response();
+    }
+    crate::ui::page_not_found(&state, request).await
+}
+
+fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// An `Accept` naming JSON and not HTML: scripts and API clients. Browsers
+/// always name `text/html`, so they keep getting pages.
+fn wants_json(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",")
+        .to_ascii_lowercase();
+    accept.contains("json") && !accept.contains("text/html")
 }
 
 async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Problem {
@@ -124,8 +150,7 @@ async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Probl
 }
 
 /// The timeout layer answers a bare 408; give it a problem body too.
-async fn timeout_problem(res: axum::response::Response) -> axum::response::Response {
-    use axum::response::IntoResponse;
+async fn timeout_problem(res: Response) -> Response {
     if res.status() != axum::http::StatusCode::REQUEST_TIMEOUT
         || res.headers().contains_key("content-type")
     {

@@ -348,5 +348,51 @@ async fn the_ui_in_a_real_browser() {
     );
     s.shot("audit").await;
 
+    // Accounts: erin (declared) gets one and its password once; alice a
+    // new role, through the select on her row.
+    s.click("header a[href='/admin/accounts']").await;
+    assert_eq!(s.path().await, "/admin/accounts");
+    for (css, value) in [("#user", "erin"), ("#role", "viewer")] {
+        s.c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+    s.click("form[action='/admin/accounts'] button[type=submit]")
+        .await;
+    let password = s.text("#password").await;
+    assert_eq!(password.len(), 20, "{password}");
+    s.shot("account-created").await;
+    s.c.find(Locator::Css("#role-alice"))
+        .await
+        .unwrap()
+        .select_by_value("manager")
+        .await
+        .unwrap();
+    s.click("#account-alice button[type=submit]").await;
+    assert_eq!(s.path().await, "/admin/accounts?done=role");
+    assert!(s.text("main .flash.ok").await.contains("Role changed"));
+    s.c.set_window_size(390, 844).await.unwrap();
+    assert!(
+        s.overflow().await <= 0,
+        "the accounts page scrolls sideways on a phone"
+    );
+    s.shot("accounts-phone").await;
+    s.c.set_window_size(1280, 900).await.unwrap();
+
+    // An unknown path is a page, with the menu to go on from.
+    s.goto("/no-such-page").await;
+    assert_eq!(s.text("main h1").await, "Not found");
+    assert_eq!(s.text("header a[href='/profile']").await, "dave");
+    s.sign_out().await;
+
+    // erin signs in with the password she was given.
+    s.fill("#user", "erin").await;
+    s.fill("#password", &password).await;
+    s.click("main form button[type=submit]").await;
+    assert_eq!(s.text("header a[href='/profile']").await, "erin");
+
     s.c.close().await.unwrap();
 }

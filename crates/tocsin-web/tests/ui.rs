@@ -9,10 +9,12 @@ mod support;
 
 use jiff::SignedDuration;
 use reqwest::StatusCode;
-use reqwest::header::CACHE_CONTROL;
+use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use support::{PASSWORD, csrf_of, location, spawn};
+use tocsin_core::account;
 use tocsin_core::audit::Actor;
 use tocsin_domain::Name;
+use tocsin_domain::access::Role;
 use tocsin_domain::catalog::Kind;
 
 #[tokio::test]
@@ -732,4 +734,438 @@ async fn the_password_is_changed_with_the_current_one() {
         .post("/login", &[("user", "frank"), ("password", new)])
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+/// The password on the page that created an account.
+fn shown_password(body: &str) -> String {
+    let start = body
+        .find("<code class=\"copy\" id=\"password\">")
+        .expect("the new password")
+        + 33;
+    body[start..].split('<').next().unwrap().to_owned()
+}
+
+/// The audit rows whose action starts with `prefix`, as the admin sees them.
+async fn audit_rows(app: &support::App, prefix: &str) -> Vec<String> {
+    let (status, body) = app
+        .signed_in("dave")
+        .await
+        .page(&format!("/admin/audit?action={prefix}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    body.split("<tr id=\"entry-")
+        .skip(1)
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn role_of(app: &support::App, user: &str) -> Role {
+    app.store
+        .get_account(&Name::parse(user).unwrap())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{user} has no account"))
+        .role
+}
+
+#[tokio::test]
+async fn an_admin_creates_accounts_and_changes_roles() {
+    let app = spawn(true).await;
+    let b = app.signed_in("dave").await;
+    let (status, body) = b.page("/admin/accounts").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("<a href=\"/admin/accounts\" aria-current=\"page\">Accounts</a>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<a href=\"/users/alice\"><strong>alice</strong></a>"),
+        "{body}"
+    );
+    assert!(body.contains("dave</strong></a> (you)"), "{body}");
+    // bob and erin are declared but cannot sign in yet: they are offered.
+    for offered in ["<option value=\"bob\">", "<option value=\"erin\">"] {
+        assert!(body.contains(offered), "{offered} {body}");
+    }
+    assert!(!body.contains("<option value=\"alice\">"), "has an account");
+    let (_, body) = app.signed_in("alice").await.page("/services").await;
+    assert!(
+        !body.contains("/admin/accounts"),
+        "no Accounts link for others"
+    );
+
+    // A declared user.
+    let csrf = b.csrf().await;
+    let res = b
+        .post(
+            "/admin/accounts",
+            &[("csrf", &csrf), ("user", "bob"), ("role", "manager")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers().get(CACHE_CONTROL).unwrap(), "no-store");
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("Account bob created with role manager."),
+        "{body}"
+    );
+    assert!(body.contains("shown only this once"), "{body}");
+    let password = shown_password(&body);
+    assert_eq!(password.len(), 20, "{password}");
+    assert_eq!(role_of(&app, "bob").await, Role::Manager);
+    let (_, body) = b.page("/admin/accounts").await;
+    assert!(
+        !body.contains(&password),
+        "the password is never shown again"
+    );
+    assert!(!body.contains("<option value=\"bob\">"), "bob has one now");
+    let res = app
+        .browser()
+        .post(
+            "/login",
+            &[
+                ("user", "bob"),
+                ("password", &password),
+                ("next", "/profile"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "bob signs in with it");
+    assert_eq!(location(&res), "/profile");
+
+    // A new person: the user is created too, by hand, not by config.
+    let res = b
+        .post(
+            "/admin/accounts",
+            &[
+                ("csrf", &csrf),
+                ("new_name", "gina"),
+                ("full_name", "Gina Rossi"),
+                ("email", "gina@example.com"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let password = shown_password(&res.text().await.unwrap());
+    let (gina, _) = app.user("gina").await;
+    assert_eq!(
+        (gina.full_name.as_str(), gina.email.as_str()),
+        ("Gina Rossi", "gina@example.com")
+    );
+    assert!(
+        !app.store
+            .get_object(Kind::User, &Name::parse("gina").unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .managed
+    );
+    let res = app
+        .browser()
+        .post("/login", &[("user", "gina"), ("password", &password)])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "gina signs in");
+
+    // Refusals keep what was typed and say what is wrong.
+    for (form, says, invalid) in [
+        (
+            vec![("new_name", "hana"), ("full_name", "Hana Ito")],
+            "Not created: email: is required for a new user.",
+            "id=\"email\" name=\"email\" type=\"email\" value=\"\" autocomplete=\"off\" aria-invalid=\"true\"",
+        ),
+        (
+            vec![("user", "erin"), ("new_name", "hana")],
+            "keep one",
+            "value=\"hana\"",
+        ),
+        (
+            vec![],
+            "choose a declared user, or type a new user name",
+            "\"user-help create-error\" aria-invalid=\"true\"",
+        ),
+        (
+            vec![("new_name", "Not A Name"), ("email", "x@example.com")],
+            "Not created: user name:",
+            "value=\"Not A Name\"",
+        ),
+        (
+            vec![("new_name", "alice"), ("email", "x@example.com")],
+            "alice already has an account",
+            "value=\"alice\"",
+        ),
+        (
+            vec![("user", "erin"), ("role", "boss")],
+            "is not one of",
+            "value=\"erin\" selected",
+        ),
+    ] {
+        let mut full = vec![("csrf", csrf.as_str()), ("role", "viewer")];
+        full.extend(form.iter().copied());
+        if form.iter().any(|(k, _)| *k == "role") {
+            full.remove(1);
+        }
+        let res = b.post("/admin/accounts", &full).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{says}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains(says), "{says}: {body}");
+        assert!(body.contains(invalid), "{invalid}: {body}");
+        assert!(!body.contains("id=\"password\""), "no password shown");
+    }
+    assert!(
+        app.store
+            .get_account(&Name::parse("hana").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        app.store
+            .get_account(&Name::parse("erin").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A role change.
+    let res = b
+        .post(
+            "/admin/accounts/role",
+            &[("csrf", &csrf), ("user", "alice"), ("role", "manager")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/admin/accounts?done=role");
+    assert_eq!(role_of(&app, "alice").await, Role::Manager);
+    let (_, body) = b.page("/admin/accounts?done=role").await;
+    assert!(body.contains("Role changed."), "{body}");
+    let row = body.split("<tr id=\"account-alice\">").nth(1).unwrap();
+    let row = row.split("</tr>").next().unwrap();
+    assert!(row.contains("<option value=\"manager\" selected>"), "{row}");
+    let res = b
+        .post(
+            "/admin/accounts/role",
+            &[("csrf", &csrf), ("user", "nobody"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("there is no account for")
+    );
+
+    // Each change is in the audit log, by dave, through the UI.
+    let rows = audit_rows(&app, "account.").await;
+    let by_dave = |action: &str, object: &str| {
+        rows.iter().any(|r| {
+            r.contains(&format!("<code>{action}</code>"))
+                && r.contains("<td>dave</td>")
+                && r.contains("<td>ui</td>")
+                && r.contains(&format!("<td>{object}</td>"))
+        })
+    };
+    assert!(by_dave("account.create", "user bob"), "{rows:#?}");
+    assert!(by_dave("account.create", "user gina"), "{rows:#?}");
+    assert!(by_dave("account.role", "user alice"), "{rows:#?}");
+    assert!(
+        audit_rows(&app, "catalog.create")
+            .await
+            .iter()
+            .any(|r| r.contains("<td>dave</td>") && r.contains("<td>user gina</td>")),
+        "the new user is audited too"
+    );
+}
+
+#[tokio::test]
+async fn the_last_admin_cannot_be_demoted_in_the_ui() {
+    let app = spawn(true).await;
+    let b = app.signed_in("dave").await;
+    let csrf = b.csrf().await;
+    let res = b
+        .post(
+            "/admin/accounts/role",
+            &[("csrf", &csrf), ("user", "dave"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("dave is the last admin; make another account admin first"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<tr id=\"account-dave\">"),
+        "the list is shown again"
+    );
+    assert_eq!(role_of(&app, "dave").await, Role::Admin, "nothing changed");
+    assert!(
+        audit_rows(&app, "account.role").await.is_empty(),
+        "nothing audited"
+    );
+
+    // With a second admin, dave may step down, and lands on his profile.
+    let res = b
+        .post(
+            "/admin/accounts/role",
+            &[("csrf", &csrf), ("user", "alice"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(location(&res), "/admin/accounts?done=role");
+    let res = b
+        .post(
+            "/admin/accounts/role",
+            &[("csrf", &csrf), ("user", "dave"), ("role", "responder")],
+        )
+        .await;
+    assert_eq!(location(&res), "/profile?done=demoted");
+    let (_, body) = b.page("/profile?done=demoted").await;
+    assert!(body.contains("you are no longer an admin"), "{body}");
+    assert!(
+        !body.contains("/admin/accounts"),
+        "no Accounts link any more"
+    );
+    assert_eq!(b.page("/admin/accounts").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(role_of(&app, "dave").await, Role::Responder);
+}
+
+#[tokio::test]
+async fn accounts_are_for_admins_only_and_need_the_csrf_token() {
+    let app = spawn(true).await;
+    let new = account::NewUserAccount {
+        name: "bob".into(),
+        role: Role::Manager,
+        password: PASSWORD.into(),
+        full_name: None,
+        email: None,
+        time_zone: None,
+    };
+    let now = tocsin_core::clock::Clock::now(&app.clock);
+    account::create(app.store.as_ref(), new, &Actor::system(), now)
+        .await
+        .unwrap();
+    let manager = app.signed_in("bob").await;
+    let reason = "bob has role manager; this needs the admin role";
+    let (status, body) = manager.page("/admin/accounts").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains(reason), "{body}");
+    let csrf = manager.csrf().await;
+    let res = manager
+        .post(
+            "/admin/accounts/role",
+            &[("csrf", &csrf), ("user", "bob"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains(reason));
+    let res = manager
+        .post(
+            "/admin/accounts",
+            &[
+                ("csrf", &csrf),
+                ("new_name", "mallory"),
+                ("email", "m@example.com"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains(reason));
+
+    // An admin's browser, but a form from elsewhere.
+    let admin = app.signed_in("dave").await;
+    for csrf in [None, Some("forged")] {
+        let with = |fields: &[(&'static str, &'static str)]| {
+            let mut form: Vec<(&str, &str)> = fields.to_vec();
+            form.extend(csrf.map(|c| ("csrf", c)));
+            form
+        };
+        let res = admin
+            .post(
+                "/admin/accounts/role",
+                &with(&[("user", "alice"), ("role", "admin")]),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("did not come from your current session")
+        );
+        let res = admin
+            .post(
+                "/admin/accounts",
+                &with(&[
+                    ("new_name", "mallory"),
+                    ("email", "m@example.com"),
+                    ("role", "admin"),
+                ]),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(role_of(&app, "bob").await, Role::Manager);
+    assert_eq!(role_of(&app, "alice").await, Role::Responder);
+    assert!(
+        app.store
+            .get_account(&Name::parse("mallory").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        app.store
+            .get_object(Kind::User, &Name::parse("mallory").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(audit_rows(&app, "account.role").await.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_pages_are_html_and_unknown_api_paths_problems() {
+    let app = spawn(true).await;
+    let anonymous = app.browser();
+    let res = anonymous.get("/nope").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        res.headers().get(CONTENT_TYPE).unwrap(),
+        "text/html; charset=utf-8"
+    );
+    let body = res.text().await.unwrap();
+    assert!(body.contains("<h1>Not found</h1>"), "{body}");
+    assert!(body.contains("there is no page at /nope"), "{body}");
+
+    let (status, body) = app.signed_in("carol").await.page("/nope/deeper").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        body.contains("<a href=\"/profile\">carol</a>"),
+        "signed in, the menu stays: {body}"
+    );
+
+    for (path, accept) in [
+        ("/api/v1/nope", "text/html,*/*"),
+        ("/api/v1/nope", "*/*"),
+        ("/nope", "application/json"),
+    ] {
+        let res = anonymous
+            .http
+            .get(format!("{}{path}", app.base))
+            .header(ACCEPT, accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path} {accept}");
+        assert_eq!(
+            res.headers().get(CONTENT_TYPE).unwrap(),
+            "application/problem+json",
+            "{path} {accept}"
+        );
+        let body: serde_json::Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+        assert_eq!(body["status"], 404);
+        assert_eq!(body["detail"], format!("no route for {path}"), "{body}");
+    }
 }

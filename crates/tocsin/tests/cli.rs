@@ -985,6 +985,24 @@ fn user_accounts_from_the_terminal() {
         r.stderr
     );
 
+    // The last admin is not demoted; once another admin exists, it is.
+    let r = env.run(&["user", "set-role", "root", "viewer"]);
+    r.assert_failure("demote the last admin");
+    assert!(
+        r.stderr
+            .contains("root is the last admin; make another account admin first"),
+        "{}",
+        r.stderr
+    );
+    env.run(&[
+        "user",
+        "create",
+        "ops",
+        "--admin",
+        "--email",
+        "ops@example.com",
+    ])
+    .assert_success("a second admin");
     env.run(&["user", "set-role", "root", "viewer"])
         .assert_success("set role");
     let r = env.run(&["user", "list"]);

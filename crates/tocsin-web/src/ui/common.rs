@@ -1,6 +1,6 @@
-//! Small pieces the catalog, profile, settings and audit pages share:
-//! turning a path segment into a name, the one-line confirmations shown
-//! after a redirect, safe links, and how times are written.
+//! Small pieces the catalog, profile, settings, audit and accounts pages
+//! share: turning a path segment into a name, the one-line confirmations
+//! shown after a redirect, safe links, and how times are written.
 
 use super::{Nav, UiError};
 use axum::http::{HeaderValue, header};
@@ -32,6 +32,8 @@ impl Done {
             "unchanged" => "Nothing changed: the profile already had these values.",
             "password" => "Password changed. Your other sessions were signed out.",
             "revoked" => "Token revoked: it no longer works.",
+            "role" => "Role changed. It applies at once, to sessions and tokens alike.",
+            "demoted" => "Your role is changed: you are no longer an admin.",
             _ => return nav,
         };
         nav.with_flash("ok", text)

@@ -2,8 +2,10 @@
 //! pages share one layout (`templates/base.html`) and one stylesheet.
 //! State-changing forms are POSTs carrying the session's CSRF token.
 
+mod accounts;
 mod audit_page;
 mod auth_pages;
+pub mod chart;
 mod common;
 mod depgraph;
 mod people;
@@ -16,6 +18,7 @@ use crate::server::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -27,7 +30,8 @@ pub use session::SignedIn;
 pub struct Nav {
     pub user: Option<String>,
     pub admin: bool,
-    /// Which menu entry is current (`services`, `teams`, `users`, `settings`, `audit`).
+    /// Which menu entry is current (`services`, `teams`, `users`, `settings`,
+    /// `audit`, `accounts`).
     pub section: &'static str,
     pub csrf: String,
     pub flash: Option<Flash>,
@@ -89,6 +93,15 @@ impl UiError {
         }
     }
 
+    /// A request no form of ours sends (a tampered select, say): 422.
+    pub fn unprocessable(nav: &Nav, message: impl Into<String>) -> UiError {
+        UiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: message.into(),
+            nav: Box::new(nav.clone()),
+        }
+    }
+
     pub fn not_found(nav: &Nav, message: impl Into<String>) -> UiError {
         UiError {
             status: StatusCode::NOT_FOUND,
@@ -126,6 +139,19 @@ impl IntoResponse for UiError {
     }
 }
 
+/// The HTML 404 for a path no route knows. With the signed-in person's
+/// layout when there is one, so the menu is there to go on from; a missing
+/// or stale session is no reason to send anyone to sign in for a 404.
+pub async fn page_not_found(state: &AppState, request: Request) -> Response {
+    let message = format!("there is no page at {}", request.uri().path());
+    let (mut parts, _body) = request.into_parts();
+    let nav = match SignedIn::from_request_parts(&mut parts, state).await {
+        Ok(me) => me.nav(""),
+        Err(_) => Nav::anonymous(),
+    };
+    UiError::not_found(&nav, message).into_response()
+}
+
 async fn stylesheet() -> Response {
     (
         [
@@ -148,4 +174,5 @@ pub fn router() -> Router<AppState> {
         .merge(profile::router())
         .merge(settings::router())
         .merge(audit_page::router())
+        .merge(accounts::router())
 }

@@ -4,7 +4,7 @@
 use crate::database::Target;
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
-use tocsin_core::account::{self, NewUserAccount};
+use tocsin_core::account::{self, AccountError, NewUserAccount};
 use tocsin_core::audit::Actor;
 use tocsin_domain::Name;
 use tocsin_domain::access::Role;
@@ -118,14 +118,24 @@ pub async fn run(target: Target, command: UserCommand) -> anyhow::Result<ExitCod
         }
         UserCommand::SetRole { name: n, role } => {
             let user = name(&n)?;
-            if account::set_role(store.as_ref(), &user, role, &actor, now).await? {
-                println!("{user} now has role {role}");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                eprintln!(
-                    "error: {user} has no account (create one with `tocsin user create {user}`)"
-                );
-                Ok(ExitCode::FAILURE)
+            match account::set_role(store.as_ref(), &user, role, &actor, now).await {
+                Ok(true) => {
+                    println!("{user} now has role {role}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Ok(false) => {
+                    eprintln!(
+                        "error: {user} has no account (create one with `tocsin user create {user}`)"
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e @ AccountError::LastAdmin(_)) => {
+                    eprintln!(
+                        "error: {e} (for example `tocsin user set-role OTHER admin`, or `tocsin user create NAME --admin`)"
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e) => Err(e.into()),
             }
         }
         UserCommand::SetPassword {

@@ -1,0 +1,140 @@
+//! Durable ingestion: a batch of events is stored, and the alerting rules
+//! (`tocsin_domain::alerting`) applied to it, in one transaction. One
+//! transaction per batch is the group commit that lets durability and
+//! throughput coexist: the HTTP layer answers 2xx only after the batch
+//! holding its event committed.
+//!
+//! Within the transaction the store loads the snapshot of what is open for
+//! the batch's services (and the services they depend on), runs the rules
+//! event by event, then writes: every event, the alerts and incidents that
+//! changed, and the engine jobs for incidents that page (`incident.page`)
+//! or resolve after paging (`incident.resolved`). On PostgreSQL, ingest
+//! batches of all instances are serialized by a transaction-level advisory
+//! lock, so two instances never open two incidents for one problem.
+
+use crate::StoreError;
+use async_trait::async_trait;
+use jiff::Timestamp;
+use std::collections::HashMap;
+use tocsin_domain::Name;
+use tocsin_domain::Severity;
+use tocsin_domain::alerting::{AlertStatus, IncidentStatus};
+use tocsin_domain::ingest::Event;
+
+/// Job kinds the ingest transaction enqueues (handled by the escalation and
+/// notification work).
+pub const JOB_INCIDENT_PAGE: &str = "incident.page";
+pub const JOB_INCIDENT_RESOLVED: &str = "incident.resolved";
+
+/// One event to store, with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestItem {
+    pub integration: Name,
+    pub service: Name,
+    pub event: Event,
+    pub received_at: Timestamp,
+}
+
+/// What storing one event did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestResult {
+    pub event_id: i64,
+    pub alert_id: Option<i64>,
+    /// The incident number (`#8`) the event landed on.
+    pub incident: Option<i64>,
+    /// `opened`, `counted`, `acknowledged`, `resolved`, `ignored`, `change`.
+    pub outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentRecord {
+    /// The incident's number, shown as `#8`.
+    pub number: i64,
+    pub service: Name,
+    pub title: String,
+    pub severity: Severity,
+    pub status: IncidentStatus,
+    pub group: Option<String>,
+    pub created_at: Timestamp,
+    pub acknowledged_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub open_alerts: i64,
+    pub paged: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub service: Name,
+    pub dedup_key: String,
+    pub status: AlertStatus,
+    pub severity: Severity,
+    pub summary: String,
+    pub count: i64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub incident: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub received_at: Timestamp,
+    pub integration: Name,
+    pub service: Name,
+    pub event: Event,
+    pub alert_id: Option<i64>,
+    pub incident: Option<i64>,
+}
+
+/// Filters for listing incidents, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncidentQuery {
+    pub service: Option<Name>,
+    /// Only incidents not resolved.
+    pub open_only: bool,
+    pub before_number: Option<i64>,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait IngestStore {
+    /// Stores the batch and applies the alerting rules, all or nothing.
+    /// `depends_on` is the service dependency graph (from the catalog).
+    /// Results are in the order of `items`.
+    async fn ingest(
+        &self,
+        items: &[IngestItem],
+        depends_on: &HashMap<Name, Vec<Name>>,
+        now: Timestamp,
+    ) -> Result<Vec<IngestResult>, StoreError>;
+
+    async fn list_incidents(
+        &self,
+        query: &IncidentQuery,
+    ) -> Result<Vec<IncidentRecord>, StoreError>;
+
+    async fn get_incident(&self, number: i64) -> Result<Option<IncidentRecord>, StoreError>;
+
+    /// The alerts of an incident, oldest first.
+    async fn incident_alerts(&self, number: i64) -> Result<Vec<AlertRecord>, StoreError>;
+
+    /// The events of an incident (its timeline's event part), oldest first,
+    /// at most `limit`.
+    async fn incident_events(
+        &self,
+        number: i64,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>, StoreError>;
+
+    /// Change events of a service since `since`, newest first.
+    async fn recent_changes(
+        &self,
+        service: &Name,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>, StoreError>;
+
+    /// How many events are stored (for tests and the kill test).
+    async fn count_events(&self) -> Result<i64, StoreError>;
+}
