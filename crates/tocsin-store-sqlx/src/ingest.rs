@@ -219,6 +219,7 @@ macro_rules! __impl_ingest_store {
                     RuleOutcome::Counted { alert } => (Some(alert), "counted"),
                     RuleOutcome::Acknowledged { alert } => (Some(alert), "acknowledged"),
                     RuleOutcome::Resolved { alert } => (Some(alert), "resolved"),
+                    RuleOutcome::Noted { alert } => (Some(alert), "noted"),
                     RuleOutcome::Ignored { .. } => (None, "ignored"),
                     RuleOutcome::Change => (None, "change"),
                 };

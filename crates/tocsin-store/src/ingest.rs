@@ -42,7 +42,8 @@ pub struct IngestResult {
     pub alert_id: Option<i64>,
     /// The incident number (`#8`) the event landed on.
     pub incident: Option<i64>,
-    /// `opened`, `counted`, `acknowledged`, `resolved`, `ignored`, `change`.
+    /// `opened`, `counted`, `acknowledged`, `resolved`, `noted`, `ignored`,
+    /// `change`.
     pub outcome: &'static str,
 }
 

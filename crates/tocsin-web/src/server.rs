@@ -13,7 +13,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tocsin_core::clock::Clock;
+use tocsin_core::ingest::{Ingestor, IngestorConfig, IntegrationIndex};
 use tocsin_core::session::Sessions;
+use tocsin_domain::ingest::SeverityMap;
 use tocsin_store::Store;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -23,6 +25,12 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// Where ingestion endpoints hand their events (group commit).
+    pub ingestor: Ingestor,
+    /// Integration keys → integration, service, format.
+    pub integrations: Arc<IntegrationIndex>,
+    /// Sender severities → Sev1–Sev5.
+    pub severity_map: Arc<SeverityMap>,
     pub sessions: Arc<Sessions>,
     /// Set the Secure flag (and the `__Host-` prefix) on cookies: true
     /// when tocsin is reached over HTTPS.
@@ -30,10 +38,22 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Starts the ingest writer task: call inside a Tokio runtime. The
+    /// writer drains and stops when the last clone of the state is dropped.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppState {
+        let integrations = Arc::new(IntegrationIndex::new(store.clone()));
+        let (ingestor, _writer) = Ingestor::start(
+            store.clone(),
+            integrations.clone(),
+            clock.clone(),
+            IngestorConfig::default(),
+        );
         AppState {
             store,
             clock,
+            ingestor,
+            integrations,
+            severity_map: Arc::new(SeverityMap::default()),
             sessions: Arc::new(Sessions::default()),
             secure_cookies: false,
         }
@@ -77,6 +97,7 @@ impl Server {
             )
             .merge(api_router)
             .merge(crate::ui::router())
+            .merge(crate::ingest::routes::router())
             .fallback(no_route)
             .method_not_allowed_fallback(wrong_method)
             .with_state(state)

@@ -60,6 +60,27 @@ impl Ingestor {
         (Ingestor { tx }, task)
     }
 
+    /// Stores several events (one request's), in the same batch when the
+    /// writer is idle; returns once all are durable, in order.
+    pub async fn submit_all(
+        &self,
+        items: Vec<IngestItem>,
+    ) -> Result<Vec<IngestResult>, IngestError> {
+        let mut answers = Vec::with_capacity(items.len());
+        for item in items {
+            let (reply, answer) = oneshot::channel();
+            self.tx
+                .try_send((item, reply))
+                .map_err(|_| IngestError::Unavailable)?;
+            answers.push(answer);
+        }
+        let mut results = Vec::with_capacity(answers.len());
+        for a in answers {
+            results.push(a.await.map_err(|_| IngestError::Unavailable)??);
+        }
+        Ok(results)
+    }
+
     /// Stores one event; returns once it is durable.
     pub async fn submit(&self, item: IngestItem) -> Result<IngestResult, IngestError> {
         let (reply, answer) = oneshot::channel();

@@ -145,6 +145,10 @@ pub enum Outcome {
     Resolved {
         alert: usize,
     },
+    /// A note on an open alert.
+    Noted {
+        alert: usize,
+    },
     /// Nothing to do (ack/resolve of no open alert).
     Ignored {
         reason: &'static str,
@@ -181,6 +185,15 @@ pub fn decide(s: &mut Snapshot, service: &Name, event: &Event, now: Timestamp) -
     let key = (service.clone(), event.dedup_key.clone());
     match event.action {
         EventAction::Change => Decision::plain(Outcome::Change, None),
+        EventAction::Note => match s.by_key.get(&key).copied() {
+            Some(i) => Decision::plain(Outcome::Noted { alert: i }, s.alerts[i].incident),
+            None => Decision::plain(
+                Outcome::Ignored {
+                    reason: "no open alert with this dedup key",
+                },
+                None,
+            ),
+        },
         EventAction::Trigger => match s.by_key.get(&key).copied() {
             Some(i) => {
                 let a = &mut s.alerts[i];

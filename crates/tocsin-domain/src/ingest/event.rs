@@ -20,6 +20,9 @@ pub enum EventAction {
     Acknowledge,
     /// The problem is gone.
     Resolve,
+    /// A note on the alert (Opsgenie "add note"): lands on its incident's
+    /// timeline, changes nothing.
+    Note,
     /// A change to the system (deploy, config change): no alert, kept per
     /// service and shown with incidents as "recent changes".
     Change,

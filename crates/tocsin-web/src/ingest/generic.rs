@@ -70,6 +70,7 @@ pub fn parse(body: &[u8], map: &SeverityMap) -> Result<Event, FormatError> {
         EventAction::Acknowledge => "acknowledge",
         EventAction::Resolve => "resolve",
         EventAction::Change => "change",
+        EventAction::Note => "note",
     };
 
     let given_key = w.dedup_key.filter(|k| !k.is_empty());

@@ -20,6 +20,7 @@ pub mod generic;
 pub mod grafana;
 pub mod opsgenie;
 pub mod pagerduty;
+pub mod routes;
 mod webhook;
 
 use crate::problem::Problem;
