@@ -169,49 +169,55 @@ macro_rules! __impl_ingest_store {
                 ix.and_then(|i| snapshot.incidents.get(i))
                     .and_then(|i| i.id)
             };
-            let mut alert_ids: Vec<Option<i64>> = Vec::with_capacity(snapshot.alerts.len());
-            for a in &snapshot.alerts {
-                let inc = incident_id(a.incident);
-                let id = match (a.id, a.dirty) {
-                    (None, _) => {
-                        let labels = serde_json::to_string(&a.labels)
-                            .map_err(|e| StoreError::Other(format!("labels: {e}")))?;
-                        let (id,): (i64,) = sqlx::query_as(sql::INSERT_ALERT)
-                            .bind(a.service.as_str())
-                            .bind(&a.dedup_key)
-                            .bind(a.status.as_str())
-                            .bind(a.severity.to_string())
-                            .bind(&a.summary)
-                            .bind(a.group.clone())
-                            .bind(labels)
-                            .bind(a.count)
-                            .bind(sql::millis(a.first_seen))
-                            .bind(sql::millis(a.last_seen))
-                            .bind(inc)
-                            .fetch_one(&mut *conn)
-                            .await
-                            .map_err(map)?;
-                        Some(id)
+            let mut alert_ids: Vec<Option<i64>> = snapshot.alerts.iter().map(|a| a.id).collect();
+            for a in snapshot.alerts.iter().filter(|a| a.id.is_some() && a.dirty) {
+                sqlx::query(sql::UPDATE_ALERT)
+                    .bind(a.id)
+                    .bind(a.status.as_str())
+                    .bind(a.severity.to_string())
+                    .bind(&a.summary)
+                    .bind(a.count)
+                    .bind(sql::millis(a.last_seen))
+                    .bind(incident_id(a.incident))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map)?;
+            }
+            // New alerts, many per statement; ids come back by key.
+            let new: Vec<usize> = (0..snapshot.alerts.len())
+                .filter(|&i| snapshot.alerts[i].id.is_none())
+                .collect();
+            for chunk in new.chunks(sql::MAX_ROWS_PER_STATEMENT) {
+                let text = sql::insert_alerts(chunk.len());
+                let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(text))
+                    .persistent(false);
+                let mut by_key = IngestMap::new();
+                for &i in chunk {
+                    let a = &snapshot.alerts[i];
+                    by_key.insert((a.service.as_str().to_owned(), a.dedup_key.clone()), i);
+                    let labels = serde_json::to_string(&a.labels)
+                        .map_err(|e| StoreError::Other(format!("labels: {e}")))?;
+                    q = q
+                        .bind(a.service.as_str().to_owned())
+                        .bind(a.dedup_key.clone())
+                        .bind(a.status.as_str())
+                        .bind(a.severity.to_string())
+                        .bind(a.summary.clone())
+                        .bind(a.group.clone())
+                        .bind(labels)
+                        .bind(a.count)
+                        .bind(sql::millis(a.first_seen))
+                        .bind(sql::millis(a.last_seen))
+                        .bind(incident_id(a.incident));
+                }
+                for (id, service, key) in q.fetch_all(&mut *conn).await.map_err(map)? {
+                    if let Some(&i) = by_key.get(&(service, key)) {
+                        alert_ids[i] = Some(id);
                     }
-                    (Some(id), true) => {
-                        sqlx::query(sql::UPDATE_ALERT)
-                            .bind(id)
-                            .bind(a.status.as_str())
-                            .bind(a.severity.to_string())
-                            .bind(&a.summary)
-                            .bind(a.count)
-                            .bind(sql::millis(a.last_seen))
-                            .bind(inc)
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(map)?;
-                        Some(id)
-                    }
-                    (Some(id), false) => Some(id),
-                };
-                alert_ids.push(id);
+                }
             }
             let mut results = Vec::with_capacity(items.len());
+            let mut rows = Vec::with_capacity(items.len());
             let mut jobs: Vec<(&'static str, i64)> = Vec::new();
             for (item, d) in items.iter().zip(&decisions) {
                 let (alert, outcome) = match d.outcome {
@@ -231,18 +237,14 @@ macro_rules! __impl_ingest_store {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
-                let (event_id,): (i64,) = sqlx::query_as(sql::INSERT_EVENT)
-                    .bind(sql::millis(item.received_at))
-                    .bind(item.integration.as_str())
-                    .bind(item.service.as_str())
-                    .bind(action)
-                    .bind(&item.event.dedup_key)
-                    .bind(alert_id)
-                    .bind(incident)
-                    .bind(body)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(map)?;
+                rows.push((
+                    sql::millis(item.received_at),
+                    item,
+                    action,
+                    alert_id,
+                    incident,
+                    body,
+                ));
                 if let Some(id) = incident {
                     if d.page {
                         jobs.push((JOB_INCIDENT_PAGE, id));
@@ -256,11 +258,26 @@ macro_rules! __impl_ingest_store {
                     }
                 }
                 results.push(IngestResult {
-                    event_id,
                     alert_id,
                     incident,
                     outcome,
                 });
+            }
+            for chunk in rows.chunks(sql::MAX_ROWS_PER_STATEMENT) {
+                let text = sql::insert_events(chunk.len());
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(text)).persistent(false);
+                for (at, item, action, alert_id, incident, body) in chunk {
+                    q = q
+                        .bind(*at)
+                        .bind(item.integration.as_str().to_owned())
+                        .bind(item.service.as_str().to_owned())
+                        .bind(action.clone())
+                        .bind(item.event.dedup_key.clone())
+                        .bind(*alert_id)
+                        .bind(*incident)
+                        .bind(body.clone());
+                }
+                q.execute(&mut *conn).await.map_err(map)?;
             }
             for (kind, id) in jobs {
                 let key = format!("{kind}:{id}");
@@ -310,15 +327,25 @@ macro_rules! __impl_ingest_store {
                     incidents.push(sql::incident_state(&r));
                 }
             }
-            let mut alerts = Vec::new();
+            let mut by_service: IngestMap<&Name, Vec<&str>> = IngestMap::new();
             for (service, key) in keys {
-                let row: Option<AlertRow> = sqlx::query_as(sql::LIVE_ALERT_BY_KEY)
-                    .bind(service.as_str())
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(map)?;
-                let Some(row) = row else { continue };
+                by_service.entry(service).or_default().push(key);
+            }
+            let mut rows: Vec<AlertRow> = Vec::new();
+            for (service, keys) in by_service {
+                for chunk in keys.chunks(sql::MAX_ROWS_PER_STATEMENT) {
+                    let text = sql::live_alerts_by_keys(chunk.len());
+                    let mut q = sqlx::query_as::<_, AlertRow>(sqlx::AssertSqlSafe(text))
+                        .persistent(false)
+                        .bind(service.as_str().to_owned());
+                    for key in chunk {
+                        q = q.bind((*key).to_owned());
+                    }
+                    rows.extend(q.fetch_all(&mut *conn).await.map_err(map)?);
+                }
+            }
+            let mut alerts = Vec::new();
+            for row in rows {
                 let (mut alert, incident) = sql::alert_state_from_row(row)?;
                 if let Some(id) = incident {
                     if !index_of.contains_key(&id) {

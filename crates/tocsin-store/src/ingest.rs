@@ -38,7 +38,6 @@ pub struct IngestItem {
 /// What storing one event did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IngestResult {
-    pub event_id: i64,
     pub alert_id: Option<i64>,
     /// The incident number (`#8`) the event landed on.
     pub incident: Option<i64>,

@@ -562,7 +562,7 @@ macro_rules! alert_select {
     ($where:literal) => {
         concat!(
             "SELECT id, service, dedup_key, status, severity, summary, group_key, labels, count, \
-             first_seen, last_seen, incident_id FROM alerts ",
+             first_seen, last_seen, incident_id FROM alerts",
             $where
         )
     };
@@ -570,10 +570,67 @@ macro_rules! alert_select {
 
 /// `$1` service, `$2` dedup key: the alert that is not resolved, if any.
 pub const LIVE_ALERT_BY_KEY: &str =
-    alert_select!("WHERE service = $1 AND dedup_key = $2 AND status <> 'resolved'");
+    alert_select!(" WHERE service = $1 AND dedup_key = $2 AND status <> 'resolved'");
+
+/// Most rows in one multi-row statement: keeps every statement well under
+/// SQLite's default limit of 32,766 bound parameters.
+pub const MAX_ROWS_PER_STATEMENT: usize = 500;
+
+/// `(VALUES ($k+1, $k+2, …), …)` for `rows` rows of `width` parameters,
+/// starting after parameter `$k`.
+fn values(rows: usize, width: usize, k: usize) -> String {
+    let mut out = String::with_capacity(rows * width * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..width {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", k + r * width + c + 1));
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// The live alerts of one service for `n` dedup keys: bind the service,
+/// then the keys. Shaped so both databases use the partial unique index on
+/// `(service, dedup_key)` (a row-value `IN (VALUES …)` made SQLite scan the
+/// table).
+pub fn live_alerts_by_keys(n: usize) -> String {
+    let keys: Vec<String> = (0..n).map(|i| format!("${}", i + 2)).collect();
+    format!(
+        "{} WHERE status <> 'resolved' AND service = $1 AND dedup_key IN ({})",
+        alert_select!(""),
+        keys.join(", ")
+    )
+}
+
+/// Inserts `n` alerts, each bound as for [`INSERT_ALERT`]; returns `id,
+/// service, dedup_key` per row, in no particular order (SQLite does not
+/// promise one): map them back by key, which is unique among live alerts.
+pub fn insert_alerts(n: usize) -> String {
+    format!(
+        "INSERT INTO alerts (service, dedup_key, status, severity, summary, group_key, labels, \
+         count, first_seen, last_seen, incident_id) VALUES {} RETURNING id, service, dedup_key",
+        values(n, 11, 0)
+    )
+}
+
+/// Inserts `n` events, each bound as for [`INSERT_EVENT`].
+pub fn insert_events(n: usize) -> String {
+    format!(
+        "INSERT INTO events (received_at, integration, service, action, dedup_key, alert_id, \
+         incident_id, body) VALUES {}",
+        values(n, 8, 0)
+    )
+}
 
 /// `$1` incident id, oldest first.
-pub const ALERTS_OF_INCIDENT: &str = alert_select!("WHERE incident_id = $1 ORDER BY id");
+pub const ALERTS_OF_INCIDENT: &str = alert_select!(" WHERE incident_id = $1 ORDER BY id");
 
 /// `$1` service, `$2` dedup key, `$3` status, `$4` severity, `$5` summary,
 /// `$6` group key, `$7` labels (JSON), `$8` count, `$9` first_seen, `$10`

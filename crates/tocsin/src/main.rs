@@ -107,6 +107,33 @@ enum Command {
         #[arg(long, short = 'o', value_enum, default_value_t = cmd::get::Output::Table)]
         output: cmd::get::Output,
     },
+    /// Send an alert event to a running tocsin (e.g. a test alert).
+    Send {
+        #[command(flatten)]
+        target: cmd::send::Target,
+        /// What the alert says.
+        summary: String,
+        #[arg(long, value_enum, default_value_t = cmd::send::EventAction::Trigger)]
+        action: cmd::send::EventAction,
+        /// The alert's identity; repeats with the same key are counted.
+        #[arg(long)]
+        dedup_key: Option<String>,
+        /// sev1..sev5, or critical, error, warning, info.
+        #[arg(long, default_value = "sev3")]
+        severity: String,
+        /// Where it happened (host, job).
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Record a change (deploy, config change) for the integration's service:
+    /// `tocsin log "Upgraded redis to 2.8.19"`.
+    Log {
+        #[command(flatten)]
+        target: cmd::send::Target,
+        summary: String,
+        #[arg(long)]
+        source: Option<String>,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
 }
@@ -157,6 +184,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Get { kind, name, output } => {
             cmd::get::run(target()?, &kind, name.as_deref(), output).await
         }
+        Command::Send {
+            target,
+            summary,
+            action,
+            dedup_key,
+            severity,
+            source,
+        } => {
+            let event = cmd::send::alert(
+                action,
+                &summary,
+                dedup_key.as_deref(),
+                &severity,
+                source.as_deref(),
+            );
+            cmd::send::send(&target, event).await
+        }
+        Command::Log {
+            target,
+            summary,
+            source,
+        } => cmd::send::send(&target, cmd::send::change(&summary, source.as_deref())).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "tocsin", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

@@ -1021,3 +1021,90 @@ fn user_accounts_from_the_terminal() {
     )
     .assert_success("set password");
 }
+
+/// `tocsin send` fires a test alert and `tocsin log` records a change,
+/// through a generic integration of a running hub; bad input is reported
+/// with the field.
+#[test]
+fn send_and_log_reach_a_running_hub() {
+    let env = Env::new();
+    let root = env.dir.path().join("send");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        root.join("org.yaml"),
+        "users:\n  - { name: ops, full_name: Ops, email: ops@example.com, time_zone: UTC }\n\
+         teams:\n  - { name: ops, members: [ops] }\n\
+         services:\n  - { name: web, team: ops }\n\
+         integrations:\n  - { name: web-generic, service: web, format: generic, key_env: WEB_KEY }\n",
+    )
+    .unwrap();
+    let mut apply = env.tocsin();
+    apply
+        .env("WEB_KEY", "web-key-123")
+        .args(["apply", root.to_str().unwrap(), "--yes"]);
+    Run::of(&mut apply).assert_success("apply");
+    let mut serve = Serve::start(&env, &[]);
+    let addr = serve.wait_listening();
+    let server = format!("http://{addr}");
+    let send = |args: &[&str]| {
+        let mut c = env.tocsin();
+        c.args(args)
+            .args(["--server", &server, "--key", "web-key-123"]);
+        Run::of(&mut c)
+    };
+    let r = send(&[
+        "send",
+        "Test alert from the CLI",
+        "--dedup-key",
+        "cli-test",
+        "--severity",
+        "sev2",
+    ]);
+    r.assert_success("send");
+    assert!(
+        r.stdout.contains("\"dedup_key\":\"cli-test\""),
+        "{}",
+        r.stdout
+    );
+    send(&["log", "Upgraded redis to 2.8.19"]).assert_success("log");
+    let r = send(&["send", "x", "--severity", "sev9"]);
+    r.assert_failure("bad severity");
+    assert!(
+        r.stderr.contains("severity: \"sev9\" is not a severity"),
+        "{}",
+        r.stderr
+    );
+    let mut wrong = env.tocsin();
+    wrong.args(["send", "x", "--server", &server, "--key", "nope"]);
+    let r = Run::of(&mut wrong);
+    r.assert_failure("unknown key");
+    assert!(r.stderr.contains("401"), "{}", r.stderr);
+    let _ = serve.child.kill();
+
+    // What the hub stored, read back from the database.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let path = env.data_dir().join("tocsin.db");
+        let store =
+            tocsin_store_sqlite::SqliteStore::open(&path, tocsin_store_sqlite::OpenMode::Client)
+                .await
+                .unwrap();
+        use tocsin_store::IngestStore;
+        let incidents = store
+            .list_incidents(&tocsin_store::IncidentQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(incidents.len(), 1, "{incidents:?}");
+        assert_eq!(incidents[0].title, "Test alert from the CLI");
+        let since = jiff::Timestamp::UNIX_EPOCH;
+        let web = tocsin_domain::Name::parse("web").unwrap();
+        let changes = store.recent_changes(&web, since, 10).await.unwrap();
+        assert_eq!(changes[0].event.summary, "Upgraded redis to 2.8.19");
+    });
+}

@@ -37,7 +37,9 @@ impl IntegrationIndex {
         IntegrationIndex {
             store,
             loaded: RwLock::new(Loaded::default()),
-            reload_every: SignedDuration::from_secs(1),
+            // A key applied a moment ago is found on its first use: a miss
+            // reloads unless the last load is younger than this.
+            reload_every: SignedDuration::from_millis(250),
             max_age: SignedDuration::from_secs(30),
         }
     }

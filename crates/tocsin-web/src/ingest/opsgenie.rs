@@ -409,6 +409,46 @@ pub fn parse_add_note(
     })
 }
 
+/// Which text an update request (`PUT /v2/alerts/{identifier}/…`) changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateField {
+    /// `…/message` with `{"message": …}`.
+    Message,
+    /// `…/description` with `{"description": …}`.
+    Description,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireUpdate {
+    message: Option<String>,
+    description: Option<String>,
+}
+
+/// Parses `PUT /v2/alerts/{identifier}/message` or `/description`, which
+/// Alertmanager's `opsgenie_configs` sends after every create when
+/// `update_alerts` is set, carrying the message and description that create
+/// just carried. Returns the alert named; the text is checked as create
+/// checks it (a message is required, a description may be empty; Opsgenie's
+/// limits), not kept.
+pub fn parse_update(
+    identifier: &str,
+    identifier_type: Option<&str>,
+    field: UpdateField,
+    body: &[u8],
+) -> Result<Ident, FormatError> {
+    let ident = ident(identifier, identifier_type)?;
+    let w: WireUpdate = decode(body)?;
+    match field {
+        UpdateField::Message => {
+            let message = super::non_blank(w.message)
+                .ok_or_else(|| FormatError::new("message", "can not be empty"))?;
+            check_len("message", &message, MAX_MESSAGE)?;
+        }
+        UpdateField::Description => opt_len("description", &w.description, MAX_DESCRIPTION)?,
+    }
+    Ok(ident)
+}
+
 /// The 202 body: the request is accepted and will be processed.
 pub fn accepted_body(request_id: Uuid, took_secs: f64) -> Value {
     json!({

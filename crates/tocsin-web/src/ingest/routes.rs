@@ -6,7 +6,7 @@
 //! | endpoint | format | key |
 //! |---|---|---|
 //! | `POST /v2/enqueue`, `/v2/change/enqueue` | PagerDuty Events API v2 | `routing_key` in the body |
-//! | `POST /v2/alerts`, `/v2/alerts/{id}/acknowledge\|close\|notes` | Opsgenie Alert API v2 | `Authorization: GenieKey <key>` |
+//! | `POST /v2/alerts`, `/v2/alerts/{id}/acknowledge\|close\|notes`; `PUT /v2/alerts/{id}/message\|description` | Opsgenie Alert API v2 | `Authorization: GenieKey <key>` |
 //! | `POST /integrations/{key}/alertmanager` | Alertmanager webhook v4 | in the URL |
 //! | `POST /integrations/{key}/grafana` | Grafana webhook | in the URL |
 //! | `POST /integrations/{key}/events` | tocsin generic JSON | in the URL |
@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/v2/enqueue", post(pd_enqueue))
         .route("/v2/change/enqueue", post(pd_change))
         .route("/v2/alerts", post(og_create))
-        .route("/v2/alerts/{identifier}/{op}", post(og_op))
+        .route("/v2/alerts/{identifier}/{op}", post(og_op).put(og_update))
         .route("/integrations/{key}/{format}", post(webhook))
         // One byte over the limit, so the parsers' own size check answers
         // in the format's error shape.
@@ -358,6 +358,46 @@ async fn og_op(
         note,
     };
     og.store(&state, &i, event).await
+}
+
+/// `PUT /v2/alerts/{identifier}/message|description`: what Alertmanager's
+/// `opsgenie_configs` with `update_alerts: true` sends right after every
+/// create. That create already carried the same message and description
+/// (a repeated trigger updates the alert's summary), so the update is
+/// authenticated and checked, then acknowledged without storing anything.
+/// Refusing it would make Alertmanager count the whole notification as
+/// failed, and then never send its resolution.
+async fn og_update(
+    State(state): State<AppState>,
+    Path((identifier, op)): Path<(String, String)>,
+    Query(q): Query<IdentQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let og = Og::new();
+    if let Err(r) = og.authenticate(&state, &headers).await {
+        return r;
+    }
+    let field = match op.as_str() {
+        "message" => opsgenie::UpdateField::Message,
+        "description" => opsgenie::UpdateField::Description,
+        other => {
+            return og.error(
+                StatusCode::NOT_FOUND,
+                &format!("no alert update {other:?}; tocsin reads message and description"),
+            );
+        }
+    };
+    let parsed = read(body)
+        .and_then(|b| opsgenie::parse_update(&identifier, q.identifier_type.as_deref(), field, &b));
+    match parsed {
+        Ok(ident) if ident.kind == opsgenie::IdentKind::Alias => og.accepted(),
+        Ok(_) => og.invalid(&FormatError::new(
+            "identifierType",
+            "tocsin finds Opsgenie alerts by alias; send identifierType=alias with the alert's alias",
+        )),
+        Err(e) => og.invalid(&e),
+    }
 }
 
 // --- Alertmanager, Grafana, generic -----------------------------------

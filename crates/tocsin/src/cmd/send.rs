@@ -1,0 +1,88 @@
+//! `tocsin send` and `tocsin log`: fire an event at a running tocsin through
+//! an integration's generic endpoint — a test alert, or a change ("Upgraded
+//! redis to 2.8.19") from a deploy script.
+
+use serde_json::{Value, json};
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Target {
+    /// The tocsin to send to.
+    #[arg(long, env = "TOCSIN_URL", default_value = "http://127.0.0.1:7676")]
+    pub server: String,
+    /// The key of an integration of format `generic`.
+    #[arg(long, env = "TOCSIN_INTEGRATION_KEY", hide_env_values = true)]
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum EventAction {
+    Trigger,
+    Acknowledge,
+    Resolve,
+}
+
+/// Posts one generic event; prints the answer.
+pub async fn send(target: &Target, event: Value) -> anyhow::Result<ExitCode> {
+    let url = format!(
+        "{}/integrations/{}/events",
+        target.server.trim_end_matches('/'),
+        target.key
+    );
+    let client = reqwest::Client::builder().build()?;
+    let res = client
+        .post(&url)
+        .json(&event)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach {}: {e}", target.server))?;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    if status.is_success() {
+        println!("{status}: {body}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let detail = body.get("detail").and_then(Value::as_str).unwrap_or("");
+        eprintln!("error: {status}: {detail}");
+        if let Some(errors) = body.get("errors").and_then(Value::as_array) {
+            for e in errors {
+                eprintln!(
+                    "  {}: {}",
+                    e["field"].as_str().unwrap_or("?"),
+                    e["message"].as_str().unwrap_or("?")
+                );
+            }
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+pub fn alert(
+    action: EventAction,
+    summary: &str,
+    dedup_key: Option<&str>,
+    severity: &str,
+    source: Option<&str>,
+) -> Value {
+    let action = match action {
+        EventAction::Trigger => "trigger",
+        EventAction::Acknowledge => "acknowledge",
+        EventAction::Resolve => "resolve",
+    };
+    let mut e = json!({ "action": action, "summary": summary, "severity": severity });
+    if let Some(k) = dedup_key {
+        e["dedup_key"] = json!(k);
+    }
+    if let Some(s) = source {
+        e["source"] = json!(s);
+    }
+    e
+}
+
+pub fn change(summary: &str, source: Option<&str>) -> Value {
+    let mut e = json!({ "action": "change", "summary": summary });
+    if let Some(s) = source {
+        e["source"] = json!(s);
+    }
+    e
+}
