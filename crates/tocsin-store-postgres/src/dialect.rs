@@ -43,6 +43,8 @@ impl Dialect for PostgresStore {
     /// is tocsin's, arbitrary but fixed.
     const INGEST_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(7676001)");
 
+    const PARAMS: tocsin_store::sql::Params = tocsin_store::sql::Params::Numbered;
+
     const MIGRATIONS_TABLE_EXISTS: &'static str =
         "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
 

@@ -37,6 +37,10 @@ impl Dialect for SqliteStore {
     /// `BEGIN IMMEDIATE` already takes SQLite's single write lock.
     const INGEST_LOCK: Option<&'static str> = None;
 
+    /// Plain `?`: sqlx-sqlite binds `$N` by looking each name up, which is
+    /// quadratic in a multi-row statement.
+    const PARAMS: tocsin_store::sql::Params = tocsin_store::sql::Params::Anonymous;
+
     const MIGRATIONS_TABLE_EXISTS: &'static str = "SELECT EXISTS (SELECT 1 FROM sqlite_master \
          WHERE type = 'table' AND name = '_sqlx_migrations')";
 

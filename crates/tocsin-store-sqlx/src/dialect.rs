@@ -35,6 +35,10 @@ pub trait Dialect: Send + Sync + 'static {
     /// transaction already excludes other writers.
     const INGEST_LOCK: Option<&'static str>;
 
+    /// How statements built at run time (multi-row inserts) name their
+    /// parameters.
+    const PARAMS: tocsin_store::sql::Params;
+
     /// The pool every statement outside a transaction runs on.
     fn pool(&self) -> &Pool<Self::Db>;
 

@@ -188,7 +188,7 @@ macro_rules! __impl_ingest_store {
                 .filter(|&i| snapshot.alerts[i].id.is_none())
                 .collect();
             for chunk in new.chunks(sql::MAX_ROWS_PER_STATEMENT) {
-                let text = sql::insert_alerts(chunk.len());
+                let text = sql::insert_alerts(<$store as Dialect>::PARAMS, chunk.len());
                 let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(text))
                     .persistent(false);
                 let mut by_key = IngestMap::new();
@@ -264,7 +264,7 @@ macro_rules! __impl_ingest_store {
                 });
             }
             for chunk in rows.chunks(sql::MAX_ROWS_PER_STATEMENT) {
-                let text = sql::insert_events(chunk.len());
+                let text = sql::insert_events(<$store as Dialect>::PARAMS, chunk.len());
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(text)).persistent(false);
                 for (at, item, action, alert_id, incident, body) in chunk {
                     q = q
@@ -334,7 +334,7 @@ macro_rules! __impl_ingest_store {
             let mut rows: Vec<AlertRow> = Vec::new();
             for (service, keys) in by_service {
                 for chunk in keys.chunks(sql::MAX_ROWS_PER_STATEMENT) {
-                    let text = sql::live_alerts_by_keys(chunk.len());
+                    let text = sql::live_alerts_by_keys(<$store as Dialect>::PARAMS, chunk.len());
                     let mut q = sqlx::query_as::<_, AlertRow>(sqlx::AssertSqlSafe(text))
                         .persistent(false)
                         .bind(service.as_str().to_owned());

@@ -576,9 +576,29 @@ pub const LIVE_ALERT_BY_KEY: &str =
 /// SQLite's default limit of 32,766 bound parameters.
 pub const MAX_ROWS_PER_STATEMENT: usize = 500;
 
-/// `(VALUES ($k+1, $k+2, …), …)` for `rows` rows of `width` parameters,
-/// starting after parameter `$k`.
-fn values(rows: usize, width: usize, k: usize) -> String {
+/// How a dynamic multi-row statement names its parameters: PostgreSQL
+/// needs `$1, $2, …`; SQLite takes plain `?`, which sqlx-sqlite binds in
+/// constant time per parameter (for `$N` it looks each name up, and SQLite
+/// finds a name by scanning all of them: quadratic in a 5,000-parameter
+/// statement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Params {
+    Numbered,
+    Anonymous,
+}
+
+impl Params {
+    fn name(self, i: usize) -> String {
+        match self {
+            Params::Numbered => format!("${i}"),
+            Params::Anonymous => "?".to_owned(),
+        }
+    }
+}
+
+/// `(p, p, …), …` for `rows` rows of `width` parameters, numbered after
+/// parameter `k`.
+fn values(p: Params, rows: usize, width: usize, k: usize) -> String {
     let mut out = String::with_capacity(rows * width * 5);
     for r in 0..rows {
         if r > 0 {
@@ -589,7 +609,7 @@ fn values(rows: usize, width: usize, k: usize) -> String {
             if c > 0 {
                 out.push_str(", ");
             }
-            out.push_str(&format!("${}", k + r * width + c + 1));
+            out.push_str(&p.name(k + r * width + c + 1));
         }
         out.push(')');
     }
@@ -600,11 +620,12 @@ fn values(rows: usize, width: usize, k: usize) -> String {
 /// then the keys. Shaped so both databases use the partial unique index on
 /// `(service, dedup_key)` (a row-value `IN (VALUES …)` made SQLite scan the
 /// table).
-pub fn live_alerts_by_keys(n: usize) -> String {
-    let keys: Vec<String> = (0..n).map(|i| format!("${}", i + 2)).collect();
+pub fn live_alerts_by_keys(p: Params, n: usize) -> String {
+    let keys: Vec<String> = (0..n).map(|i| p.name(i + 2)).collect();
     format!(
-        "{} WHERE status <> 'resolved' AND service = $1 AND dedup_key IN ({})",
+        "{} WHERE status <> 'resolved' AND service = {} AND dedup_key IN ({})",
         alert_select!(""),
+        p.name(1),
         keys.join(", ")
     )
 }
@@ -612,20 +633,20 @@ pub fn live_alerts_by_keys(n: usize) -> String {
 /// Inserts `n` alerts, each bound as for [`INSERT_ALERT`]; returns `id,
 /// service, dedup_key` per row, in no particular order (SQLite does not
 /// promise one): map them back by key, which is unique among live alerts.
-pub fn insert_alerts(n: usize) -> String {
+pub fn insert_alerts(p: Params, n: usize) -> String {
     format!(
         "INSERT INTO alerts (service, dedup_key, status, severity, summary, group_key, labels, \
          count, first_seen, last_seen, incident_id) VALUES {} RETURNING id, service, dedup_key",
-        values(n, 11, 0)
+        values(p, n, 11, 0)
     )
 }
 
 /// Inserts `n` events, each bound as for [`INSERT_EVENT`].
-pub fn insert_events(n: usize) -> String {
+pub fn insert_events(p: Params, n: usize) -> String {
     format!(
         "INSERT INTO events (received_at, integration, service, action, dedup_key, alert_id, \
          incident_id, body) VALUES {}",
-        values(n, 8, 0)
+        values(p, n, 8, 0)
     )
 }
 
