@@ -505,7 +505,66 @@ async fn main_scenario(app: &App) {
     alertmanager(app).await;
     grafana(app).await;
     generic(app).await;
+    incidents_api(app).await;
     app.assert_durable("the main scenario").await;
+}
+
+/// What ingestion opened can be read back over the REST API.
+async fn incidents_api(app: &App) {
+    let now = tocsin_core::clock::Clock::now(&SystemClock);
+    let token = tocsin_core::token::create(
+        app.store.as_ref(),
+        "incidents-reader",
+        tocsin_domain::token::TokenScope::Read,
+        None,
+        &tocsin_core::audit::Actor::system(),
+        now,
+    )
+    .await
+    .unwrap()
+    .secret;
+    let get = |path: String| {
+        let req = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(&token);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, list) = get("/api/v1/incidents?limit=500".into()).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let list = list.as_array().unwrap().clone();
+    assert!(!list.is_empty(), "the scenario opened incidents");
+    let numbers: Vec<i64> = list.iter().map(|i| i["number"].as_i64().unwrap()).collect();
+    assert!(
+        numbers.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {numbers:?}"
+    );
+    let first = numbers.last().copied().unwrap();
+    let (status, detail) = get(format!("/api/v1/incidents/{first}")).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    assert_eq!(detail["number"], first, "{detail}");
+    assert!(!detail["alerts"].as_array().unwrap().is_empty(), "{detail}");
+    assert!(
+        !detail["events"].as_array().unwrap().is_empty(),
+        "every event lands on the incident: {detail}"
+    );
+    let (status, body) = get("/api/v1/incidents/999999999".into()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = get("/api/v1/incidents?service=Not%20A%20Name".into()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "service", "{body}");
+    let (_, open) = get("/api/v1/incidents?open=true&limit=500".into()).await;
+    assert!(
+        open.as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["status"] != "resolved"),
+        "{open}"
+    );
 }
 
 fn pd_trigger(routing_key: &str, dedup_key: Option<&str>) -> Value {

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod catalog;
 pub mod config;
+pub mod incidents;
 
 use crate::server::AppState;
 use utoipa::OpenApi;
@@ -22,6 +23,7 @@ use utoipa_axum::routes;
     tags(
         (name = "catalog", description = "Declared objects: teams, users, services, schedules, escalation policies, integrations"),
         (name = "access", description = "The caller, API tokens and the audit log"),
+        (name = "incidents", description = "Incidents opened from ingested alerts, with their alerts and events"),
         (name = "config", description = "Config as code: plan and apply manifests"),
         (name = "health", description = "Liveness and readiness"),
     )
@@ -60,6 +62,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(access::list_tokens, access::create_token))
         .routes(routes!(access::revoke_token))
         .routes(routes!(access::audit))
+        .routes(routes!(incidents::list_incidents))
+        .routes(routes!(incidents::get_incident))
         .routes(routes!(config::plan))
         .routes(routes!(config::apply))
         .routes(routes!(crate::health::healthz))

@@ -1,0 +1,186 @@
+//! Reading incidents: the list, and one incident with its alerts, its
+//! events (the event part of its timeline) and its service's recent
+//! changes. Acting on incidents comes with the incident response work.
+
+use crate::auth::Caller;
+use crate::problem::Problem;
+use crate::server::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use jiff::SignedDuration;
+use serde::{Deserialize, Serialize};
+use tocsin_domain::Name;
+use tocsin_domain::access::Action;
+use tocsin_store::{AlertRecord, EventRecord, IncidentQuery, IncidentRecord};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentView {
+    /// The number people say: `#8`.
+    pub number: i64,
+    pub service: String,
+    pub title: String,
+    /// sev1 … sev5.
+    pub severity: String,
+    /// triggered, acknowledged or resolved.
+    pub status: String,
+    pub created_at: String,
+    pub acknowledged_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub open_alerts: i64,
+    /// Whether it paged when it opened.
+    pub paged: bool,
+}
+
+impl From<IncidentRecord> for IncidentView {
+    fn from(r: IncidentRecord) -> Self {
+        IncidentView {
+            number: r.number,
+            service: r.service.to_string(),
+            title: r.title,
+            severity: r.severity.to_string(),
+            status: r.status.as_str().to_owned(),
+            created_at: r.created_at.to_string(),
+            acknowledged_at: r.acknowledged_at.map(|t| t.to_string()),
+            resolved_at: r.resolved_at.map(|t| t.to_string()),
+            open_alerts: r.open_alerts,
+            paged: r.paged,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertView {
+    pub id: i64,
+    pub dedup_key: String,
+    pub status: String,
+    pub severity: String,
+    pub summary: String,
+    /// How many times it was seen.
+    pub count: i64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+impl From<AlertRecord> for AlertView {
+    fn from(a: AlertRecord) -> Self {
+        AlertView {
+            id: a.id,
+            dedup_key: a.dedup_key,
+            status: a.status.as_str().to_owned(),
+            severity: a.severity.to_string(),
+            summary: a.summary,
+            count: a.count,
+            first_seen: a.first_seen.to_string(),
+            last_seen: a.last_seen.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub received_at: String,
+    pub integration: String,
+    /// The normalized event, as stored.
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+}
+
+impl From<EventRecord> for EventView {
+    fn from(e: EventRecord) -> Self {
+        EventView {
+            received_at: e.received_at.to_string(),
+            integration: e.integration.to_string(),
+            event: serde_json::to_value(&e.event).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub incident: IncidentView,
+    pub alerts: Vec<AlertView>,
+    /// Every event that landed on the incident, oldest first (at most 1,000).
+    pub events: Vec<EventView>,
+    /// Change events of the service in the 24 hours before the incident.
+    pub recent_changes: Vec<EventView>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IncidentParams {
+    /// Only this service's incidents.
+    pub service: Option<String>,
+    /// Only incidents not resolved.
+    #[serde(default)]
+    pub open: bool,
+    /// Only incidents numbered below this (paging).
+    pub before: Option<i64>,
+    /// At most this many, newest first (default 50, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// Incidents, newest first.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(IncidentParams),
+    responses(
+        (status = 200, body = Vec<IncidentView>),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_incidents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<IncidentParams>,
+) -> Result<Json<Vec<IncidentView>>, Problem> {
+    caller.authorize(&Action::Read)?;
+    let service = match p.service.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(Name::parse(s).map_err(|e| {
+            Problem::invalid(
+                "the incident query is not valid",
+                vec![Problem::field("service", e.to_string())],
+            )
+        })?),
+        None => None,
+    };
+    let query = IncidentQuery {
+        service,
+        open_only: p.open,
+        before_number: p.before,
+        limit: p.limit.unwrap_or(50).clamp(1, 1000),
+    };
+    let rows = state.store.list_incidents(&query).await?;
+    Ok(Json(rows.into_iter().map(IncidentView::from).collect()))
+}
+
+/// One incident with its alerts, events and the service's recent changes.
+#[utoipa::path(get, path = "/api/v1/incidents/{number}", tag = "incidents",
+    params(("number" = i64, Path, description = "The incident's number")),
+    responses(
+        (status = 200, body = IncidentDetail),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_incident(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<i64>,
+) -> Result<Json<IncidentDetail>, Problem> {
+    caller.authorize(&Action::Read)?;
+    let store = state.store.as_ref();
+    let incident = store
+        .get_incident(number)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no incident #{number}")))?;
+    let alerts = store.incident_alerts(number).await?;
+    let events = store.incident_events(number, 1000).await?;
+    let since = incident
+        .created_at
+        .checked_sub(SignedDuration::from_hours(24))
+        .unwrap_or(incident.created_at);
+    let changes = store.recent_changes(&incident.service, since, 20).await?;
+    Ok(Json(IncidentDetail {
+        incident: incident.into(),
+        alerts: alerts.into_iter().map(AlertView::from).collect(),
+        events: events.into_iter().map(EventView::from).collect(),
+        recent_changes: changes.into_iter().map(EventView::from).collect(),
+    }))
+}
