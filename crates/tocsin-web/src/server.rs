@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tocsin_core::clock::Clock;
-use tocsin_core::ingest::{Ingestor, IngestorConfig, IntegrationIndex};
+use tocsin_core::ingest::{Ingestor, IngestorConfig, IntegrationIndex, RateLimit, RateLimiter};
 use tocsin_core::session::Sessions;
 use tocsin_domain::ingest::SeverityMap;
 use tocsin_store::Store;
@@ -31,6 +31,8 @@ pub struct AppState {
     pub integrations: Arc<IntegrationIndex>,
     /// Sender severities → Sev1–Sev5.
     pub severity_map: Arc<SeverityMap>,
+    /// Per-integration rate limit on ingestion.
+    pub ingest_limit: Arc<RateLimiter>,
     pub sessions: Arc<Sessions>,
     /// Set the Secure flag (and the `__Host-` prefix) on cookies: true
     /// when tocsin is reached over HTTPS.
@@ -54,6 +56,7 @@ impl AppState {
             ingestor,
             integrations,
             severity_map: Arc::new(SeverityMap::default()),
+            ingest_limit: Arc::new(RateLimiter::new(RateLimit::default())),
             sessions: Arc::new(Sessions::default()),
             secure_cookies: false,
         }

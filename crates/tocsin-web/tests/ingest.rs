@@ -140,12 +140,16 @@ struct App {
 }
 
 async fn spawn_sqlite(manifest: &str) -> App {
+    spawn_sqlite_limited(manifest, tocsin_core::ingest::RateLimit::default()).await
+}
+
+async fn spawn_sqlite_limited(manifest: &str, limit: tocsin_core::ingest::RateLimit) -> App {
     let (dir, path) = tocsin_store_sqlite::testing::fresh_file();
     let store =
         tocsin_store_sqlite::SqliteStore::open(&path, tocsin_store_sqlite::OpenMode::Server)
             .await
             .expect("open the SQLite store");
-    start(Arc::new(store), "sqlite", Some(dir), None, manifest).await
+    start(Arc::new(store), "sqlite", Some(dir), None, manifest, limit).await
 }
 
 /// `None` (after a note on stderr) when `TOCSIN_TEST_POSTGRES_URL` is unset.
@@ -154,7 +158,18 @@ async fn spawn_postgres(manifest: &str) -> Option<App> {
     let store = tocsin_store_postgres::PostgresStore::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("connect to the fresh test database: {e}"));
-    Some(start(Arc::new(store), "postgres", None, Some(url), manifest).await)
+    let limit = tocsin_core::ingest::RateLimit::default();
+    Some(
+        start(
+            Arc::new(store),
+            "postgres",
+            None,
+            Some(url),
+            manifest,
+            limit,
+        )
+        .await,
+    )
 }
 
 async fn start(
@@ -163,6 +178,7 @@ async fn start(
     dir: Option<tempfile::TempDir>,
     pg_url: Option<String>,
     manifest: &str,
+    limit: tocsin_core::ingest::RateLimit,
 ) -> App {
     store.migrate().await.expect("migrate the fresh database");
     apply(store.as_ref(), manifest).await;
@@ -170,7 +186,10 @@ async fn start(
         &ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
         },
-        AppState::new(store.clone(), Arc::new(SystemClock)),
+        AppState {
+            ingest_limit: Arc::new(tocsin_core::ingest::RateLimiter::new(limit)),
+            ..AppState::new(store.clone(), Arc::new(SystemClock))
+        },
     )
     .await
     .expect("bind 127.0.0.1:0");
@@ -1566,4 +1585,55 @@ async fn a_storm_pages_once_on_postgres() {
     let app = Arc::new(app);
     storm(app.clone()).await;
     finish_shared(app).await;
+}
+
+/// A sender over its integration's rate limit is told to slow down, in its
+/// format's shape, with Retry-After; other integrations are not affected.
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after() {
+    let limit = tocsin_core::ingest::RateLimit {
+        per_second: 0.5,
+        burst: 3.0,
+    };
+    let app = spawn_sqlite_limited(MANIFEST, limit).await;
+    let pd = key("TOCSIN_KEY_PD");
+    for i in 0..3 {
+        let body = serde_json::to_vec(&pd_trigger(pd, Some(&format!("rl-{i}")))).unwrap();
+        app.send("/v2/enqueue", &[], body)
+            .await
+            .expect(StatusCode::ACCEPTED, "within the burst");
+    }
+    let res = app
+        .client
+        .post(format!("{}/v2/enqueue", app.base))
+        .json(&pd_trigger(pd, Some("rl-over")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "Retry-After {wait}");
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("faster than its limit"),
+        "{body}"
+    );
+    // Another integration still gets through.
+    let am = key("TOCSIN_KEY_AM");
+    let group = am_group("g-rl", "firing", vec![am_alert("fp-rl", "firing", "i1")]);
+    app.send(
+        &format!("/integrations/{am}/alertmanager"),
+        &[],
+        serde_json::to_vec(&group).unwrap(),
+    )
+    .await
+    .expect(StatusCode::ACCEPTED, "another integration's bucket");
+    app.assert_durable("rate limiting").await;
 }

@@ -55,6 +55,10 @@ enum Command {
         /// https://, session cookies are Secure and __Host- prefixed.
         #[arg(long, env = "TOCSIN_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Events per second one integration may send on average (bursts
+        /// of 2.5 times that); beyond it senders get 429 with Retry-After.
+        #[arg(long, env = "TOCSIN_INGEST_RATE_LIMIT", default_value_t = 20_000)]
+        ingest_rate_limit: u32,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -168,7 +172,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             demo,
             public_url,
-        } => cmd::serve::run(target()?, listen, demo, public_url).await,
+            ingest_rate_limit,
+        } => cmd::serve::run(target()?, listen, demo, public_url, ingest_rate_limit).await,
         Command::Migrate => cmd::migrate::run(target()?).await,
         Command::Validate { paths } => Ok(cmd::config::validate(&paths)),
         Command::Plan {

@@ -34,6 +34,10 @@ pub enum IngestError {
     /// The queue is full or the writer stopped: try again (503).
     #[error("ingestion is overloaded or shutting down; retry shortly")]
     Unavailable,
+    /// The integration sends faster than its rate limit: retry after the
+    /// duration (429 with Retry-After).
+    #[error("this integration sends faster than its limit; retry in {} s", .retry_after.as_secs().max(1))]
+    RateLimited { retry_after: jiff::SignedDuration },
     /// The batch could not be stored (database down): nothing was accepted.
     #[error("the event could not be stored: {0}")]
     Store(String),

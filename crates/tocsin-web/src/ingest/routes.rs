@@ -58,7 +58,22 @@ fn read(body: Result<Bytes, BytesRejection>) -> Result<Bytes, FormatError> {
 
 /// Why events were not stored, as a status and message.
 fn unavailable(e: &IngestError) -> (StatusCode, String) {
-    (StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+    match e {
+        IngestError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+/// Adds `Retry-After` (whole seconds, at least 1) to a rate-limit refusal,
+/// which Alertmanager and the PagerDuty clients honour.
+fn retry_after(mut res: Response, e: &IngestError) -> Response {
+    if let IngestError::RateLimited { retry_after } = e {
+        let secs = retry_after.as_secs().max(1).to_string();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&secs) {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+    }
+    res
 }
 
 async fn integration(
@@ -84,6 +99,10 @@ async fn store(
     events: Vec<Event>,
 ) -> Result<Vec<IngestResult>, IngestError> {
     let now = state.clock.now();
+    state
+        .ingest_limit
+        .check(&i.name, events.len(), now)
+        .map_err(|retry_after| IngestError::RateLimited { retry_after })?;
     let items = events
         .into_iter()
         .map(|event| IngestItem {
@@ -155,10 +174,8 @@ async fn pd_enqueue(
         Ok(_) => json(StatusCode::ACCEPTED, pagerduty::success_body(&dedup_key)),
         Err(e) => {
             let (status, msg) = unavailable(&e);
-            json(
-                status,
-                serde_json::json!({ "status": "error", "message": msg }),
-            )
+            let body = serde_json::json!({ "status": "error", "message": msg });
+            retry_after(json(status, body), &e)
         }
     }
 }
@@ -190,10 +207,8 @@ async fn pd_change(State(state): State<AppState>, body: Result<Bytes, BytesRejec
         Ok(_) => json(StatusCode::ACCEPTED, pagerduty::change_success_body()),
         Err(e) => {
             let (status, msg) = unavailable(&e);
-            json(
-                status,
-                serde_json::json!({ "status": "error", "message": msg }),
-            )
+            let body = serde_json::json!({ "status": "error", "message": msg });
+            retry_after(json(status, body), &e)
         }
     }
 }
@@ -266,7 +281,7 @@ impl Og {
             Ok(_) => self.accepted(),
             Err(e) => {
                 let (status, msg) = unavailable(&e);
-                self.error(status, &msg)
+                retry_after(self.error(status, &msg), &e)
             }
         }
     }
@@ -467,7 +482,21 @@ async fn webhook(
         }
         Err(e) => {
             let (status, msg) = unavailable(&e);
-            Problem::new(status, "unavailable", "Service unavailable", msg).into_response()
+            let slug = if status == StatusCode::TOO_MANY_REQUESTS {
+                "rate-limited"
+            } else {
+                "unavailable"
+            };
+            retry_after(
+                Problem::new(
+                    status,
+                    slug,
+                    status.canonical_reason().unwrap_or("Error"),
+                    msg,
+                )
+                .into_response(),
+                &e,
+            )
         }
     }
 }

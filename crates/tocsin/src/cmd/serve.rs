@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tocsin_core::audit::Actor;
 use tocsin_core::clock::{Clock, SystemClock};
 use tocsin_core::engine::{Engine, Housekeeping};
+use tocsin_core::ingest::{RateLimit, RateLimiter};
 use tocsin_domain::token::TokenScope;
 use tocsin_web::{AppState, Server, ServerConfig};
 
@@ -16,7 +17,11 @@ pub async fn run(
     listen: SocketAddr,
     demo: bool,
     public_url: Option<String>,
+    ingest_rate_limit: u32,
 ) -> anyhow::Result<ExitCode> {
+    if ingest_rate_limit == 0 {
+        anyhow::bail!("--ingest-rate-limit must be at least 1 event per second");
+    }
     let secure_cookies = match public_url.as_deref() {
         None => false,
         Some(u) if u.starts_with("https://") => true,
@@ -68,6 +73,9 @@ pub async fn run(
         &ServerConfig { listen },
         AppState {
             secure_cookies,
+            ingest_limit: Arc::new(RateLimiter::new(RateLimit::per_second(f64::from(
+                ingest_rate_limit,
+            )))),
             ..AppState::new(store.clone(), clock)
         },
     )
