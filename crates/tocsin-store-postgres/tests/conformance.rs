@@ -90,3 +90,19 @@ async fn invalid_url_is_unavailable_without_the_password() {
         "the message must not contain the password: {msg}"
     );
 }
+
+/// Two instances ingest the same storm at once: one incident, one page
+/// (the ingest advisory lock serializes their batches).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_ingest_pages_once() {
+    let Some(url) = testing::fresh_database().await else {
+        return;
+    };
+    let a = Arc::new(PostgresStore::connect(&url).await.expect("connect a"));
+    let b = Arc::new(PostgresStore::connect(&url).await.expect("connect b"));
+    a.migrate().await.expect("migrate");
+    conformance::concurrent_ingest_pages_once(a.clone(), b.clone()).await;
+    a.close().await;
+    b.close().await;
+    testing::drop_database(&url).await;
+}

@@ -179,3 +179,24 @@ async fn a_file_that_is_not_a_database_is_reported() {
         "a non-database file must not be used: {result:?}"
     );
 }
+
+/// Two stores on one file ingest the same storm at once: one incident, one
+/// page (SQLite's write lock serializes the batches).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_ingest_pages_once() {
+    let (_dir, path) = testing::fresh_file();
+    let a = Arc::new(
+        SqliteStore::open(&path, OpenMode::Server)
+            .await
+            .expect("open a"),
+    );
+    let b = Arc::new(
+        SqliteStore::open(&path, OpenMode::Client)
+            .await
+            .expect("open b"),
+    );
+    a.migrate().await.expect("migrate");
+    conformance::concurrent_ingest_pages_once(a.clone(), b.clone()).await;
+    a.close().await;
+    b.close().await;
+}

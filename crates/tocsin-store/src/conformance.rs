@@ -2906,3 +2906,68 @@ pub async fn ingest_changes_and_reads(store: Arc<dyn Store>) {
     );
     assert!(store.get_incident(999_999).await.unwrap().is_none());
 }
+
+/// Two instances (two pools on one database) ingest the same storm at the
+/// same time, retrying each other's events as a sender would after a
+/// timeout: one incident, one page, and each alert stored once however the
+/// batches interleave. Run by each backend with two stores.
+pub async fn concurrent_ingest_pages_once(a: Arc<dyn Store>, b: Arc<dyn Store>) {
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::ingest::EventAction::*;
+    let now = t0();
+    fn batch(from: usize, now: Timestamp) -> Vec<crate::IngestItem> {
+        (from..from + 50)
+            .map(|i| {
+                item(
+                    "checkout",
+                    ingest_event(Trigger, &format!("k{}", i % 120), Sev2, None),
+                    now,
+                )
+            })
+            .collect()
+    }
+    let run = move |store: Arc<dyn Store>, start: usize| {
+        tokio::spawn(async move {
+            for round in 0..8 {
+                let deps = Default::default();
+                store
+                    .ingest(&batch(start + round * 15, now), &deps, now)
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let (ta, tb) = (run(a.clone(), 0), run(b.clone(), 7));
+    ta.await.unwrap();
+    tb.await.unwrap();
+    let open = a
+        .list_incidents(&crate::IncidentQuery {
+            open_only: true,
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1, "one problem, one incident: {open:?}");
+    let alerts = a.incident_alerts(open[0].number).await.unwrap();
+    let keys: std::collections::BTreeSet<&str> =
+        alerts.iter().map(|a| a.dedup_key.as_str()).collect();
+    assert_eq!(keys.len(), alerts.len(), "no alert stored twice");
+    assert_eq!(open[0].open_alerts, alerts.len() as i64);
+    let pages = a
+        .claim_jobs(
+            &[crate::ingest::JOB_INCIDENT_PAGE.into()],
+            "w",
+            now,
+            SignedDuration::from_secs(60),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), 1, "one page");
+    assert_eq!(
+        a.count_events().await.unwrap(),
+        2 * 8 * 50,
+        "every event stored"
+    );
+}

@@ -119,6 +119,26 @@ impl Env {
         }
     }
 
+    /// Applies a one-service organisation whose `generic` integration has
+    /// `key`, for tests that send events to a running hub.
+    fn generic_hub(&self, key: &str) {
+        let root = self.dir.path().join("generic-hub");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(
+            root.join("org.yaml"),
+            "users:\n  - { name: ops, full_name: Ops, email: ops@example.com, time_zone: UTC }\n\
+             teams:\n  - { name: ops, members: [ops] }\n\
+             services:\n  - { name: web, team: ops }\n\
+             integrations:\n  - { name: web-generic, service: web, format: generic, key_env: WEB_KEY }\n",
+        )
+        .unwrap();
+        let mut apply = self.tocsin();
+        apply
+            .env("WEB_KEY", key)
+            .args(["apply", root.to_str().unwrap(), "--yes"]);
+        Run::of(&mut apply).assert_success("apply the generic hub");
+    }
+
     /// `tocsin get KIND -o json` as JSON.
     fn get_json(&self, kind: &str) -> Value {
         let r = self.run(&["get", kind, "-o", "json"]);
@@ -1028,21 +1048,7 @@ fn user_accounts_from_the_terminal() {
 #[test]
 fn send_and_log_reach_a_running_hub() {
     let env = Env::new();
-    let root = env.dir.path().join("send");
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(
-        root.join("org.yaml"),
-        "users:\n  - { name: ops, full_name: Ops, email: ops@example.com, time_zone: UTC }\n\
-         teams:\n  - { name: ops, members: [ops] }\n\
-         services:\n  - { name: web, team: ops }\n\
-         integrations:\n  - { name: web-generic, service: web, format: generic, key_env: WEB_KEY }\n",
-    )
-    .unwrap();
-    let mut apply = env.tocsin();
-    apply
-        .env("WEB_KEY", "web-key-123")
-        .args(["apply", root.to_str().unwrap(), "--yes"]);
-    Run::of(&mut apply).assert_success("apply");
+    env.generic_hub("web-key-123");
     let mut serve = Serve::start(&env, &[]);
     let addr = serve.wait_listening();
     let server = format!("http://{addr}");
@@ -1114,21 +1120,7 @@ fn send_and_log_reach_a_running_hub() {
 #[test]
 fn a_killed_server_loses_nothing_it_accepted() {
     let env = Env::new();
-    let root = env.dir.path().join("kill");
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(
-        root.join("org.yaml"),
-        "users:\n  - { name: ops, full_name: Ops, email: ops@example.com, time_zone: UTC }\n\
-         teams:\n  - { name: ops, members: [ops] }\n\
-         services:\n  - { name: web, team: ops }\n\
-         integrations:\n  - { name: web-generic, service: web, format: generic, key_env: WEB_KEY }\n",
-    )
-    .unwrap();
-    let mut apply = env.tocsin();
-    apply
-        .env("WEB_KEY", "kill-key-1")
-        .args(["apply", root.to_str().unwrap(), "--yes"]);
-    Run::of(&mut apply).assert_success("apply");
+    env.generic_hub("kill-key-1");
     let mut serve = Serve::start(&env, &[]);
     let addr = serve.wait_listening();
     let url = format!("http://{addr}/integrations/kill-key-1/events");
