@@ -11,7 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use tocsin_domain::Name;
 use tocsin_domain::catalog::{
-    EscalationPolicy, Integration, Object, Schedule, Service, Team, User,
+    EscalationPolicy, Integration, MaintenanceWindow, Object, Schedule, Service, Silence, Team,
+    User,
 };
 use tocsin_domain::plan::Current;
 use tocsin_store::{Store, StoreError};
@@ -36,6 +37,8 @@ pub struct Directory {
     pub policies: BTreeMap<Name, Entry<EscalationPolicy>>,
     pub services: BTreeMap<Name, Entry<Service>>,
     pub integrations: BTreeMap<Name, Entry<Integration>>,
+    pub silences: BTreeMap<Name, Entry<Silence>>,
+    pub maintenance_windows: BTreeMap<Name, Entry<MaintenanceWindow>>,
 }
 
 impl Directory {
@@ -117,6 +120,28 @@ impl Directory {
                 }
                 Object::Integration(spec) => {
                     d.integrations.insert(
+                        name,
+                        Entry {
+                            spec,
+                            managed,
+                            source,
+                            version,
+                        },
+                    );
+                }
+                Object::Silence(spec) => {
+                    d.silences.insert(
+                        name,
+                        Entry {
+                            spec,
+                            managed,
+                            source,
+                            version,
+                        },
+                    );
+                }
+                Object::MaintenanceWindow(spec) => {
+                    d.maintenance_windows.insert(
                         name,
                         Entry {
                             spec,

@@ -13,6 +13,7 @@ pub mod directory;
 pub mod engine;
 pub mod ingest;
 pub mod manifest;
+pub mod noise;
 pub mod profile;
 pub mod session;
 pub mod token;

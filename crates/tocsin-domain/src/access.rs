@@ -92,6 +92,10 @@ pub enum Action<'a> {
     Manage { team: &'a Name },
     /// Edit a user's profile (contact methods, time zone, preferences).
     EditProfile { user: &'a Name },
+    /// Record a change (a deploy) for any service: it pages nobody, so it
+    /// needs the responder role but no team (deploy pipelines hold tokens
+    /// that belong to no team).
+    RecordChange,
     /// Create a token with this scope for oneself.
     CreateToken { scope: TokenScope },
     /// Apply configuration, manage accounts and every token, read the audit log.
@@ -115,6 +119,11 @@ impl Principal {
                 self.label
             )),
             Action::Respond { team } => self.in_team(team, Role::Responder, "respond to"),
+            Action::RecordChange if role >= Role::Responder => Ok(()),
+            Action::RecordChange => deny(format!(
+                "{} has role {role}; recording a change needs responder or more",
+                self.label
+            )),
             Action::Manage { team } => self.in_team(team, Role::Manager, "manage"),
             Action::EditProfile { user } => {
                 if role == Role::Admin

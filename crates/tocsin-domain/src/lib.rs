@@ -1,5 +1,6 @@
 //! Pure types and rules of tocsin: names, the declared catalog (teams, users,
-//! services, schedules, escalation policies, integrations), severities, API
+//! services, schedules, escalation policies, integrations, silences,
+//! maintenance windows), what mutes an alert (`noise`), severities, API
 //! token scopes, and the diff that turns a desired catalog into a plan.
 //!
 //! Invariants: no I/O, no async, no database or HTTP types. Time, when a rule
@@ -11,6 +12,7 @@ pub mod audit;
 pub mod catalog;
 pub mod ingest;
 pub mod name;
+pub mod noise;
 pub mod plan;
 pub mod severity;
 pub mod token;

@@ -15,7 +15,10 @@
 macro_rules! __impl_ingest_store {
     ($store:ty) => {
         use std::collections::{HashMap as IngestMap, HashSet as IngestSet};
-        use $crate::__private::tocsin_domain::alerting::{self, Outcome as RuleOutcome, Snapshot};
+        use std::sync::Arc as IngestArc;
+        use $crate::__private::tocsin_domain::alerting::{
+            self, Outcome as RuleOutcome, Policy, Snapshot,
+        };
         use $crate::__private::tocsin_store::ingest::{
             AlertRecord, EventRecord, IncidentQuery, IncidentRecord, IngestItem, IngestResult,
             IngestStore, JOB_INCIDENT_PAGE, JOB_INCIDENT_RESOLVED,
@@ -27,14 +30,14 @@ macro_rules! __impl_ingest_store {
             async fn ingest(
                 &self,
                 items: &[IngestItem],
-                depends_on: &IngestMap<Name, Vec<Name>>,
+                policy: &IngestArc<Policy>,
                 now: Timestamp,
             ) -> Result<Vec<IngestResult>, StoreError> {
                 if items.is_empty() {
                     return Ok(Vec::new());
                 }
                 let mut tx = self.begin_write().await?;
-                let result = ingest_in(&mut tx, items, depends_on, now).await;
+                let result = ingest_in(&mut tx, items, policy, now).await;
                 $crate::finish::<$store, _>(tx, result, "ingest batch").await
             }
 
@@ -104,6 +107,36 @@ macro_rules! __impl_ingest_store {
                 rows.into_iter().map(sql::event_from_row).collect()
             }
 
+            async fn get_alert(&self, id: i64) -> Result<Option<AlertRecord>, StoreError> {
+                let row: Option<AlertRow> = sqlx::query_as(sql::ALERT_BY_ID)
+                    .bind(id)
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err(map)?;
+                row.map(sql::alert_from_row).transpose()
+            }
+
+            async fn open_alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError> {
+                let rows: Vec<AlertRow> = sqlx::query_as(sql::OPEN_ALERTS)
+                    .bind(i64::from(limit.clamp(1, 100_000)))
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(map)?;
+                rows.into_iter().map(sql::alert_from_row).collect()
+            }
+
+            async fn event_by_request(
+                &self,
+                request_id: &str,
+            ) -> Result<Option<EventRecord>, StoreError> {
+                let row: Option<EventRow> = sqlx::query_as(sql::EVENT_BY_REQUEST)
+                    .bind(request_id)
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err(map)?;
+                row.map(sql::event_from_row).transpose()
+            }
+
             async fn count_events(&self) -> Result<i64, StoreError> {
                 let (n,): (i64,) = sqlx::query_as(sql::COUNT_EVENTS)
                     .fetch_one(self.pool())
@@ -117,13 +150,13 @@ macro_rules! __impl_ingest_store {
         async fn ingest_in(
             conn: &mut Conn,
             items: &[IngestItem],
-            depends_on: &IngestMap<Name, Vec<Name>>,
+            policy: &IngestArc<Policy>,
             now: Timestamp,
         ) -> Result<Vec<IngestResult>, StoreError> {
             if let Some(lock) = <$store as Dialect>::INGEST_LOCK {
                 sqlx::query(lock).execute(&mut *conn).await.map_err(map)?;
             }
-            let mut snapshot = load_snapshot(conn, items, depends_on).await?;
+            let mut snapshot = load_snapshot(conn, items, policy).await?;
             let decisions: Vec<_> = items
                 .iter()
                 .map(|i| alerting::decide(&mut snapshot, &i.service, &i.event, now))
@@ -171,6 +204,8 @@ macro_rules! __impl_ingest_store {
             };
             let mut alert_ids: Vec<Option<i64>> = snapshot.alerts.iter().map(|a| a.id).collect();
             for a in snapshot.alerts.iter().filter(|a| a.id.is_some() && a.dirty) {
+                let labels = serde_json::to_string(&a.labels)
+                    .map_err(|e| StoreError::Other(format!("labels: {e}")))?;
                 sqlx::query(sql::UPDATE_ALERT)
                     .bind(a.id)
                     .bind(a.status.as_str())
@@ -179,6 +214,8 @@ macro_rules! __impl_ingest_store {
                     .bind(a.count)
                     .bind(sql::millis(a.last_seen))
                     .bind(incident_id(a.incident))
+                    .bind(labels)
+                    .bind(a.muted.as_ref().map(|m| m.as_stored()))
                     .execute(&mut *conn)
                     .await
                     .map_err(map)?;
@@ -208,7 +245,8 @@ macro_rules! __impl_ingest_store {
                         .bind(a.count)
                         .bind(sql::millis(a.first_seen))
                         .bind(sql::millis(a.last_seen))
-                        .bind(incident_id(a.incident));
+                        .bind(incident_id(a.incident))
+                        .bind(a.muted.as_ref().map(|m| m.as_stored()));
                 }
                 for (id, service, key) in q.fetch_all(&mut *conn).await.map_err(map)? {
                     if let Some(&i) = by_key.get(&(service, key)) {
@@ -220,12 +258,17 @@ macro_rules! __impl_ingest_store {
             let mut rows = Vec::with_capacity(items.len());
             let mut jobs: Vec<(&'static str, i64)> = Vec::new();
             for (item, d) in items.iter().zip(&decisions) {
-                let (alert, outcome) = match d.outcome {
-                    RuleOutcome::Opened { alert, .. } => (Some(alert), "opened"),
-                    RuleOutcome::Counted { alert } => (Some(alert), "counted"),
-                    RuleOutcome::Acknowledged { alert } => (Some(alert), "acknowledged"),
-                    RuleOutcome::Resolved { alert } => (Some(alert), "resolved"),
-                    RuleOutcome::Noted { alert } => (Some(alert), "noted"),
+                let (alert, outcome) = match &d.outcome {
+                    RuleOutcome::Opened {
+                        alert,
+                        muted: Some(_),
+                        ..
+                    } => (Some(*alert), "muted"),
+                    RuleOutcome::Opened { alert, .. } => (Some(*alert), "opened"),
+                    RuleOutcome::Counted { alert } => (Some(*alert), "counted"),
+                    RuleOutcome::Acknowledged { alert } => (Some(*alert), "acknowledged"),
+                    RuleOutcome::Resolved { alert } => (Some(*alert), "resolved"),
+                    RuleOutcome::Noted { alert } => (Some(*alert), "noted"),
                     RuleOutcome::Ignored { .. } => (None, "ignored"),
                     RuleOutcome::Change => (None, "change"),
                 };
@@ -275,7 +318,8 @@ macro_rules! __impl_ingest_store {
                         .bind(item.event.dedup_key.clone())
                         .bind(*alert_id)
                         .bind(*incident)
-                        .bind(body.clone());
+                        .bind(body.clone())
+                        .bind(item.request_id.clone());
                 }
                 q.execute(&mut *conn).await.map_err(map)?;
             }
@@ -300,8 +344,9 @@ macro_rules! __impl_ingest_store {
         async fn load_snapshot(
             conn: &mut Conn,
             items: &[IngestItem],
-            depends_on: &IngestMap<Name, Vec<Name>>,
+            policy: &IngestArc<Policy>,
         ) -> Result<Snapshot, StoreError> {
+            let depends_on = &policy.depends_on;
             let mut services: IngestSet<&Name> = IngestSet::new();
             let mut keys: IngestSet<(&Name, &str)> = IngestSet::new();
             for i in items {
@@ -364,7 +409,7 @@ macro_rules! __impl_ingest_store {
                 }
                 alerts.push(alert);
             }
-            Ok(Snapshot::new(alerts, incidents, depends_on.clone()))
+            Ok(Snapshot::new(alerts, incidents, policy.clone()))
         }
     };
 }

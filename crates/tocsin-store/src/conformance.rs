@@ -134,6 +134,7 @@ macro_rules! conformance_tests {
             ingest_dedups_groups_and_pages_once,
             ingest_across_batches_and_dependencies,
             ingest_changes_and_reads,
+            ingest_mutes_and_finds_requests,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -2608,6 +2609,7 @@ fn ingest_event(
         summary: format!("{key} is failing"),
         source: Some("host-1".into()),
         severity,
+        sender_severity: None,
         occurred_at: None,
         component: None,
         group: group.map(str::to_owned),
@@ -2628,6 +2630,7 @@ fn item(service: &str, event: tocsin_domain::ingest::Event, at: Timestamp) -> cr
         service: Name::parse(service).unwrap(),
         event,
         received_at: at,
+        request_id: None,
     }
 }
 
@@ -2653,7 +2656,7 @@ pub async fn ingest_dedups_groups_and_pages_once(store: Arc<dyn Store>) {
     use tocsin_domain::Severity::*;
     use tocsin_domain::ingest::EventAction::*;
     let now = t0();
-    let deps = Default::default();
+    let deps: Arc<tocsin_domain::alerting::Policy> = Default::default();
     let batch = vec![
         item(
             "checkout",
@@ -2764,7 +2767,7 @@ pub async fn ingest_across_batches_and_dependencies(store: Arc<dyn Store>) {
     use tocsin_domain::Severity::*;
     use tocsin_domain::ingest::EventAction::*;
     let now = t0();
-    let deps: std::collections::HashMap<Name, Vec<Name>> = [
+    let depends_on: std::collections::HashMap<Name, Vec<Name>> = [
         (
             Name::parse("checkout").unwrap(),
             vec![Name::parse("postgres").unwrap()],
@@ -2776,6 +2779,10 @@ pub async fn ingest_across_batches_and_dependencies(store: Arc<dyn Store>) {
     ]
     .into_iter()
     .collect();
+    let deps = Arc::new(tocsin_domain::alerting::Policy {
+        depends_on,
+        ..Default::default()
+    });
     let r = store
         .ingest(
             &[item(
@@ -2842,7 +2849,7 @@ pub async fn ingest_changes_and_reads(store: Arc<dyn Store>) {
     use tocsin_domain::Severity::*;
     use tocsin_domain::ingest::EventAction::*;
     let now = t0();
-    let deps = Default::default();
+    let deps: Arc<tocsin_domain::alerting::Policy> = Default::default();
     let mut deploy = ingest_event(Change, "", Sev5, None);
     deploy.summary = "Deployed checkout v42".into();
     let batch = vec![
@@ -2929,7 +2936,7 @@ pub async fn concurrent_ingest_pages_once(a: Arc<dyn Store>, b: Arc<dyn Store>) 
     let run = move |store: Arc<dyn Store>, start: usize| {
         tokio::spawn(async move {
             for round in 0..8 {
-                let deps = Default::default();
+                let deps: Arc<tocsin_domain::alerting::Policy> = Default::default();
                 store
                     .ingest(&batch(start + round * 15, now), &deps, now)
                     .await
@@ -2969,5 +2976,70 @@ pub async fn concurrent_ingest_pages_once(a: Arc<dyn Store>, b: Arc<dyn Store>) 
         a.count_events().await.unwrap(),
         2 * 8 * 50,
         "every event stored"
+    );
+}
+
+/// A silenced alert is stored with why it is muted, opens no incident and
+/// enqueues no page; once the silence is over, its next occurrence pages.
+/// Events are found again by their request id; alerts by id and among the
+/// open ones, with their labels.
+pub async fn ingest_mutes_and_finds_requests(store: Arc<dyn Store>) {
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::catalog::{Object, Silence};
+    use tocsin_domain::ingest::EventAction::*;
+    use tocsin_domain::noise::Muted;
+    let now = t0();
+    let silence = Object::Silence(Silence {
+        name: Name::parse("quiet").unwrap(),
+        matchers: vec!["alertname=\"noisy\"".into()],
+        starts_at: None,
+        ends_at: (now + SignedDuration::from_mins(10)).to_string(),
+        comment: None,
+        created_by: None,
+    });
+    let (policy, skipped) = tocsin_domain::alerting::Policy::from_objects([&silence]);
+    assert!(skipped.is_empty(), "{skipped:?}");
+    let policy = Arc::new(policy);
+    let mut first = item("checkout", ingest_event(Trigger, "noisy", Sev1, None), now);
+    first.request_id = Some("req-1".into());
+    let r = store.ingest(&[first], &policy, now).await.unwrap();
+    assert_eq!((r[0].outcome, r[0].incident), ("muted", None));
+    let id = r[0].alert_id.expect("an alert");
+    let alert = store.get_alert(id).await.unwrap().expect("stored");
+    assert_eq!(
+        alert.muted,
+        Some(Muted::Silence(Name::parse("quiet").unwrap()))
+    );
+    assert_eq!(
+        alert.labels.get("alertname").map(String::as_str),
+        Some("noisy")
+    );
+    let open = store.open_alerts(10).await.unwrap();
+    assert!(open.iter().any(|a| a.id == id));
+    let e = store
+        .event_by_request("req-1")
+        .await
+        .unwrap()
+        .expect("found");
+    assert_eq!(
+        (e.alert_id, e.event.dedup_key.as_str()),
+        (Some(id), "noisy")
+    );
+    assert!(store.event_by_request("req-2").await.unwrap().is_none());
+    // After the silence: the next occurrence pages, once.
+    let later = now + SignedDuration::from_mins(11);
+    let again = item(
+        "checkout",
+        ingest_event(Trigger, "noisy", Sev1, None),
+        later,
+    );
+    let r = store.ingest(&[again], &policy, later).await.unwrap();
+    assert_eq!(r[0].outcome, "counted");
+    let number = r[0].incident.expect("pages now");
+    assert_eq!(page_jobs(store.as_ref(), number).await, (true, false));
+    let alert = store.get_alert(id).await.unwrap().unwrap();
+    assert_eq!(
+        (alert.muted, alert.incident, alert.count),
+        (None, Some(number), 2)
     );
 }

@@ -15,11 +15,13 @@
 use crate::StoreError;
 use async_trait::async_trait;
 use jiff::Timestamp;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use tocsin_domain::Name;
 use tocsin_domain::Severity;
-use tocsin_domain::alerting::{AlertStatus, IncidentStatus};
+use tocsin_domain::alerting::{AlertStatus, IncidentStatus, Policy};
 use tocsin_domain::ingest::Event;
+use tocsin_domain::noise::Muted;
 
 /// Job kinds the ingest transaction enqueues (handled by the escalation and
 /// notification work).
@@ -33,6 +35,9 @@ pub struct IngestItem {
     pub service: Name,
     pub event: Event,
     pub received_at: Timestamp,
+    /// The request id answered to the sender, where its format has one
+    /// (Opsgenie), to find the event again by it.
+    pub request_id: Option<String>,
 }
 
 /// What storing one event did.
@@ -41,8 +46,9 @@ pub struct IngestResult {
     pub alert_id: Option<i64>,
     /// The incident number (`#8`) the event landed on.
     pub incident: Option<i64>,
-    /// `opened`, `counted`, `acknowledged`, `resolved`, `noted`, `ignored`,
-    /// `change`.
+    /// `opened`, `muted` (opened, but a silence or maintenance window
+    /// keeps it from paging), `counted`, `acknowledged`, `resolved`,
+    /// `noted`, `ignored`, `change`.
     pub outcome: &'static str,
 }
 
@@ -74,6 +80,9 @@ pub struct AlertRecord {
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
     pub incident: Option<i64>,
+    pub labels: BTreeMap<String, String>,
+    /// Why it opened no incident although it pages.
+    pub muted: Option<Muted>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,12 +109,12 @@ pub struct IncidentQuery {
 #[async_trait]
 pub trait IngestStore {
     /// Stores the batch and applies the alerting rules, all or nothing.
-    /// `depends_on` is the service dependency graph (from the catalog).
-    /// Results are in the order of `items`.
+    /// `policy` is what the catalog declares (dependencies, grouping,
+    /// silences, maintenance windows). Results are in the order of `items`.
     async fn ingest(
         &self,
         items: &[IngestItem],
-        depends_on: &HashMap<Name, Vec<Name>>,
+        policy: &Arc<Policy>,
         now: Timestamp,
     ) -> Result<Vec<IngestResult>, StoreError>;
 
@@ -134,6 +143,15 @@ pub trait IngestStore {
         since: Timestamp,
         limit: u32,
     ) -> Result<Vec<EventRecord>, StoreError>;
+
+    async fn get_alert(&self, id: i64) -> Result<Option<AlertRecord>, StoreError>;
+
+    /// Alerts not resolved, newest first, at most `limit` (for silence
+    /// previews).
+    async fn open_alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError>;
+
+    /// The first event stored under a request id.
+    async fn event_by_request(&self, request_id: &str) -> Result<Option<EventRecord>, StoreError>;
 
     /// How many events are stored (for tests and the kill test).
     async fn count_events(&self) -> Result<i64, StoreError>;

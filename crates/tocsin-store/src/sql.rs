@@ -26,6 +26,7 @@ use tocsin_domain::access::Role;
 use tocsin_domain::alerting::{AlertState, AlertStatus, IncidentState, IncidentStatus};
 use tocsin_domain::audit::{AuditEntry, Interface};
 use tocsin_domain::catalog::Kind;
+use tocsin_domain::noise::Muted;
 use tocsin_domain::plan::Current;
 use tocsin_domain::token::TokenScope;
 
@@ -562,7 +563,7 @@ macro_rules! alert_select {
     ($where:literal) => {
         concat!(
             "SELECT id, service, dedup_key, status, severity, summary, group_key, labels, count, \
-             first_seen, last_seen, incident_id FROM alerts",
+             first_seen, last_seen, incident_id, muted_by FROM alerts",
             $where
         )
     };
@@ -636,8 +637,9 @@ pub fn live_alerts_by_keys(p: Params, n: usize) -> String {
 pub fn insert_alerts(p: Params, n: usize) -> String {
     format!(
         "INSERT INTO alerts (service, dedup_key, status, severity, summary, group_key, labels, \
-         count, first_seen, last_seen, incident_id) VALUES {} RETURNING id, service, dedup_key",
-        values(p, n, 11, 0)
+         count, first_seen, last_seen, incident_id, muted_by) VALUES {} \
+         RETURNING id, service, dedup_key",
+        values(p, n, 12, 0)
     )
 }
 
@@ -645,29 +647,28 @@ pub fn insert_alerts(p: Params, n: usize) -> String {
 pub fn insert_events(p: Params, n: usize) -> String {
     format!(
         "INSERT INTO events (received_at, integration, service, action, dedup_key, alert_id, \
-         incident_id, body) VALUES {}",
-        values(p, n, 8, 0)
+         incident_id, body, request_id) VALUES {}",
+        values(p, n, 9, 0)
     )
 }
 
 /// `$1` incident id, oldest first.
 pub const ALERTS_OF_INCIDENT: &str = alert_select!(" WHERE incident_id = $1 ORDER BY id");
 
-/// `$1` service, `$2` dedup key, `$3` status, `$4` severity, `$5` summary,
-/// `$6` group key, `$7` labels (JSON), `$8` count, `$9` first_seen, `$10`
-/// last_seen, `$11` incident id.
-pub const INSERT_ALERT: &str = "INSERT INTO alerts \
-     (service, dedup_key, status, severity, summary, group_key, labels, count, first_seen, \
-      last_seen, incident_id) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+/// `$1` id: one alert.
+pub const ALERT_BY_ID: &str = alert_select!(" WHERE id = $1");
+
+/// `$1` limit: alerts not resolved, newest first.
+pub const OPEN_ALERTS: &str =
+    alert_select!(" WHERE status <> 'resolved' ORDER BY id DESC LIMIT $1");
 
 /// `$1` id, `$2` status, `$3` severity, `$4` summary, `$5` count, `$6`
-/// last_seen, `$7` incident id.
+/// last_seen, `$7` incident id, `$8` labels (JSON), `$9` muted by.
 pub const UPDATE_ALERT: &str = "UPDATE alerts SET status = $2, severity = $3, summary = $4, \
-     count = $5, last_seen = $6, incident_id = $7 WHERE id = $1";
+     count = $5, last_seen = $6, incident_id = $7, labels = $8, muted_by = $9 WHERE id = $1";
 
 /// id, service, dedup key, status, severity, summary, group key, labels
-/// (JSON), count, first_seen, last_seen, incident id.
+/// (JSON), count, first_seen, last_seen, incident id, muted by.
 pub type AlertRow = (
     i64,
     String,
@@ -681,14 +682,8 @@ pub type AlertRow = (
     i64,
     i64,
     Option<i64>,
+    Option<String>,
 );
-
-/// `$1` received_at, `$2` integration, `$3` service, `$4` action, `$5`
-/// dedup key, `$6` alert id, `$7` incident id, `$8` body (the normalized
-/// event as JSON).
-pub const INSERT_EVENT: &str = "INSERT INTO events \
-     (received_at, integration, service, action, dedup_key, alert_id, incident_id, body) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
 
 macro_rules! event_select {
     ($where:literal) => {
@@ -708,6 +703,9 @@ pub const CHANGES_OF_SERVICE: &str = event_select!(
 );
 
 pub const COUNT_EVENTS: &str = "SELECT COUNT(*) FROM events";
+
+/// `$1` request id: the first event stored under it.
+pub const EVENT_BY_REQUEST: &str = event_select!("WHERE request_id = $1 ORDER BY id LIMIT 1");
 
 /// id, received_at, integration, service, body, alert id, incident id.
 pub type EventRow = (i64, i64, String, String, String, Option<i64>, Option<i64>);
@@ -757,8 +755,21 @@ pub fn alert_status(s: &str) -> Result<AlertStatus, StoreError> {
 /// An alert row and its labels, as the rules see it (`incident` left for
 /// the caller to map from the id to a snapshot index).
 pub fn alert_state_from_row(row: AlertRow) -> Result<(AlertState, Option<i64>), StoreError> {
-    let (id, service, dedup_key, status, severity, summary, group, labels, count, first, last, inc) =
-        row;
+    let (
+        id,
+        service,
+        dedup_key,
+        status,
+        severity,
+        summary,
+        group,
+        labels,
+        count,
+        first,
+        last,
+        inc,
+        muted,
+    ) = row;
     let labels = serde_json::from_str(&labels)
         .map_err(|e| StoreError::Corrupt(format!("alert {id}: labels are not JSON: {e}")))?;
     Ok((
@@ -775,6 +786,7 @@ pub fn alert_state_from_row(row: AlertRow) -> Result<(AlertState, Option<i64>), 
             first_seen: timestamp(first)?,
             last_seen: timestamp(last)?,
             incident: None,
+            muted: muted.as_deref().and_then(Muted::from_stored),
             dirty: false,
         },
         inc,
@@ -794,6 +806,8 @@ pub fn alert_from_row(row: AlertRow) -> Result<AlertRecord, StoreError> {
         first_seen: state.first_seen,
         last_seen: state.last_seen,
         incident,
+        labels: state.labels,
+        muted: state.muted,
     })
 }
 

@@ -15,7 +15,6 @@ use std::time::Duration;
 use tocsin_core::clock::Clock;
 use tocsin_core::ingest::{Ingestor, IngestorConfig, IntegrationIndex, RateLimit, RateLimiter};
 use tocsin_core::session::Sessions;
-use tocsin_domain::ingest::SeverityMap;
 use tocsin_store::Store;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -27,10 +26,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Where ingestion endpoints hand their events (group commit).
     pub ingestor: Ingestor,
-    /// Integration keys → integration, service, format.
+    /// Integration keys → integration, service, format, severity table;
+    /// and the alerting policy.
     pub integrations: Arc<IntegrationIndex>,
-    /// Sender severities → Sev1–Sev5.
-    pub severity_map: Arc<SeverityMap>,
     /// Per-integration rate limit on ingestion.
     pub ingest_limit: Arc<RateLimiter>,
     pub sessions: Arc<Sessions>,
@@ -55,7 +53,6 @@ impl AppState {
             clock,
             ingestor,
             integrations,
-            severity_map: Arc::new(SeverityMap::default()),
             ingest_limit: Arc::new(RateLimiter::new(RateLimit::default())),
             sessions: Arc::new(Sessions::default()),
             secure_cookies: false,

@@ -20,13 +20,15 @@ use tocsin_store::Store;
 use tocsin_web::{AppState, Server, ServerConfig};
 
 /// Every catalog list route.
-const KIND_PATHS: [&str; 6] = [
+const KIND_PATHS: [&str; 8] = [
     "users",
     "teams",
     "schedules",
     "escalation-policies",
     "services",
     "integrations",
+    "silences",
+    "maintenance-windows",
 ];
 
 /// A running server and what a test needs to talk to it.
@@ -1110,4 +1112,261 @@ async fn roles_scope_tokens_and_the_audit_log() {
         .await;
     let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["errors"][0]["field"], "interface", "{body}");
+}
+
+impl App {
+    async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DELETE {path}: {e}"))
+    }
+
+    async fn json_of(res: reqwest::Response, status: StatusCode, what: &str) -> Value {
+        let got = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(got, status, "{what}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text}"))
+    }
+
+    /// Sends one generic event to an integration of the demo.
+    async fn send_event(&self, integration: &str, body: Value) {
+        let key = self
+            .store
+            .get_object(
+                tocsin_domain::catalog::Kind::Integration,
+                &tocsin_domain::Name::parse(integration).unwrap(),
+            )
+            .await
+            .unwrap()
+            .and_then(|o| o.secret)
+            .expect("the integration has a key");
+        let res = self
+            .client
+            .post(self.url(&format!("/integrations/{key}/events")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::ACCEPTED,
+            "{}",
+            res.text().await.unwrap()
+        );
+    }
+
+    async fn open_incidents(&self) -> usize {
+        self.get_json("/api/v1/incidents?open=true")
+            .await
+            .as_array()
+            .unwrap()
+            .len()
+    }
+}
+
+/// The fields a problem's errors name.
+fn problem_fields(problem: &Value) -> BTreeSet<String> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn disk_event(key: &str) -> Value {
+    json!({"action": "trigger", "dedup_key": key, "summary": format!("{key}: disk full"),
+           "severity": "sev2", "group": key, "labels": {"alertname": "DiskFull"}})
+}
+
+/// Silences and maintenance windows through the API: preview, create with
+/// the team check, a muted alert recorded without paging, expiry (after
+/// which the alert pages), refusals that name the field, and objects
+/// managed by config left to their manifests.
+#[tokio::test]
+async fn silences_and_maintenance_windows_over_the_api() {
+    use tocsin_domain::access::Role;
+    let app = spawn_app().await;
+    let now = tocsin_core::clock::Clock::now(&SystemClock);
+    tocsin_core::demo::load_if_empty(app.store.as_ref(), now)
+        .await
+        .unwrap();
+    let alice = token_for(&app, "alice", Role::Responder, TokenScope::Write).await;
+    let admin = app.admin.clone();
+
+    app.send_event("platform-generic", disk_event("disk-1"))
+        .await;
+    assert_eq!(app.open_incidents().await, 1);
+
+    // Preview before saving.
+    let preview = App::json_of(
+        app.post(
+            "/api/v1/silences/preview",
+            Some(&admin),
+            &json!({"matchers": ["alertname=DiskFull", "service=postgres"]}),
+        )
+        .await,
+        StatusCode::OK,
+        "preview",
+    )
+    .await;
+    assert_eq!(preview["matching"][0]["dedup_key"], "disk-1", "{preview}");
+    assert_eq!(preview["matching"][0]["service"], "postgres", "{preview}");
+    let bad = problem(
+        app.post(
+            "/api/v1/silences/preview",
+            Some(&admin),
+            &json!({"matchers": ["alertname=~\"(\""]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["field"], "matchers[0]", "{bad}");
+
+    // alice (payments) may not silence the platform team's postgres, nor
+    // everything.
+    for matchers in [json!(["service=postgres"]), json!(["alertname=DiskFull"])] {
+        let res = app
+            .post(
+                "/api/v1/silences",
+                Some(&alice),
+                &json!({"matchers": matchers, "duration": "1h"}),
+            )
+            .await;
+        problem(res, StatusCode::FORBIDDEN).await;
+    }
+    let invalid = problem(
+        app.post(
+            "/api/v1/silences",
+            Some(&admin),
+            &json!({"matchers": ["env=~\".*\""]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let fields = problem_fields(&invalid);
+    assert!(
+        fields.contains("ends_at") && fields.contains("matchers"),
+        "no end, and a matcher set that matches everything: {invalid}"
+    );
+
+    let made = App::json_of(
+        app.post(
+            "/api/v1/silences",
+            Some(&admin),
+            &json!({"name": "disk", "matchers": ["alertname=DiskFull"], "duration": "1h",
+                    "comment": "resizing volumes"}),
+        )
+        .await,
+        StatusCode::CREATED,
+        "create silence",
+    )
+    .await;
+    assert_eq!(made["active"], true, "{made}");
+    assert_eq!(made["managed_by_config"], false, "{made}");
+    assert_eq!(made["spec"]["created_by"], "token:test-admin", "{made}");
+    let again = app
+        .post(
+            "/api/v1/silences",
+            Some(&admin),
+            &json!({"name": "disk", "matchers": ["alertname=DiskFull"], "duration": "1h"}),
+        )
+        .await;
+    problem(again, StatusCode::CONFLICT).await;
+
+    // A new alert the silence matches is recorded, muted, and pages nobody.
+    app.send_event("platform-generic", disk_event("disk-2"))
+        .await;
+    assert_eq!(app.open_incidents().await, 1, "muted: no new incident");
+    let open = app.store.open_alerts(10).await.unwrap();
+    let disk2 = open.iter().find(|a| a.dedup_key == "disk-2").unwrap();
+    assert_eq!(
+        disk2.muted.as_ref().map(|m| m.as_stored()).as_deref(),
+        Some("silence:disk")
+    );
+
+    // Expired: it stays listed as ended, and the alert's next trigger pages.
+    let ended = App::json_of(
+        app.delete("/api/v1/silences/disk", &admin).await,
+        StatusCode::OK,
+        "expire",
+    )
+    .await;
+    assert_eq!(ended["active"], false, "{ended}");
+    assert!(app.names("silences").await.contains("disk"));
+    app.send_event("platform-generic", disk_event("disk-2"))
+        .await;
+    assert_eq!(app.open_incidents().await, 2, "pages once not muted");
+
+    // Maintenance: alice may put her team's checkout in maintenance.
+    let window = App::json_of(
+        app.post(
+            "/api/v1/maintenance-windows",
+            Some(&alice),
+            &json!({"name": "checkout-deploy", "services": ["checkout"], "duration": "2h",
+                    "reason": "database migration"}),
+        )
+        .await,
+        StatusCode::CREATED,
+        "create window",
+    )
+    .await;
+    assert_eq!(window["active"], true, "{window}");
+    let res = app
+        .post(
+            "/api/v1/maintenance-windows",
+            Some(&alice),
+            &json!({"services": ["postgres"], "duration": "2h"}),
+        )
+        .await;
+    problem(res, StatusCode::FORBIDDEN).await;
+    let bad = problem(
+        app.post(
+            "/api/v1/maintenance-windows",
+            Some(&admin),
+            &json!({"services": ["checkout", "nope"], "duration": "forever"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let fields = problem_fields(&bad);
+    assert_eq!(
+        fields,
+        BTreeSet::from(["duration".to_owned(), "services[1]".to_owned()]),
+        "{bad}"
+    );
+    let res = app
+        .delete("/api/v1/maintenance-windows/checkout-deploy", &alice)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(
+        !app.names("maintenance-windows")
+            .await
+            .contains("checkout-deploy")
+    );
+
+    // What config manages is changed in its manifest.
+    let managed = problem(
+        app.delete("/api/v1/silences/staging-kafka-lag", &admin)
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        managed["detail"].as_str().unwrap().contains("manifest"),
+        "{managed}"
+    );
+    // Every change is in the audit log.
+    let audit = app.get_json("/api/v1/audit?limit=50").await;
+    let text = audit.to_string();
+    for needle in ["silence.expire", "checkout-deploy"] {
+        assert!(text.contains(needle), "audit has {needle}: {text}");
+    }
+    app.finish().await;
 }

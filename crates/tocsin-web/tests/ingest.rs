@@ -350,7 +350,7 @@ impl App {
     ) -> Answer {
         let mut req = self
             .client
-            .request(method, format!("{}{path}", self.base))
+            .request(method.clone(), format!("{}{path}", self.base))
             .header(CONTENT_TYPE, "application/json")
             .body(body);
         for (k, v) in headers {
@@ -369,9 +369,16 @@ impl App {
         let text = res.text().await.unwrap();
         let body: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{path}: {status} answer is not JSON ({e}): {text}"));
+        // Ingestion answers 202 or an error; a read (the request status)
+        // answers 200.
+        let ok = if method == reqwest::Method::GET {
+            StatusCode::OK
+        } else {
+            StatusCode::ACCEPTED
+        };
         assert!(
-            status == StatusCode::ACCEPTED || status.is_client_error() || status.is_server_error(),
-            "{path}: ingestion answers 202 or an error, got {status}: {body}"
+            status == ok || status.is_client_error() || status.is_server_error(),
+            "{path}: ingestion answers {ok} or an error, got {status}: {body}"
         );
         Answer {
             status,
@@ -399,6 +406,16 @@ impl App {
             .map(|a| vec![(AUTHORIZATION.as_str(), a)])
             .unwrap_or_default();
         self.send(path, &headers, body.to_string().into_bytes())
+            .await
+    }
+
+    async fn og_get(&self, path: &str, key: Option<&str>) -> Answer {
+        let auth = key.map(|k| format!("GenieKey {k}"));
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| vec![(AUTHORIZATION.as_str(), a)])
+            .unwrap_or_default();
+        self.request(reqwest::Method::GET, path, &headers, Vec::new())
             .await
     }
 
@@ -951,25 +968,76 @@ async fn opsgenie(app: &App) {
     );
     assert!(body["errors"]["note"].is_string(), "{body}");
 
-    // By id (explicit or Opsgenie's default): refused, saying to use alias.
+    // By id (explicit or Opsgenie's default): an id that names no alert
+    // of the service is "Alert does not exist".
     for path in [
         "/v2/alerts/db2-disk/close?identifierType=id",
         "/v2/alerts/db2-disk/close",
+        "/v2/alerts/999999/close?identifierType=tiny",
     ] {
         let a = app.og(path, Some(og), &json!({})).await;
-        let body = a.og_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Request body is not processable. Please check the errors.",
-            path,
-        );
-        let why = body["errors"]["identifierType"]
-            .as_str()
-            .unwrap_or_default();
-        assert!(
-            why.contains("alias"),
-            "{path}: should say to use alias: {body}"
-        );
+        a.og_error(StatusCode::NOT_FOUND, "Alert does not exist", path);
     }
+    // The request-status API names the alert a create made; its id then
+    // works as the identifier.
+    let created = app
+        .og(
+            "/v2/alerts",
+            Some(og),
+            &json!({"message": "Replica lag on db3", "alias": "db3-lag"}),
+        )
+        .await;
+    let req = request_id(
+        created.expect(StatusCode::ACCEPTED, "create db3"),
+        "create db3",
+    );
+    let status = app
+        .og_get(&format!("/v2/alerts/requests/{req}"), Some(og))
+        .await;
+    let data = &status.expect(StatusCode::OK, "request status")["data"];
+    assert_eq!(
+        (
+            &data["action"],
+            &data["status"],
+            &data["alias"],
+            &data["isSuccess"]
+        ),
+        (
+            &json!("Create"),
+            &json!("Created alert"),
+            &json!("db3-lag"),
+            &json!(true)
+        ),
+        "{data}"
+    );
+    let alert_id = data["alertId"].as_str().expect("an alertId").to_owned();
+    let note = app
+        .og(
+            &format!("/v2/alerts/{alert_id}/notes"),
+            Some(og),
+            &json!({"note": "by id"}),
+        )
+        .await;
+    note.expect(StatusCode::ACCEPTED, "note by id");
+    let unknown = app
+        .og_get(
+            &format!("/v2/alerts/requests/{}", uuid::Uuid::new_v4()),
+            Some(og),
+        )
+        .await;
+    unknown.expect(StatusCode::NOT_FOUND, "unknown request");
+    let nokey = app
+        .og_get(&format!("/v2/alerts/requests/{req}"), None)
+        .await;
+    nokey.expect(StatusCode::UNAUTHORIZED, "request status without a key");
+    let closed = app
+        .og(
+            "/v2/alerts/db3-lag/close?identifierType=alias",
+            Some(og),
+            &json!({}),
+        )
+        .await;
+    closed.expect(StatusCode::ACCEPTED, "close db3");
     assert_eq!(
         app.only_incident("og-svc", "after refused closes")
             .await
@@ -1018,9 +1086,9 @@ async fn opsgenie(app: &App) {
     )
     .await
     .og_error(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        unprocessable,
-        "an update by id",
+        StatusCode::NOT_FOUND,
+        "Alert does not exist",
+        "an update by an id that names no alert",
     );
     app.og_put(
         "/v2/alerts/db2-disk/priority?identifierType=alias",
@@ -1057,10 +1125,19 @@ async fn opsgenie(app: &App) {
         "the closed incident's resolution is notified"
     );
     let timeline = app.store.incident_events(inc.number, 100).await.unwrap();
+    let db2: Vec<_> = timeline
+        .iter()
+        .filter(|e| e.event.dedup_key == "db2-disk")
+        .collect();
     assert_eq!(
-        timeline.len(),
+        db2.len(),
         4,
         "create, acknowledge, note, close: {timeline:#?}"
+    );
+    assert_eq!(
+        timeline.len(),
+        7,
+        "and db3's create, note by id and close, which joined the open incident"
     );
 }
 

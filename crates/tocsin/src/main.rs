@@ -129,11 +129,14 @@ enum Command {
         #[arg(long)]
         source: Option<String>,
     },
-    /// Record a change (deploy, config change) for the integration's service:
-    /// `tocsin log "Upgraded redis to 2.8.19"`.
+    /// Record a change (deploy, config change) for a service:
+    /// `tocsin log "Upgraded redis to 2.8.19" --service redis` (with an API
+    /// token), or for the service of the integration whose --key is given.
     Log {
         #[command(flatten)]
         target: cmd::send::Target,
+        #[command(flatten)]
+        service: cmd::send::ServiceTarget,
         summary: String,
         #[arg(long)]
         source: Option<String>,
@@ -208,9 +211,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Log {
             target,
+            service,
             summary,
             source,
-        } => cmd::send::send(&target, cmd::send::change(&summary, source.as_deref())).await,
+        } => {
+            let change = cmd::send::change(&summary, source.as_deref());
+            if service.service.is_some() {
+                cmd::send::log_for_service(&target.server, &service, change).await
+            } else {
+                cmd::send::send(&target, change).await
+            }
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "tocsin", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

@@ -155,6 +155,8 @@ impl Env {
             "escalation-policies",
             "services",
             "integrations",
+            "silences",
+            "maintenance-windows",
         ] {
             let list = self.get_json(kind);
             assert_eq!(list, Value::Array(vec![]), "{why}: {kind} should be empty");
@@ -1043,15 +1045,33 @@ fn user_accounts_from_the_terminal() {
 }
 
 /// `tocsin send` fires a test alert and `tocsin log` records a change,
-/// through a generic integration of a running hub; bad input is reported
-/// with the field.
+/// through a generic integration of a running hub or, with `--service`,
+/// through the API with a token; bad input is reported with the field.
 #[test]
 fn send_and_log_reach_a_running_hub() {
     let env = Env::new();
     env.generic_hub("web-key-123");
+    let r = env.run(&["token", "create", "--name", "deploys", "--scope", "write"]);
+    r.assert_success("token create");
+    let token = r.stdout.trim().to_owned();
     let mut serve = Serve::start(&env, &[]);
     let addr = serve.wait_listening();
     let server = format!("http://{addr}");
+    let log_for = |args: &[&str], token: &str| {
+        let mut c = env.tocsin();
+        c.args(args)
+            .args(["--server", &server])
+            .env("TOCSIN_TOKEN", token);
+        Run::of(&mut c)
+    };
+    log_for(&["log", "Deployed web 1.4.2", "--service", "web"], &token)
+        .assert_success("log --service");
+    let r = log_for(&["log", "x", "--service", "nope"], &token);
+    r.assert_failure("unknown service");
+    assert!(r.stderr.contains("no service named"), "{}", r.stderr);
+    let r = log_for(&["log", "x", "--service", "web"], "tcs_not-a-token");
+    r.assert_failure("bad token");
+    assert!(r.stderr.contains("401"), "{}", r.stderr);
     let send = |args: &[&str]| {
         let mut c = env.tocsin();
         c.args(args)
@@ -1111,7 +1131,13 @@ fn send_and_log_reach_a_running_hub() {
         let since = jiff::Timestamp::UNIX_EPOCH;
         let web = tocsin_domain::Name::parse("web").unwrap();
         let changes = store.recent_changes(&web, since, 10).await.unwrap();
-        assert_eq!(changes[0].event.summary, "Upgraded redis to 2.8.19");
+        let summaries: Vec<&str> = changes.iter().map(|c| c.event.summary.as_str()).collect();
+        assert_eq!(
+            summaries,
+            ["Upgraded redis to 2.8.19", "Deployed web 1.4.2"],
+            "newest first"
+        );
+        assert_eq!(changes[1].integration.as_str(), "api");
     });
 }
 

@@ -861,26 +861,47 @@ elif step == "close":
     r = api.close_alert(identifier=alias, identifier_type="alias",
         close_alert_payload=opsgenie_sdk.CloseAlertPayload(
             user="alice", source="opsgenie-sdk", note="run complete"))
+elif step == "status":
+    r = api.get_request_status(request_id=alias)
+    print(r.data.alert_id)
+    sys.exit(0)
+elif step == "acknowledge-id":
+    r = api.acknowledge_alert(identifier=alias,
+        acknowledge_alert_payload=opsgenie_sdk.AcknowledgeAlertPayload(
+            user="alice", source="opsgenie-sdk", note="on it"))
+elif step == "close-id":
+    r = api.close_alert(identifier=alias,
+        close_alert_payload=opsgenie_sdk.CloseAlertPayload(
+            user="alice", source="opsgenie-sdk", note="run complete"))
 else:
     sys.exit("unknown step " + step)
 print(r.request_id)
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn opsgenie_sdk_creates_acknowledges_notes_and_closes_by_alias() {
-    const TEST: &str = "opsgenie_sdk_creates_acknowledges_notes_and_closes_by_alias";
+/// A hub with the billing integration and the SDK step script, or `None`
+/// (after saying so) when the SDK is not installed.
+async fn opsgenie_peer(test: &str) -> Option<(Env, PathBuf, Serve)> {
     if !python_has("opsgenie_sdk") {
         missing(
-            TEST,
+            test,
             "python3 with opsgenie-sdk",
             "pip install opsgenie-sdk",
         );
-        return;
+        return None;
     }
     let env = Env::new(&[("TOCSIN_PEER_OG_KEY", OG_KEY)]);
     env.apply(OG_MANIFEST);
     let script = env.write("opsgenie_steps.py", OPSGENIE_SCRIPT);
     let serve = env.serve().await;
+    Some((env, script, serve))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opsgenie_sdk_creates_acknowledges_notes_and_closes_by_alias() {
+    const TEST: &str = "opsgenie_sdk_creates_acknowledges_notes_and_closes_by_alias";
+    let Some((_env, script, serve)) = opsgenie_peer(TEST).await else {
+        return;
+    };
     let base = serve.base();
     let store = serve.store().await;
     let alias = "invoice-run-2026-03";
@@ -926,6 +947,40 @@ async fn opsgenie_sdk_creates_acknowledges_notes_and_closes_by_alias() {
         timeline[2].event.note.as_deref(),
         Some("rerunning from customer 1234")
     );
+    store.close().await;
+    drop(serve);
+}
+
+/// The SDK's usual flow: create, ask the request's status for the alert
+/// id, then acknowledge and close by id (`identifierType=id`, the SDK's
+/// default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opsgenie_sdk_finds_the_alert_id_by_request_and_acts_by_id() {
+    const TEST: &str = "opsgenie_sdk_finds_the_alert_id_by_request_and_acts_by_id";
+    let Some((_env, script, serve)) = opsgenie_peer(TEST).await else {
+        return;
+    };
+    let base = serve.base();
+    let store = serve.store().await;
+    let request = python(&script, &[&base, OG_KEY, "create", "payroll"], "create");
+    let alert_id = python(&script, &[&base, OG_KEY, "status", &request], "status");
+    let inc = only_incident(store.as_ref(), "billing", "after create").await;
+    let alerts = store.incident_alerts(inc.number).await.unwrap();
+    assert_eq!(
+        alert_id,
+        alerts[0].id.to_string(),
+        "the status names the alert"
+    );
+    python(
+        &script,
+        &[&base, OG_KEY, "acknowledge-id", &alert_id],
+        "ack",
+    );
+    let inc = only_incident(store.as_ref(), "billing", "after acknowledge").await;
+    assert_eq!(inc.status, IncidentStatus::Acknowledged, "{inc:?}");
+    python(&script, &[&base, OG_KEY, "close-id", &alert_id], "close");
+    let inc = only_incident(store.as_ref(), "billing", "after close").await;
+    assert_eq!(inc.status, IncidentStatus::Resolved, "{inc:?}");
     store.close().await;
     drop(serve);
 }

@@ -106,8 +106,11 @@ async fn writer(
     while rx.recv_many(&mut batch, config.max_batch).await > 0 {
         let (items, replies): (Vec<IngestItem>, Vec<Reply>) = batch.drain(..).unzip();
         let started = Instant::now();
-        let deps = index.depends_on();
-        let result = store.ingest(&items, &deps, clock.now()).await;
+        let now = clock.now();
+        let result = match index.policy(now).await {
+            Ok(policy) => store.ingest(&items, &policy, now).await,
+            Err(e) => Err(e),
+        };
         metrics::histogram!("tocsin_ingest_batch_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("tocsin_ingest_batch_events").record(items.len() as f64);
         match result {

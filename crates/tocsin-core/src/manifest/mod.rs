@@ -4,19 +4,22 @@
 //!
 //! A manifest file holds one or more YAML documents (`---`), each a mapping
 //! of kind lists (`teams:`, `users:`, `services:`, `schedules:`,
-//! `escalation_policies:`, `integrations:`). Files may be spread over
+//! `escalation_policies:`, `integrations:`, `silences:`,
+//! `maintenance_windows:`: each kind's plural). Files may be spread over
 //! several directories (a platform team's defaults plus each team's own);
 //! a name declared twice is an error naming both places.
 
+mod document;
 mod node;
 
+use document::ManifestDocument;
 use node::Node;
 use serde_saphyr::Spanned;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use tocsin_domain::Name;
-use tocsin_domain::catalog::{self, Document, Kind, Object};
+use tocsin_domain::catalog::{self, Kind, Object};
 
 /// The text of one manifest file and the name it is reported under.
 #[derive(Debug, Clone)]
@@ -145,7 +148,10 @@ pub fn parse(sources: Vec<Source>) -> Manifests {
     let mut errors = Vec::new();
     let options = serde_saphyr::options! { with_snippet: false };
     for (file, src) in sources.iter().enumerate() {
-        let docs = serde_saphyr::from_multiple_with_options::<Document>(&src.text, options.clone());
+        let docs = serde_saphyr::from_multiple_with_options::<ManifestDocument>(
+            &src.text,
+            options.clone(),
+        );
         let located =
             serde_saphyr::from_multiple_with_options::<Spanned<Node>>(&src.text, options.clone());
         match (docs, located) {

@@ -83,3 +83,115 @@ fn shape_errors_name_the_file_and_position() {
         got[2]
     );
 }
+
+const PLATFORM: &str =
+    "teams:\n  - name: platform\nservices:\n  - name: postgres\n    team: platform\n";
+
+#[test]
+fn silences_and_maintenance_windows_are_read() {
+    let m = parse(vec![
+        src("platform.yaml", PLATFORM),
+        src(
+            "noise.yaml",
+            concat!(
+                "maintenance_windows:\n",
+                "  - name: patching\n",
+                "    services: [postgres]\n",
+                "    starts_at: \"2026-06-07T03:00\"\n",
+                "    duration: 2h\n",
+                "    time_zone: Europe/Berlin\n",
+                "    repeat: weekly\n",
+                "    until: \"2026-12-31\"\n",
+                "    reason: OS patches\n",
+                "silences:\n",
+                "  - name: staging-disk\n",
+                "    matchers: ['alertname=\"DiskFull\"', 'env=~\"staging|qa\"']\n",
+                "    ends_at: \"2030-01-01T00:00:00Z\"\n",
+                "    comment: known, being fixed\n",
+                "    created_by: alice\n",
+            ),
+        ),
+    ]);
+    assert_eq!(m.check(&BTreeSet::new()), vec![]);
+    let got: Vec<(Kind, &str, &str)> = m
+        .declared
+        .iter()
+        .map(|d| (d.object.kind(), d.object.name().as_str(), d.path.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Kind::Team, "platform", "teams[0]"),
+            (Kind::Service, "postgres", "services[0]"),
+            (Kind::Silence, "staging-disk", "silences[0]"),
+            (
+                Kind::MaintenanceWindow,
+                "patching",
+                "maintenance_windows[0]"
+            ),
+        ]
+    );
+    let Object::MaintenanceWindow(w) = &m.declared[3].object else {
+        panic!("not a window: {:?}", m.declared[3].object);
+    };
+    assert_eq!(w.repeat, catalog::Repeat::Weekly);
+    let Object::Silence(s) = &m.declared[2].object else {
+        panic!("not a silence: {:?}", m.declared[2].object);
+    };
+    assert_eq!(s.matchers[1], "env=~\"staging|qa\"");
+}
+
+#[test]
+fn bad_matchers_and_durations_are_located() {
+    let got = check(vec![
+        src("platform.yaml", PLATFORM),
+        src(
+            "noise.yaml",
+            concat!(
+                "silences:\n",
+                "  - name: broken\n",
+                "    matchers:\n",
+                "      - env=prod\n",
+                "      - instance=~\"db-(\"\n",
+                "    ends_at: \"2030-01-01T00:00:00Z\"\n",
+                "maintenance_windows:\n",
+                "  - name: patching\n",
+                "    services: [postgres, ledger]\n",
+                "    starts_at: \"2026-06-07T03:00\"\n",
+                "    duration: two hours\n",
+                "    repeat: daily\n",
+            ),
+        ),
+    ]);
+    assert_eq!(
+        got,
+        vec![
+            "noise.yaml:5:9: silences[0].matchers[1]: \"db-(\" is not a valid regular expression: unclosed group",
+            "noise.yaml:11:15: maintenance_windows[0].duration: \"two hours\" is not a span; write e.g. 1d, 1w, 12h",
+            "noise.yaml:9:26: maintenance_windows[0].services[1]: no service named \"ledger\" is declared",
+        ]
+    );
+}
+
+#[test]
+fn a_window_longer_than_its_period_and_an_unknown_list_key() {
+    let got = check(vec![
+        src("platform.yaml", PLATFORM),
+        src(
+            "noise.yaml",
+            "maintenance_windows:\n  - name: w\n    services: [postgres]\n    starts_at: \"2026-06-07T03:00\"\n    duration: 25h\n    repeat: daily\n",
+        ),
+        src("typo.yaml", "maintenance-windows: []\n"),
+    ]);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(
+        got[0].starts_with("typo.yaml:1:1: maintenance-windows: unknown field")
+            && got[0].contains("maintenance_windows"),
+        "{}",
+        got[0]
+    );
+    assert_eq!(
+        got[1],
+        "noise.yaml:5:15: maintenance_windows[0].duration: lasts longer than the repeat period (a day): occurrences would overlap"
+    );
+}

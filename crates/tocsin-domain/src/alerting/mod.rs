@@ -9,14 +9,22 @@
 //!   a service it depends on (dependency suppression: a storm from one broken
 //!   dependency pages once), else the open incident of its own service with
 //!   the same group key; else it opens a new incident, which pages.
+//!   A service's `alert_grouping` replaces the sender's group key with the
+//!   values of chosen labels, and may limit joining to incidents opened
+//!   within a window.
+//! - A paging alert that a silence or a maintenance window matches is
+//!   recorded but opens no incident (it is *muted*); if it is triggered
+//!   again once nothing mutes it, it pages then.
 //! - Sev5 (informational) alerts are recorded and never open an incident.
 //! - Acknowledging an alert acknowledges its incident; an incident resolves
 //!   when its last open alert resolves.
 
+mod policy;
 mod rules;
 #[cfg(test)]
 mod tests;
 
+pub use policy::{Grouping, Policy};
 pub use rules::{
     AlertState, AlertStatus, Decision, IncidentState, IncidentStatus, Outcome, Snapshot, decide,
 };

@@ -1,10 +1,13 @@
 //! The state machine.
 
+use super::Policy;
 use crate::ingest::{Event, EventAction};
+use crate::noise::Muted;
 use crate::{Name, Severity};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,6 +61,9 @@ pub struct AlertState {
     pub last_seen: Timestamp,
     /// Index into [`Snapshot::incidents`].
     pub incident: Option<usize>,
+    /// Why it opened no incident although its severity pages: a silence
+    /// or a maintenance window matched it when it was last triggered.
+    pub muted: Option<Muted>,
     /// Changed by this batch: the store writes it.
     pub dirty: bool,
 }
@@ -89,8 +95,8 @@ pub struct Snapshot {
     /// Open and acknowledged alerts, by index.
     pub alerts: Vec<AlertState>,
     pub incidents: Vec<IncidentState>,
-    /// Direct dependencies: service → services it needs.
-    pub depends_on: HashMap<Name, Vec<Name>>,
+    /// Dependencies, grouping, silences and maintenance windows.
+    pub policy: Arc<Policy>,
     by_key: HashMap<(Name, String), usize>,
 }
 
@@ -98,7 +104,7 @@ impl Snapshot {
     pub fn new(
         alerts: Vec<AlertState>,
         incidents: Vec<IncidentState>,
-        depends_on: HashMap<Name, Vec<Name>>,
+        policy: Arc<Policy>,
     ) -> Self {
         let by_key = alerts
             .iter()
@@ -109,7 +115,7 @@ impl Snapshot {
         Snapshot {
             alerts,
             incidents,
-            depends_on,
+            policy,
             by_key,
         }
     }
@@ -128,12 +134,14 @@ impl Snapshot {
 /// What happened to one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// A new alert; `incident` is the incident it joined or opened.
+    /// A new alert; `incident` is the incident it joined or opened, none
+    /// when it is informational or `muted`.
     Opened {
         alert: usize,
         incident: Option<usize>,
         new_incident: bool,
         via_dependency: bool,
+        muted: Option<Muted>,
     },
     /// One more occurrence of an open alert.
     Counted {
@@ -195,14 +203,7 @@ pub fn decide(s: &mut Snapshot, service: &Name, event: &Event, now: Timestamp) -
             ),
         },
         EventAction::Trigger => match s.by_key.get(&key).copied() {
-            Some(i) => {
-                let a = &mut s.alerts[i];
-                a.count += 1;
-                a.last_seen = now;
-                a.summary.clone_from(&event.summary);
-                a.dirty = true;
-                Decision::plain(Outcome::Counted { alert: i }, a.incident)
-            }
+            Some(i) => count(s, i, service, event, now),
             None => open(s, service, event, now),
         },
         EventAction::Acknowledge => match s.by_key.get(&key).copied() {
@@ -266,42 +267,91 @@ pub fn decide(s: &mut Snapshot, service: &Name, event: &Event, now: Timestamp) -
     }
 }
 
-fn open(s: &mut Snapshot, service: &Name, event: &Event, now: Timestamp) -> Decision {
+/// One more occurrence of an open alert. An alert without an incident
+/// (muted, or informational until now) gets one once it pages and nothing
+/// mutes it any more: a silence that expired while the problem goes on
+/// pages with the next occurrence.
+fn count(s: &mut Snapshot, i: usize, service: &Name, event: &Event, now: Timestamp) -> Decision {
+    {
+        let a = &mut s.alerts[i];
+        a.count += 1;
+        a.last_seen = now;
+        a.summary.clone_from(&event.summary);
+        a.severity = event.severity;
+        a.labels.clone_from(&event.labels);
+        a.dirty = true;
+    }
+    let mut page = false;
+    if s.alerts[i].incident.is_none() && event.severity.pages() {
+        let muted = s.policy.mutes.muted(service, &event.labels, now);
+        if muted.is_none() {
+            let at = attach(s, service, event, now);
+            s.alerts[i].incident = at.incident;
+            page = at.page;
+        }
+        s.alerts[i].muted = muted;
+    } else if let Some(ix) = s.alerts[i].incident {
+        let inc = &mut s.incidents[ix];
+        if event.severity < inc.severity {
+            inc.severity = event.severity;
+            inc.dirty = true;
+        }
+    }
+    Decision {
+        outcome: Outcome::Counted { alert: i },
+        incident: s.alerts[i].incident,
+        page,
+        incident_resolved: false,
+    }
+}
+
+/// Where a paging alert goes.
+struct Attach {
+    incident: Option<usize>,
+    new_incident: bool,
+    via_dependency: bool,
+    page: bool,
+}
+
+/// Finds the incident a paging alert belongs to, or opens one (which
+/// pages), and counts the alert in it.
+fn attach(s: &mut Snapshot, service: &Name, event: &Event, now: Timestamp) -> Attach {
+    let policy = s.policy.clone();
     let mut incident = None;
     let mut via_dependency = false;
     let mut new_incident = false;
-    let mut page = false;
-    if event.severity.pages() {
-        // 1. A broken dependency already has an incident: join it.
-        if let Some(deps) = s.depends_on.get(service) {
-            let deps = deps.clone();
-            incident = s.open_incident(|i| deps.contains(&i.service));
-            via_dependency = incident.is_some();
-        }
-        // 2. The service's own open incident for the same group.
-        if incident.is_none() {
-            incident = s.open_incident(|i| &i.service == service && i.group == event.group);
-        }
-        // 3. A new incident, which pages.
-        if incident.is_none() {
-            s.incidents.push(IncidentState {
-                id: None,
-                service: service.clone(),
-                title: event.summary.clone(),
-                severity: event.severity,
-                status: IncidentStatus::Triggered,
-                group: event.group.clone(),
-                created_at: now,
-                acknowledged_at: None,
-                resolved_at: None,
-                open_alerts: 0,
-                paged: true,
-                dirty: true,
-            });
-            incident = Some(s.incidents.len() - 1);
-            new_incident = true;
-            page = true;
-        }
+    // 1. A broken dependency already has an incident: join it.
+    if let Some(deps) = policy.depends_on.get(service) {
+        incident = s.open_incident(|i| deps.contains(&i.service));
+        via_dependency = incident.is_some();
+    }
+    // 2. The service's own open incident for the same group (within the
+    // grouping window, if the service has one).
+    let group = policy.group_key(service, event);
+    if incident.is_none() {
+        let since = policy.window(service).map(|w| now - w);
+        incident = s.open_incident(|i| {
+            &i.service == service && i.group == group && since.is_none_or(|t| i.created_at > t)
+        });
+    }
+    // 3. A new incident, which pages.
+    if incident.is_none() {
+        s.incidents.push(IncidentState {
+            id: None,
+            service: service.clone(),
+            title: event.summary.clone(),
+            severity: event.severity,
+            status: IncidentStatus::Triggered,
+            group,
+            created_at: now,
+            acknowledged_at: None,
+            resolved_at: None,
+            open_alerts: 0,
+            paged: true,
+            dirty: true,
+        });
+        incident = Some(s.incidents.len() - 1);
+        new_incident = true;
     }
     if let Some(ix) = incident {
         let inc = &mut s.incidents[ix];
@@ -312,6 +362,29 @@ fn open(s: &mut Snapshot, service: &Name, event: &Event, now: Timestamp) -> Deci
             inc.severity = event.severity;
         }
     }
+    Attach {
+        incident,
+        new_incident,
+        via_dependency,
+        page: new_incident,
+    }
+}
+
+fn open(s: &mut Snapshot, service: &Name, event: &Event, now: Timestamp) -> Decision {
+    let mut at = Attach {
+        incident: None,
+        new_incident: false,
+        via_dependency: false,
+        page: false,
+    };
+    let mut muted = None;
+    if event.severity.pages() {
+        muted = s.policy.mutes.muted(service, &event.labels, now);
+        if muted.is_none() {
+            at = attach(s, service, event, now);
+        }
+    }
+    let group = s.policy.group_key(service, event);
     s.alerts.push(AlertState {
         id: None,
         service: service.clone(),
@@ -319,12 +392,13 @@ fn open(s: &mut Snapshot, service: &Name, event: &Event, now: Timestamp) -> Deci
         status: AlertStatus::Open,
         severity: event.severity,
         summary: event.summary.clone(),
-        group: event.group.clone(),
+        group,
         labels: event.labels.clone(),
         count: 1,
         first_seen: now,
         last_seen: now,
-        incident,
+        incident: at.incident,
+        muted: muted.clone(),
         dirty: true,
     });
     let alert = s.alerts.len() - 1;
@@ -333,12 +407,13 @@ fn open(s: &mut Snapshot, service: &Name, event: &Event, now: Timestamp) -> Deci
     Decision {
         outcome: Outcome::Opened {
             alert,
-            incident,
-            new_incident,
-            via_dependency,
+            incident: at.incident,
+            new_incident: at.new_incident,
+            via_dependency: at.via_dependency,
+            muted,
         },
-        incident,
-        page,
+        incident: at.incident,
+        page: at.page,
         incident_resolved: false,
     }
 }

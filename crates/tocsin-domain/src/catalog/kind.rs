@@ -13,20 +13,24 @@ pub enum Kind {
     EscalationPolicy,
     Service,
     Integration,
+    Silence,
+    MaintenanceWindow,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::User,
         Kind::Team,
         Kind::Schedule,
         Kind::EscalationPolicy,
         Kind::Service,
         Kind::Integration,
+        Kind::Silence,
+        Kind::MaintenanceWindow,
     ];
 
     /// The storage and API identifier (`escalation_policy`).
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Kind::User => "user",
             Kind::Team => "team",
@@ -34,12 +38,14 @@ impl Kind {
             Kind::EscalationPolicy => "escalation_policy",
             Kind::Service => "service",
             Kind::Integration => "integration",
+            Kind::Silence => "silence",
+            Kind::MaintenanceWindow => "maintenance_window",
         }
     }
 
     /// The list key in a manifest file and the URL segment in the API
     /// (`escalation_policies`, `/api/v1/escalation-policies`).
-    pub fn plural(self) -> &'static str {
+    pub const fn plural(self) -> &'static str {
         match self {
             Kind::User => "users",
             Kind::Team => "teams",
@@ -47,6 +53,8 @@ impl Kind {
             Kind::EscalationPolicy => "escalation_policies",
             Kind::Service => "services",
             Kind::Integration => "integrations",
+            Kind::Silence => "silences",
+            Kind::MaintenanceWindow => "maintenance_windows",
         }
     }
 
@@ -54,6 +62,7 @@ impl Kind {
     pub fn label(self) -> &'static str {
         match self {
             Kind::EscalationPolicy => "escalation policy",
+            Kind::MaintenanceWindow => "maintenance window",
             other => other.as_str(),
         }
     }

@@ -6,21 +6,23 @@
 //! that object (`levels[0].targets[1].schedule`). Adapters turn the path
 //! into a file, line and column.
 
-mod document;
 mod escalation;
 mod integration;
 mod kind;
+mod maintenance;
 mod schedule;
 mod service;
+mod silence;
 mod team;
 mod user;
 
-pub use document::Document;
 pub use escalation::{EscalationPolicy, Level, MAX_REPEAT, Target};
 pub use integration::{Integration, IntegrationFormat};
 pub use kind::Kind;
+pub use maintenance::{MaintenanceWindow, Repeat};
 pub use schedule::{Layer, Override, Restriction, Schedule};
-pub use service::{Link, Service};
+pub use service::{AlertGrouping, Link, Service, is_label_name};
+pub use silence::Silence;
 pub use team::Team;
 pub use user::{ContactKind, ContactMethod, NotificationRule, User};
 
@@ -38,6 +40,8 @@ pub enum Object {
     EscalationPolicy(EscalationPolicy),
     Service(Service),
     Integration(Integration),
+    Silence(Silence),
+    MaintenanceWindow(MaintenanceWindow),
 }
 
 impl Object {
@@ -49,6 +53,8 @@ impl Object {
             Object::EscalationPolicy(_) => Kind::EscalationPolicy,
             Object::Service(_) => Kind::Service,
             Object::Integration(_) => Kind::Integration,
+            Object::Silence(_) => Kind::Silence,
+            Object::MaintenanceWindow(_) => Kind::MaintenanceWindow,
         }
     }
 
@@ -60,6 +66,8 @@ impl Object {
             Object::EscalationPolicy(o) => &o.name,
             Object::Service(o) => &o.name,
             Object::Integration(o) => &o.name,
+            Object::Silence(o) => &o.name,
+            Object::MaintenanceWindow(o) => &o.name,
         }
     }
 
@@ -136,6 +144,12 @@ impl Object {
                 }
             }
             Object::Integration(i) => add("service".into(), Kind::Service, &i.service),
+            Object::Silence(_) => {}
+            Object::MaintenanceWindow(w) => {
+                for (i, s) in w.services.iter().enumerate() {
+                    add(format!("services[{i}]"), Kind::Service, s);
+                }
+            }
         }
         refs
     }
@@ -149,6 +163,8 @@ impl Object {
             Object::EscalationPolicy(o) => o.check(c),
             Object::Service(o) => o.check(c),
             Object::Integration(o) => o.check(c),
+            Object::Silence(o) => o.check(c),
+            Object::MaintenanceWindow(o) => o.check(c),
         }
     }
 }

@@ -26,6 +26,47 @@ pub struct Service {
     pub depends_on: Vec<Name>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// How this service's alerts are grouped into incidents; without it,
+    /// alerts with the sender's group key share the open incident of that
+    /// group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_grouping: Option<AlertGrouping>,
+}
+
+/// Grouping rules for a service's alerts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertGrouping {
+    /// Labels whose values make the group: alerts with the same values
+    /// share an incident (`[alertname, cluster]`). Empty: the sender's
+    /// group key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by: Vec<String>,
+    /// An alert joins an open incident of its group only if that incident
+    /// opened less than this long ago (`30m`, `2h`); later alerts open a new
+    /// incident. Absent: as long as the incident is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+}
+
+impl AlertGrouping {
+    /// The window as exact time; `None` when absent or not a valid span
+    /// (which [`Service`]'s checks report).
+    pub fn window_duration(&self) -> Option<jiff::SignedDuration> {
+        let span = self.window.as_deref()?.parse::<jiff::Span>().ok()?;
+        span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+            .ok()
+            .filter(|d| d.is_positive())
+    }
+}
+
+/// A label name as Prometheus allows it: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn is_label_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +91,30 @@ impl Service {
                 c.problem(
                     format!("depends_on[{i}]"),
                     "a service cannot depend on itself",
+                );
+            }
+        }
+        if let Some(g) = &self.alert_grouping {
+            for (i, label) in g.by.iter().enumerate() {
+                if !is_label_name(label) {
+                    c.problem(
+                        format!("alert_grouping.by[{i}]"),
+                        format!("{label:?} is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)"),
+                    );
+                }
+            }
+            if let Some(w) = &g.window
+                && g.window_duration().is_none()
+            {
+                c.problem(
+                    "alert_grouping.window",
+                    format!("{w:?} is not a positive span in days or less; write e.g. 30m, 2h, 1d"),
+                );
+            }
+            if g.by.is_empty() && g.window.is_none() {
+                c.problem(
+                    "alert_grouping",
+                    "say how to group: `by` (labels), `window` (a span), or both",
                 );
             }
         }

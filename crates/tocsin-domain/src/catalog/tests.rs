@@ -25,6 +25,7 @@ fn service(name: &str, team: &str) -> Service {
         runbooks: vec![],
         depends_on: vec![],
         tags: vec![],
+        alert_grouping: None,
     }
 }
 
@@ -164,5 +165,168 @@ fn objects_round_trip_through_their_stored_spec() {
     assert_eq!(
         Kind::parse("escalation-policies"),
         Some(Kind::EscalationPolicy)
+    );
+}
+
+fn silence(matchers: &[&str]) -> Silence {
+    Silence {
+        name: n("quiet"),
+        matchers: matchers.iter().map(|s| (*s).to_owned()).collect(),
+        starts_at: None,
+        ends_at: "2030-01-01T00:00:00Z".into(),
+        comment: None,
+        created_by: None,
+    }
+}
+
+fn window(services: &[&str]) -> MaintenanceWindow {
+    MaintenanceWindow {
+        name: n("patching"),
+        services: services.iter().map(|s| n(s)).collect(),
+        starts_at: "2026-06-07T03:00".into(),
+        duration: "2h".into(),
+        time_zone: Some("Europe/Berlin".into()),
+        repeat: Repeat::Weekly,
+        until: None,
+        reason: None,
+        created_by: None,
+    }
+}
+
+#[test]
+fn silence_rules() {
+    let ok = Object::Silence(silence(&["alertname=\"DiskFull\"", "env!=staging"]));
+    assert_eq!(messages(&[ok]), vec![]);
+
+    let mut bad = silence(&["env<>prod", "1x=a", "instance=~\"db-(\""]);
+    bad.starts_at = Some("2030-02-01T00:00:00Z".into());
+    let paths: Vec<(String, String)> = messages(&[Object::Silence(bad)])
+        .into_iter()
+        .map(|(_, p, m)| (p, m))
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            (
+                "matchers[0]".to_owned(),
+                "unknown operator \"<>\"; use one of =, !=, =~, !~".to_owned()
+            ),
+            (
+                "matchers[1]".to_owned(),
+                "\"1x\" is not a label name (letters, digits and _, not starting with a digit)"
+                    .to_owned()
+            ),
+            (
+                "matchers[2]".to_owned(),
+                "\"db-(\" is not a valid regular expression: unclosed group".to_owned()
+            ),
+            ("ends_at".to_owned(), "must be after starts_at".to_owned()),
+        ]
+    );
+
+    let mut everything = silence(&["env=~\".*\"", "team!=payments"]);
+    everything.ends_at = "soon".into();
+    let got = messages(&[Object::Silence(everything)]);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].1, "matchers");
+    assert!(got[0].2.contains("silence every alert"), "{}", got[0].2);
+    assert_eq!(got[1].1, "ends_at");
+    assert_eq!(messages(&[Object::Silence(silence(&[]))])[0].1, "matchers");
+}
+
+#[test]
+fn maintenance_window_rules() {
+    let objects = vec![
+        Object::Service(service("postgres", "platform")),
+        Object::MaintenanceWindow(window(&["postgres", "ghost"])),
+    ];
+    let existing = BTreeSet::from([(Kind::Team, n("platform"))]);
+    let got: Vec<(usize, String, String)> = validate(&objects, &existing)
+        .into_iter()
+        .map(|p| (p.object, p.path, p.message))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(
+            1,
+            "services[1]".to_owned(),
+            "no service named \"ghost\" is declared".to_owned()
+        )]
+    );
+
+    let mut bad = window(&["postgres", "postgres"]);
+    bad.starts_at = "sunday 3am".into();
+    bad.duration = "8d".into();
+    bad.time_zone = Some("Mars/Olympus".into());
+    bad.until = Some("2026-13-01".into());
+    let paths: Vec<String> = messages(&[Object::MaintenanceWindow(bad)])
+        .into_iter()
+        .filter(|(_, p, _)| !p.starts_with("services["))
+        .map(|(_, p, _)| p)
+        .collect();
+    assert_eq!(paths, vec!["time_zone", "starts_at", "duration", "until"]);
+
+    let mut bad = window(&[]);
+    bad.duration = "0h".into();
+    bad.until = Some("2026-06-06".into());
+    let got = messages(&[Object::MaintenanceWindow(bad)]);
+    assert_eq!(
+        got,
+        vec![
+            (
+                0,
+                "services".to_owned(),
+                "a maintenance window needs at least one service".to_owned()
+            ),
+            (
+                0,
+                "duration".to_owned(),
+                "must be longer than zero".to_owned()
+            ),
+            (
+                0,
+                "until".to_owned(),
+                "is before the first occurrence starts (starts_at)".to_owned()
+            ),
+        ]
+    );
+    let dup = messages(&[Object::MaintenanceWindow(window(&["a", "b", "a"]))]);
+    assert!(
+        dup.contains(&(
+            0,
+            "services[2]".to_owned(),
+            "\"a\" is listed twice".to_owned()
+        )),
+        "{dup:?}"
+    );
+}
+
+#[test]
+fn the_new_kinds_round_trip_and_parse() {
+    for o in [
+        Object::Silence(silence(&["env=prod"])),
+        Object::MaintenanceWindow(window(&["postgres"])),
+    ] {
+        let back = Object::from_spec(o.kind(), o.spec_json()).unwrap();
+        assert_eq!(back, o);
+    }
+    // The default repeat is left out of the stored spec.
+    let mut once = window(&["postgres"]);
+    once.repeat = Repeat::None;
+    let spec = Object::MaintenanceWindow(once).spec_json();
+    assert!(spec.get("repeat").is_none(), "{spec}");
+    assert_eq!(
+        Kind::parse("maintenance-windows"),
+        Some(Kind::MaintenanceWindow)
+    );
+    assert_eq!(
+        Kind::parse("maintenance_window"),
+        Some(Kind::MaintenanceWindow)
+    );
+    assert_eq!(Kind::parse("silences"), Some(Kind::Silence));
+    assert_eq!(Kind::MaintenanceWindow.label(), "maintenance window");
+    assert_eq!(
+        Kind::ALL[Kind::ALL.len() - 2..],
+        [Kind::Silence, Kind::MaintenanceWindow]
     );
 }

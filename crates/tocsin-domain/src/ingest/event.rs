@@ -47,6 +47,10 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     pub severity: Severity,
+    /// The sender's own word for the severity (`warning`, `P3`), which
+    /// [`severity`](Self::severity) was mapped from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_severity: Option<String>,
     /// When it happened according to the sender, if it said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_at: Option<Timestamp>,

@@ -2,6 +2,7 @@
 //! are documented in docs/ingestion.md; an organisation may override them.
 
 use crate::Severity;
+use crate::catalog::IntegrationFormat;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -66,6 +67,31 @@ impl SeverityMap {
             .unwrap_or(default)
     }
 
+    /// This map with one integration's overrides: its words go into the
+    /// table its format reads (lowercased), its default replaces ours.
+    pub fn with_overrides(
+        &self,
+        format: IntegrationFormat,
+        overrides: &BTreeMap<String, Severity>,
+        default: Option<Severity>,
+    ) -> SeverityMap {
+        let mut m = self.clone();
+        let table = match format {
+            IntegrationFormat::Pagerduty => &mut m.pagerduty,
+            IntegrationFormat::Opsgenie => &mut m.opsgenie,
+            IntegrationFormat::Alertmanager
+            | IntegrationFormat::Grafana
+            | IntegrationFormat::Generic => &mut m.labels,
+        };
+        for (word, sev) in overrides {
+            table.insert(word.trim().to_ascii_lowercase(), *sev);
+        }
+        if let Some(d) = default {
+            m.default = d;
+        }
+        m
+    }
+
     pub fn pagerduty(&self, word: &str) -> Severity {
         Self::look(&self.pagerduty, word, self.default)
     }
@@ -103,5 +129,21 @@ mod tests {
         for (i, (got, want)) in cases.into_iter().enumerate() {
             assert_eq!(got, want, "case {i}");
         }
+    }
+
+    #[test]
+    fn overrides_reach_the_formats_table_only() {
+        let m = SeverityMap::default();
+        let o = [("Warning".to_owned(), Sev4)].into_iter().collect();
+        let am = m.with_overrides(IntegrationFormat::Alertmanager, &o, Some(Sev2));
+        assert_eq!(am.label(Some("warning")), Sev4);
+        assert_eq!(am.label(None), Sev2);
+        assert_eq!(
+            am.pagerduty("warning"),
+            Sev3,
+            "another format's table is untouched"
+        );
+        let pd = m.with_overrides(IntegrationFormat::Pagerduty, &o, None);
+        assert_eq!((pd.pagerduty("warning"), pd.default), (Sev4, Sev3));
     }
 }

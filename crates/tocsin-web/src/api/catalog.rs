@@ -101,3 +101,17 @@ kind_endpoints!(
     "/api/v1/integrations",
     "integration"
 );
+kind_endpoints!(
+    list_silences,
+    get_silence,
+    Kind::Silence,
+    "/api/v1/silences",
+    "silence"
+);
+kind_endpoints!(
+    list_maintenance_windows,
+    get_maintenance_window,
+    Kind::MaintenanceWindow,
+    "/api/v1/maintenance-windows",
+    "maintenance window"
+);

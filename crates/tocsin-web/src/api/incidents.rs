@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use tocsin_domain::Name;
 use tocsin_domain::access::Action;
 use tocsin_store::{AlertRecord, EventRecord, IncidentQuery, IncidentRecord};
@@ -52,6 +53,7 @@ impl From<IncidentRecord> for IncidentView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AlertView {
     pub id: i64,
+    pub service: String,
     pub dedup_key: String,
     pub status: String,
     pub severity: String,
@@ -60,12 +62,18 @@ pub struct AlertView {
     pub count: i64,
     pub first_seen: String,
     pub last_seen: String,
+    pub labels: BTreeMap<String, String>,
+    /// Why it opened no incident although it pages: `silence:<name>` or
+    /// `maintenance:<name>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub muted_by: Option<String>,
 }
 
 impl From<AlertRecord> for AlertView {
     fn from(a: AlertRecord) -> Self {
         AlertView {
             id: a.id,
+            service: a.service.to_string(),
             dedup_key: a.dedup_key,
             status: a.status.as_str().to_owned(),
             severity: a.severity.to_string(),
@@ -73,6 +81,8 @@ impl From<AlertRecord> for AlertView {
             count: a.count,
             first_seen: a.first_seen.to_string(),
             last_seen: a.last_seen.to_string(),
+            labels: a.labels,
+            muted_by: a.muted.map(|m| m.as_stored()),
         }
     }
 }

@@ -2,8 +2,10 @@
 
 pub mod access;
 pub mod catalog;
+pub mod changes;
 pub mod config;
 pub mod incidents;
+pub mod noise;
 
 use crate::server::AppState;
 use utoipa::OpenApi;
@@ -24,6 +26,7 @@ use utoipa_axum::routes;
         (name = "catalog", description = "Declared objects: teams, users, services, schedules, escalation policies, integrations"),
         (name = "access", description = "The caller, API tokens and the audit log"),
         (name = "incidents", description = "Incidents opened from ingested alerts, with their alerts and events"),
+        (name = "noise", description = "Silences and maintenance windows made at run time, and silence previews"),
         (name = "config", description = "Config as code: plan and apply manifests"),
         (name = "health", description = "Liveness and readiness"),
     )
@@ -58,12 +61,24 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::get_service))
         .routes(routes!(catalog::list_integrations))
         .routes(routes!(catalog::get_integration))
+        .routes(routes!(catalog::list_silences, noise::create_silence))
+        .routes(routes!(catalog::get_silence, noise::expire_silence))
+        .routes(routes!(noise::preview_silence))
+        .routes(routes!(
+            catalog::list_maintenance_windows,
+            noise::create_window
+        ))
+        .routes(routes!(
+            catalog::get_maintenance_window,
+            noise::delete_window
+        ))
         .routes(routes!(access::me))
         .routes(routes!(access::list_tokens, access::create_token))
         .routes(routes!(access::revoke_token))
         .routes(routes!(access::audit))
         .routes(routes!(incidents::list_incidents))
         .routes(routes!(incidents::get_incident))
+        .routes(routes!(changes::record_change))
         .routes(routes!(config::plan))
         .routes(routes!(config::apply))
         .routes(routes!(crate::health::healthz))

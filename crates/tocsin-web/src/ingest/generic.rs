@@ -108,7 +108,8 @@ pub fn parse(body: &[u8], map: &SeverityMap) -> Result<Event, FormatError> {
         (_, s) => s.unwrap_or_default(),
     };
 
-    let severity = match (action, non_blank(w.severity)) {
+    let sender_severity = non_blank(w.severity);
+    let severity = match (action, sender_severity.as_deref()) {
         (EventAction::Change, Some(_)) => {
             return Err(FormatError::new(
                 "severity",
@@ -117,7 +118,7 @@ pub fn parse(body: &[u8], map: &SeverityMap) -> Result<Event, FormatError> {
         }
         (EventAction::Change, None) => Severity::Sev5,
         (_, None) => map.default,
-        (_, Some(word)) => known_severity(map, &word).ok_or_else(|| {
+        (_, Some(word)) => known_severity(map, word).ok_or_else(|| {
             FormatError::new(
                 "severity",
                 format!(
@@ -153,6 +154,7 @@ pub fn parse(body: &[u8], map: &SeverityMap) -> Result<Event, FormatError> {
         summary: Event::truncate_summary(&summary),
         source: non_blank(w.source),
         severity,
+        sender_severity,
         occurred_at,
         component: non_blank(w.component),
         group: non_blank(w.group),

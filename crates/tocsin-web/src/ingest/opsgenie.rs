@@ -59,7 +59,7 @@ impl Ident {
 #[derive(Debug, Clone, PartialEq)]
 pub enum OgOp {
     /// A trigger event for the alias (or the message's hash).
-    Create(Event),
+    Create(Box<Event>),
     Acknowledge {
         ident: Ident,
         note: Option<String>,
@@ -315,12 +315,13 @@ pub fn parse_create(body: &[u8], map: &SeverityMap) -> Result<OgOp, FormatError>
     }
     put("priority", json!(priority));
 
-    Ok(OgOp::Create(Event {
+    Ok(OgOp::Create(Box::new(Event {
         action: EventAction::Trigger,
         dedup_key,
         summary: Event::truncate_summary(&message),
         source,
         severity,
+        sender_severity: Some(priority.trim().to_owned()),
         occurred_at: None,
         component: entity,
         group: None,
@@ -330,7 +331,7 @@ pub fn parse_create(body: &[u8], map: &SeverityMap) -> Result<OgOp, FormatError>
         links: Vec::new(),
         images: Vec::new(),
         note: super::non_blank(w.note),
-    }))
+    })))
 }
 
 fn ident(identifier: &str, identifier_type: Option<&str>) -> Result<Ident, FormatError> {
@@ -484,6 +485,36 @@ pub fn unauthorized_body(request_id: Uuid, took_secs: f64) -> Value {
     error_body("Could not authenticate", request_id, took_secs)
 }
 
+/// The body of `GET /v2/alerts/requests/{requestId}` for a processed
+/// request: what it did and to which alert (`alertId` is tocsin's alert
+/// number, usable with `identifierType=id`).
+pub fn request_status_body(
+    e: &tocsin_store::EventRecord,
+    request_id: Uuid,
+    took_secs: f64,
+) -> Value {
+    let (action, status) = match e.event.action {
+        EventAction::Trigger => ("Create", "Created alert"),
+        EventAction::Acknowledge => ("Acknowledge", "Acknowledged alert"),
+        EventAction::Resolve => ("Close", "Closed alert"),
+        EventAction::Note => ("AddNote", "Added note"),
+        EventAction::Change => ("Create", "Recorded change"),
+    };
+    let mut data = json!({
+        "success": true,
+        "action": action,
+        "processedAt": e.received_at.to_string(),
+        "integrationId": e.integration.as_str(),
+        "isSuccess": true,
+        "status": status,
+        "alias": e.event.dedup_key,
+    });
+    if let Some(id) = e.alert_id {
+        data["alertId"] = json!(id.to_string());
+    }
+    json!({ "data": data, "took": took_secs, "requestId": request_id.to_string() })
+}
+
 /// The 404 body for an identifier that names no alert.
 pub fn not_found_body(request_id: Uuid, took_secs: f64) -> Value {
     error_body("Alert does not exist", request_id, took_secs)
@@ -501,7 +532,7 @@ mod tests {
 
     fn create(body: &str) -> Event {
         match parse_create(body.as_bytes(), &map()) {
-            Ok(OgOp::Create(e)) => e,
+            Ok(OgOp::Create(e)) => *e,
             other => panic!("{other:?}"),
         }
     }

@@ -287,6 +287,7 @@ pub fn parse_event(body: &[u8], map: &SeverityMap) -> Result<PdEvent, PdError> {
 
     let mut summary = String::new();
     let mut severity = map.default;
+    let mut sender_severity = None;
     let mut source = None;
     let mut occurred_at = None;
     let (mut component, mut group, mut class) = (None, None, None);
@@ -298,6 +299,7 @@ pub fn parse_event(body: &[u8], map: &SeverityMap) -> Result<PdEvent, PdError> {
                 .unwrap_or_default();
             source = p.take(required("payload.source", pl.source, why));
             if let Some(word) = p.take(required("payload.severity", pl.severity, why)) {
+                sender_severity = Some(word.clone());
                 match known_pd_severity(map, &word) {
                     Some(s) => severity = s,
                     None => p.push(
@@ -311,6 +313,7 @@ pub fn parse_event(body: &[u8], map: &SeverityMap) -> Result<PdEvent, PdError> {
             source = super::non_blank(pl.source);
             if let Some(word) = super::non_blank(pl.severity) {
                 severity = map.pagerduty(&word);
+                sender_severity = Some(word);
             }
         }
         if let Some(ts) = super::non_blank(pl.timestamp) {
@@ -355,6 +358,7 @@ pub fn parse_event(body: &[u8], map: &SeverityMap) -> Result<PdEvent, PdError> {
                 summary: Event::truncate_summary(&summary),
                 source,
                 severity,
+                sender_severity,
                 occurred_at,
                 component,
                 group,
@@ -416,6 +420,7 @@ pub fn parse_change(body: &[u8]) -> Result<PdChange, PdError> {
                 summary: Event::truncate_summary(&summary),
                 source,
                 severity: Severity::Sev5,
+                sender_severity: None,
                 occurred_at,
                 component: None,
                 group: None,

@@ -6,7 +6,7 @@
 //! | endpoint | format | key |
 //! |---|---|---|
 //! | `POST /v2/enqueue`, `/v2/change/enqueue` | PagerDuty Events API v2 | `routing_key` in the body |
-//! | `POST /v2/alerts`, `/v2/alerts/{id}/acknowledge\|close\|notes`; `PUT /v2/alerts/{id}/message\|description` | Opsgenie Alert API v2 | `Authorization: GenieKey <key>` |
+//! | `POST /v2/alerts`, `/v2/alerts/{id}/acknowledge\|close\|notes`; `PUT /v2/alerts/{id}/message\|description`; `GET /v2/alerts/requests/{requestId}` | Opsgenie Alert API v2 | `Authorization: GenieKey <key>` |
 //! | `POST /integrations/{key}/alertmanager` | Alertmanager webhook v4 | in the URL |
 //! | `POST /integrations/{key}/grafana` | Grafana webhook | in the URL |
 //! | `POST /integrations/{key}/events` | tocsin generic JSON | in the URL |
@@ -22,7 +22,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::Value;
 use std::time::Instant;
@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/v2/enqueue", post(pd_enqueue))
         .route("/v2/change/enqueue", post(pd_change))
         .route("/v2/alerts", post(og_create))
+        .route("/v2/alerts/requests/{request_id}", get(og_request))
         .route("/v2/alerts/{identifier}/{op}", post(og_op).put(og_update))
         .route("/integrations/{key}/{format}", post(webhook))
         // One byte over the limit, so the parsers' own size check answers
@@ -97,6 +98,7 @@ async fn store(
     state: &AppState,
     i: &KnownIntegration,
     events: Vec<Event>,
+    request_id: Option<String>,
 ) -> Result<Vec<IngestResult>, IngestError> {
     let now = state.clock.now();
     state
@@ -110,6 +112,7 @@ async fn store(
             service: i.service.clone(),
             event,
             received_at: now,
+            request_id: request_id.clone(),
         })
         .collect();
     state.ingestor.submit_all(items).await
@@ -143,7 +146,7 @@ async fn pd_enqueue(
 ) -> Response {
     let parsed = read(body)
         .map_err(|e| pagerduty::PdError { errors: vec![e] })
-        .and_then(|b| pagerduty::parse_event(&b, &state.severity_map));
+        .and_then(|b| pagerduty::parse_event(&b, state.integrations.severity_defaults()));
     let pd = match parsed {
         Ok(pd) => pd,
         Err(e) => return json(e.status(), e.body()),
@@ -170,7 +173,13 @@ async fn pd_enqueue(
         }
     };
     let dedup_key = pd.event.dedup_key.clone();
-    match store(&state, &i, vec![pd.event]).await {
+    let mut event = pd.event;
+    // The key was in the body, so the event was parsed with the default
+    // table: apply the integration's own.
+    if let Some(word) = &event.sender_severity {
+        event.severity = i.severity.pagerduty(word);
+    }
+    match store(&state, &i, vec![event], None).await {
         Ok(_) => json(StatusCode::ACCEPTED, pagerduty::success_body(&dedup_key)),
         Err(e) => {
             let (status, msg) = unavailable(&e);
@@ -203,7 +212,7 @@ async fn pd_change(State(state): State<AppState>, body: Result<Bytes, BytesRejec
             );
         }
     };
-    match store(&state, &i, vec![pd.event]).await {
+    match store(&state, &i, vec![pd.event], None).await {
         Ok(_) => json(StatusCode::ACCEPTED, pagerduty::change_success_body()),
         Err(e) => {
             let (status, msg) = unavailable(&e);
@@ -276,8 +285,42 @@ impl Og {
         }
     }
 
+    /// The dedup key of the alert an identifier names: an alias is one;
+    /// an id (or tiny id) is the alert's number, looked up among this
+    /// integration's service's alerts.
+    async fn dedup_key(
+        &self,
+        state: &AppState,
+        i: &KnownIntegration,
+        ident: &opsgenie::Ident,
+    ) -> Result<String, Response> {
+        if let Some(key) = ident.dedup_key() {
+            return Ok(key);
+        }
+        let Ok(id) = ident.value.trim().parse::<i64>() else {
+            return Err(json(
+                StatusCode::NOT_FOUND,
+                opsgenie::not_found_body(self.id, self.took()),
+            ));
+        };
+        match state.store.get_alert(id).await {
+            Ok(Some(a)) if a.service == i.service => Ok(a.dedup_key),
+            Ok(_) => Err(json(
+                StatusCode::NOT_FOUND,
+                opsgenie::not_found_body(self.id, self.took()),
+            )),
+            Err(e) => {
+                tracing::error!(error = %e, "alert lookup failed");
+                Err(self.error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database is unavailable; retry shortly",
+                ))
+            }
+        }
+    }
+
     async fn store(&self, state: &AppState, i: &KnownIntegration, event: Event) -> Response {
-        match store(state, i, vec![event]).await {
+        match store(state, i, vec![event], Some(self.id.to_string())).await {
             Ok(_) => self.accepted(),
             Err(e) => {
                 let (status, msg) = unavailable(&e);
@@ -297,9 +340,9 @@ async fn og_create(
         Ok(i) => i,
         Err(r) => return r,
     };
-    let op = read(body).and_then(|b| opsgenie::parse_create(&b, &state.severity_map));
+    let op = read(body).and_then(|b| opsgenie::parse_create(&b, &i.severity));
     match op {
-        Ok(opsgenie::OgOp::Create(event)) => og.store(&state, &i, event).await,
+        Ok(opsgenie::OgOp::Create(event)) => og.store(&state, &i, *event).await,
         Ok(_) => og.error(StatusCode::BAD_REQUEST, "not a create request"),
         Err(e) => og.invalid(&e),
     }
@@ -350,18 +393,17 @@ async fn og_op(
         }
         Err(e) => return og.invalid(&e),
     };
-    if ident.kind != opsgenie::IdentKind::Alias {
-        return og.invalid(&FormatError::new(
-            "identifierType",
-            "tocsin finds Opsgenie alerts by alias; send identifierType=alias with the alert's alias",
-        ));
-    }
+    let dedup_key = match og.dedup_key(&state, &i, &ident).await {
+        Ok(key) => key,
+        Err(r) => return r,
+    };
     let event = Event {
         action,
-        dedup_key: opsgenie::alias_dedup_key(&ident.value),
+        dedup_key,
         summary: String::new(),
         source: None,
-        severity: state.severity_map.default,
+        severity: i.severity.default,
+        sender_severity: None,
         occurred_at: None,
         component: None,
         group: None,
@@ -390,9 +432,10 @@ async fn og_update(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let og = Og::new();
-    if let Err(r) = og.authenticate(&state, &headers).await {
-        return r;
-    }
+    let i = match og.authenticate(&state, &headers).await {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     let field = match op.as_str() {
         "message" => opsgenie::UpdateField::Message,
         "description" => opsgenie::UpdateField::Description,
@@ -406,12 +449,47 @@ async fn og_update(
     let parsed = read(body)
         .and_then(|b| opsgenie::parse_update(&identifier, q.identifier_type.as_deref(), field, &b));
     match parsed {
-        Ok(ident) if ident.kind == opsgenie::IdentKind::Alias => og.accepted(),
-        Ok(_) => og.invalid(&FormatError::new(
-            "identifierType",
-            "tocsin finds Opsgenie alerts by alias; send identifierType=alias with the alert's alias",
-        )),
+        Ok(ident) => match og.dedup_key(&state, &i, &ident).await {
+            Ok(_) => og.accepted(),
+            Err(r) => r,
+        },
         Err(e) => og.invalid(&e),
+    }
+}
+
+/// `GET /v2/alerts/requests/{requestId}`: what a request did. The Opsgenie
+/// clients call it after a create to learn the alert's id, which they then
+/// use with `identifierType=id` (their default). Requests are processed
+/// before tocsin answers, so a known request is always done.
+async fn og_request(
+    State(state): State<AppState>,
+    Path(request_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let og = Og::new();
+    let i = match og.authenticate(&state, &headers).await {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let found = match state.store.event_by_request(request_id.trim()).await {
+        Ok(found) => found.filter(|e| e.service == i.service),
+        Err(e) => {
+            tracing::error!(error = %e, "request status lookup failed");
+            return og.error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable; retry shortly",
+            );
+        }
+    };
+    match found {
+        Some(e) => json(
+            StatusCode::OK,
+            opsgenie::request_status_body(&e, og.id, og.took()),
+        ),
+        None => og.error(
+            StatusCode::NOT_FOUND,
+            &format!("Request {request_id:?} not found; requests made with this key are kept"),
+        ),
     }
 }
 
@@ -458,9 +536,9 @@ async fn webhook(
         }
     };
     let parsed = read(body).and_then(|b| match expected {
-        IntegrationFormat::Alertmanager => alertmanager::parse(&b, &state.severity_map),
-        IntegrationFormat::Grafana => grafana::parse(&b, &state.severity_map),
-        _ => generic::parse(&b, &state.severity_map).map(|e| vec![e]),
+        IntegrationFormat::Alertmanager => alertmanager::parse(&b, &i.severity),
+        IntegrationFormat::Grafana => grafana::parse(&b, &i.severity),
+        _ => generic::parse(&b, &i.severity).map(|e| vec![e]),
     });
     let events = match parsed {
         Ok(events) => events,
@@ -471,7 +549,7 @@ async fn webhook(
         .first()
         .map(|e| e.dedup_key.clone())
         .unwrap_or_default();
-    match store(&state, &i, events).await {
+    match store(&state, &i, events, None).await {
         Ok(_) => {
             let body = match expected {
                 IntegrationFormat::Alertmanager => alertmanager::success_body(n),

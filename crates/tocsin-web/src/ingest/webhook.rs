@@ -170,6 +170,7 @@ fn event(
                 .cloned(),
         ),
         severity: map.label(labels.get("severity").map(String::as_str)),
+        sender_severity: labels.get("severity").cloned(),
         occurred_at,
         component: None,
         group: group.map(str::to_owned),
