@@ -8,8 +8,8 @@
 //! SQLite; shared statements come from [`tocsin_store::sql`].
 
 use sqlx::migrate::Migrator;
-use sqlx::{Pool, Postgres, Transaction};
-use tocsin_store::sql::ClaimedRow;
+use sqlx::{PgConnection, Pool, Postgres, Transaction};
+use tocsin_store::sql::{AlertInsert, AlertRow, ClaimedRow, EventInsert};
 use tocsin_store::{Backend, StoreError};
 use tocsin_store_sqlx::Dialect;
 
@@ -34,16 +34,34 @@ const CLAIM_JOBS: &str = "WITH due AS ( \
      RETURNING jobs.id, jobs.kind, jobs.key, jobs.payload, jobs.due_at, jobs.attempts, \
          jobs.lease_until";
 
+/// `$1` service, `$2` dedup keys (text[]): live alerts, in [`AlertRow`]
+/// order; one fixed text for any number of keys.
+const LIVE_ALERTS: &str = "SELECT id, service, dedup_key, status, severity, summary, group_key, \
+     labels, count, first_seen, last_seen, incident_id, muted_by FROM alerts \
+     WHERE status <> 'resolved' AND service = $1 AND dedup_key = ANY($2)";
+
+/// One array per column, in [`AlertInsert`] order.
+const INSERT_ALERTS: &str = "INSERT INTO alerts (service, dedup_key, status, severity, summary, \
+     group_key, labels, count, first_seen, last_seen, incident_id, muted_by) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+         $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], \
+         $12::text[]) \
+     RETURNING id, service, dedup_key";
+
+/// One array per column, in [`EventInsert`] order.
+const INSERT_EVENTS: &str = "INSERT INTO events (received_at, integration, service, action, \
+     dedup_key, alert_id, incident_id, body, request_id) \
+     SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
+         $6::bigint[], $7::bigint[], $8::text[], $9::text[])";
+
+fn column<T, U>(rows: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
+    rows.iter().map(f).collect()
+}
+
 impl Dialect for PostgresStore {
     type Db = Postgres;
 
     const BACKEND: Backend = Backend::Postgres;
-
-    /// A transaction-level advisory lock (released at commit); the number
-    /// is tocsin's, arbitrary but fixed.
-    const INGEST_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(7676001)");
-
-    const PARAMS: tocsin_store::sql::Params = tocsin_store::sql::Params::Numbered;
 
     const MIGRATIONS_TABLE_EXISTS: &'static str =
         "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
@@ -71,6 +89,80 @@ impl Dialect for PostgresStore {
     /// writes. A taken name is caught by the `UNIQUE (kind, name)` constraint.
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         self.pool.begin().await.map_err(map)
+    }
+
+    /// Keys as one array parameter.
+    async fn live_alerts(
+        conn: &mut PgConnection,
+        service: &str,
+        keys: &[&str],
+    ) -> Result<Vec<AlertRow>, StoreError> {
+        sqlx::query_as(LIVE_ALERTS)
+            .bind(service)
+            .bind(keys)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map)
+    }
+
+    /// Column arrays unnested into rows: one prepared statement, one round
+    /// trip, whatever the batch size.
+    async fn insert_alerts(
+        conn: &mut PgConnection,
+        rows: &[AlertInsert],
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        sqlx::query_as(INSERT_ALERTS)
+            .bind(column(rows, |a| a.service.clone()))
+            .bind(column(rows, |a| a.dedup_key.clone()))
+            .bind(column(rows, |a| a.status.to_owned()))
+            .bind(column(rows, |a| a.severity.clone()))
+            .bind(column(rows, |a| a.summary.clone()))
+            .bind(column(rows, |a| a.group_key.clone()))
+            .bind(column(rows, |a| a.labels.clone()))
+            .bind(column(rows, |a| a.count))
+            .bind(column(rows, |a| a.first_seen))
+            .bind(column(rows, |a| a.last_seen))
+            .bind(column(rows, |a| a.incident_id))
+            .bind(column(rows, |a| a.muted_by.clone()))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map)
+    }
+
+    async fn insert_events(
+        conn: &mut PgConnection,
+        rows: &[EventInsert],
+    ) -> Result<(), StoreError> {
+        sqlx::query(INSERT_EVENTS)
+            .bind(column(rows, |e| e.received_at))
+            .bind(column(rows, |e| e.integration.clone()))
+            .bind(column(rows, |e| e.service.clone()))
+            .bind(column(rows, |e| e.action.clone()))
+            .bind(column(rows, |e| e.dedup_key.clone()))
+            .bind(column(rows, |e| e.alert_id))
+            .bind(column(rows, |e| e.incident_id))
+            .bind(column(rows, |e| e.body.clone()))
+            .bind(column(rows, |e| e.request_id.clone()))
+            .execute(&mut *conn)
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    /// One round trip (the simple query protocol takes several
+    /// statements): begin, plan this transaction's statements with its own
+    /// values (the ingest tables grow fast, and a plan cached while they
+    /// were small would scan them), and take a transaction-level advisory
+    /// lock, released at commit (the number is tocsin's, arbitrary but
+    /// fixed).
+    async fn begin_ingest(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        self.pool
+            .begin_with(
+                "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan; \
+                 SELECT pg_advisory_xact_lock(7676001)",
+            )
+            .await
+            .map_err(map)
     }
 
     /// The due jobs are picked and row-locked with `FOR UPDATE SKIP LOCKED`

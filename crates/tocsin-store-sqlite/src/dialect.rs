@@ -7,8 +7,8 @@
 //! PostgreSQL; shared statements come from [`tocsin_store::sql`].
 
 use sqlx::migrate::Migrator;
-use sqlx::{Pool, Sqlite, Transaction};
-use tocsin_store::sql::ClaimedRow;
+use sqlx::{Pool, Sqlite, SqliteConnection, Transaction};
+use tocsin_store::sql::{self, AlertInsert, AlertRow, ClaimedRow, EventInsert, Params};
 use tocsin_store::{Backend, StoreError};
 use tocsin_store_sqlx::Dialect;
 
@@ -34,13 +34,6 @@ impl Dialect for SqliteStore {
 
     const BACKEND: Backend = Backend::Sqlite;
 
-    /// `BEGIN IMMEDIATE` already takes SQLite's single write lock.
-    const INGEST_LOCK: Option<&'static str> = None;
-
-    /// Plain `?`: sqlx-sqlite binds `$N` by looking each name up, which is
-    /// quadratic in a multi-row statement.
-    const PARAMS: tocsin_store::sql::Params = tocsin_store::sql::Params::Anonymous;
-
     const MIGRATIONS_TABLE_EXISTS: &'static str = "SELECT EXISTS (SELECT 1 FROM sqlite_master \
          WHERE type = 'table' AND name = '_sqlx_migrations')";
 
@@ -63,6 +56,86 @@ impl Dialect for SqliteStore {
     /// transaction tries to upgrade.
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map)
+    }
+
+    /// `BEGIN IMMEDIATE` already takes SQLite's single write lock.
+    async fn begin_ingest(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.begin_write().await
+    }
+    /// Multi-row statements with anonymous `?` parameters (sqlx-sqlite
+    /// binds `$N` by looking each name up, which is quadratic in a
+    /// multi-row statement; `?` in constant time each), at most
+    /// [`sql::MAX_ROWS_PER_STATEMENT`] rows per statement.
+    async fn live_alerts(
+        conn: &mut SqliteConnection,
+        service: &str,
+        keys: &[&str],
+    ) -> Result<Vec<AlertRow>, StoreError> {
+        let mut rows = Vec::new();
+        for chunk in keys.chunks(sql::MAX_ROWS_PER_STATEMENT) {
+            let text = sql::live_alerts_by_keys(Params::Anonymous, chunk.len());
+            let mut q = sqlx::query_as::<_, AlertRow>(sqlx::AssertSqlSafe(text))
+                .persistent(false)
+                .bind(service.to_owned());
+            for key in chunk {
+                q = q.bind((*key).to_owned());
+            }
+            rows.extend(q.fetch_all(&mut *conn).await.map_err(map)?);
+        }
+        Ok(rows)
+    }
+
+    async fn insert_alerts(
+        conn: &mut SqliteConnection,
+        rows: &[AlertInsert],
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let mut ids = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(sql::MAX_ROWS_PER_STATEMENT) {
+            let text = sql::insert_alerts(Params::Anonymous, chunk.len());
+            let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(text))
+                .persistent(false);
+            for a in chunk {
+                q = q
+                    .bind(a.service.clone())
+                    .bind(a.dedup_key.clone())
+                    .bind(a.status)
+                    .bind(a.severity.clone())
+                    .bind(a.summary.clone())
+                    .bind(a.group_key.clone())
+                    .bind(a.labels.clone())
+                    .bind(a.count)
+                    .bind(a.first_seen)
+                    .bind(a.last_seen)
+                    .bind(a.incident_id)
+                    .bind(a.muted_by.clone());
+            }
+            ids.extend(q.fetch_all(&mut *conn).await.map_err(map)?);
+        }
+        Ok(ids)
+    }
+
+    async fn insert_events(
+        conn: &mut SqliteConnection,
+        rows: &[EventInsert],
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(sql::MAX_ROWS_PER_STATEMENT) {
+            let text = sql::insert_events(Params::Anonymous, chunk.len());
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(text)).persistent(false);
+            for e in chunk {
+                q = q
+                    .bind(e.received_at)
+                    .bind(e.integration.clone())
+                    .bind(e.service.clone())
+                    .bind(e.action.clone())
+                    .bind(e.dedup_key.clone())
+                    .bind(e.alert_id)
+                    .bind(e.incident_id)
+                    .bind(e.body.clone())
+                    .bind(e.request_id.clone());
+            }
+            q.execute(&mut *conn).await.map_err(map)?;
+        }
+        Ok(())
     }
 
     /// A single `UPDATE ... RETURNING` whose subquery picks the due jobs.

@@ -102,6 +102,11 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A local file cannot drop the connection the way a network can;
+            // pinging it before every use costs a round trip to the
+            // connection's thread, which under load is most of an ingest
+            // batch's time.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| match map(e) {

@@ -14,7 +14,7 @@
 use sqlx::migrate::Migrator;
 use sqlx::{Database, Pool, Transaction};
 use std::future::Future;
-use tocsin_store::sql::ClaimedRow;
+use tocsin_store::sql::{AlertInsert, AlertRow, ClaimedRow, EventInsert};
 use tocsin_store::{Backend, StoreError};
 
 /// A store type's dialect: what [`crate::impl_store!`] needs from it.
@@ -28,16 +28,6 @@ pub trait Dialect: Send + Sync + 'static {
     /// One row, one boolean column: whether sqlx's `_sqlx_migrations` table
     /// exists yet (it does not on a new database). No parameters.
     const MIGRATIONS_TABLE_EXISTS: &'static str;
-
-    /// Taken first in every ingest transaction so that batches from all
-    /// instances are applied one after the other (two instances must not
-    /// open two incidents for one problem); `None` where the write
-    /// transaction already excludes other writers.
-    const INGEST_LOCK: Option<&'static str>;
-
-    /// How statements built at run time (multi-row inserts) name their
-    /// parameters.
-    const PARAMS: tocsin_store::sql::Params;
 
     /// The pool every statement outside a transaction runs on.
     fn pool(&self) -> &Pool<Self::Db>;
@@ -55,6 +45,35 @@ pub trait Dialect: Send + Sync + 'static {
     /// compare-and-set statements of a catalog batch safe against a
     /// concurrent batch (a version check and its write see the same row).
     fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<Transaction<'static, Self::Db>, StoreError>> + Send;
+
+    /// The live (not resolved) alerts of `service` with these dedup keys,
+    /// within an ingest transaction. `keys` is not empty.
+    fn live_alerts(
+        conn: &mut <Self::Db as Database>::Connection,
+        service: &str,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<Vec<AlertRow>, StoreError>> + Send;
+
+    /// Inserts an ingest batch's new alerts; returns `(id, service, dedup
+    /// key)` per row, in any order. `rows` is not empty.
+    fn insert_alerts(
+        conn: &mut <Self::Db as Database>::Connection,
+        rows: &[AlertInsert],
+    ) -> impl Future<Output = Result<Vec<(i64, String, String)>, StoreError>> + Send;
+
+    /// Inserts an ingest batch's events. `rows` is not empty.
+    fn insert_events(
+        conn: &mut <Self::Db as Database>::Connection,
+        rows: &[EventInsert],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Begins an ingest transaction. Batches from all instances must be
+    /// applied one after the other (two instances must not open two
+    /// incidents for one problem), so this takes whatever lock makes that
+    /// so, in as few round trips as the backend allows.
+    fn begin_ingest(
         &self,
     ) -> impl Future<Output = Result<Transaction<'static, Self::Db>, StoreError>> + Send;
 

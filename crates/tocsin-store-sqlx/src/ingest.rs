@@ -1,7 +1,7 @@
 //! [`IngestStore`](tocsin_store::IngestStore): a batch of events stored, and
 //! the alerting rules applied to it, in one write transaction (the group
 //! commit). The transaction first takes the backend's ingest lock
-//! ([`crate::Dialect::INGEST_LOCK`]: PostgreSQL serializes ingest batches of
+//! ([`crate::Dialect::begin_ingest`]: PostgreSQL serializes ingest batches of
 //! every instance; SQLite's write transaction already does), then loads the
 //! snapshot of what is open for the batch's services and the services they
 //! depend on, runs [`tocsin_domain::alerting::decide`] per event, and writes
@@ -36,7 +36,7 @@ macro_rules! __impl_ingest_store {
                 if items.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut tx = self.begin_write().await?;
+                let mut tx = self.begin_ingest().await?;
                 let result = ingest_in(&mut tx, items, policy, now).await;
                 $crate::finish::<$store, _>(tx, result, "ingest batch").await
             }
@@ -153,9 +153,6 @@ macro_rules! __impl_ingest_store {
             policy: &IngestArc<Policy>,
             now: Timestamp,
         ) -> Result<Vec<IngestResult>, StoreError> {
-            if let Some(lock) = <$store as Dialect>::INGEST_LOCK {
-                sqlx::query(lock).execute(&mut *conn).await.map_err(map)?;
-            }
             let mut snapshot = load_snapshot(conn, items, policy).await?;
             let decisions: Vec<_> = items
                 .iter()
@@ -224,31 +221,30 @@ macro_rules! __impl_ingest_store {
             let new: Vec<usize> = (0..snapshot.alerts.len())
                 .filter(|&i| snapshot.alerts[i].id.is_none())
                 .collect();
-            for chunk in new.chunks(sql::MAX_ROWS_PER_STATEMENT) {
-                let text = sql::insert_alerts(<$store as Dialect>::PARAMS, chunk.len());
-                let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(text))
-                    .persistent(false);
+            if !new.is_empty() {
                 let mut by_key = IngestMap::new();
-                for &i in chunk {
+                let mut inserts = Vec::with_capacity(new.len());
+                for &i in &new {
                     let a = &snapshot.alerts[i];
                     by_key.insert((a.service.as_str().to_owned(), a.dedup_key.clone()), i);
-                    let labels = serde_json::to_string(&a.labels)
-                        .map_err(|e| StoreError::Other(format!("labels: {e}")))?;
-                    q = q
-                        .bind(a.service.as_str().to_owned())
-                        .bind(a.dedup_key.clone())
-                        .bind(a.status.as_str())
-                        .bind(a.severity.to_string())
-                        .bind(a.summary.clone())
-                        .bind(a.group.clone())
-                        .bind(labels)
-                        .bind(a.count)
-                        .bind(sql::millis(a.first_seen))
-                        .bind(sql::millis(a.last_seen))
-                        .bind(incident_id(a.incident))
-                        .bind(a.muted.as_ref().map(|m| m.as_stored()));
+                    inserts.push(sql::AlertInsert {
+                        service: a.service.as_str().to_owned(),
+                        dedup_key: a.dedup_key.clone(),
+                        status: a.status.as_str(),
+                        severity: a.severity.to_string(),
+                        summary: a.summary.clone(),
+                        group_key: a.group.clone(),
+                        labels: serde_json::to_string(&a.labels)
+                            .map_err(|e| StoreError::Other(format!("labels: {e}")))?,
+                        count: a.count,
+                        first_seen: sql::millis(a.first_seen),
+                        last_seen: sql::millis(a.last_seen),
+                        incident_id: incident_id(a.incident),
+                        muted_by: a.muted.as_ref().map(|m| m.as_stored()),
+                    });
                 }
-                for (id, service, key) in q.fetch_all(&mut *conn).await.map_err(map)? {
+                for (id, service, key) in <$store as Dialect>::insert_alerts(conn, &inserts).await?
+                {
                     if let Some(&i) = by_key.get(&(service, key)) {
                         alert_ids[i] = Some(id);
                     }
@@ -280,14 +276,17 @@ macro_rules! __impl_ingest_store {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
-                rows.push((
-                    sql::millis(item.received_at),
-                    item,
+                rows.push(sql::EventInsert {
+                    received_at: sql::millis(item.received_at),
+                    integration: item.integration.as_str().to_owned(),
+                    service: item.service.as_str().to_owned(),
                     action,
+                    dedup_key: item.event.dedup_key.clone(),
                     alert_id,
-                    incident,
+                    incident_id: incident,
                     body,
-                ));
+                    request_id: item.request_id.clone(),
+                });
                 if let Some(id) = incident {
                     if d.page {
                         jobs.push((JOB_INCIDENT_PAGE, id));
@@ -306,23 +305,7 @@ macro_rules! __impl_ingest_store {
                     outcome,
                 });
             }
-            for chunk in rows.chunks(sql::MAX_ROWS_PER_STATEMENT) {
-                let text = sql::insert_events(<$store as Dialect>::PARAMS, chunk.len());
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(text)).persistent(false);
-                for (at, item, action, alert_id, incident, body) in chunk {
-                    q = q
-                        .bind(*at)
-                        .bind(item.integration.as_str().to_owned())
-                        .bind(item.service.as_str().to_owned())
-                        .bind(action.clone())
-                        .bind(item.event.dedup_key.clone())
-                        .bind(*alert_id)
-                        .bind(*incident)
-                        .bind(body.clone())
-                        .bind(item.request_id.clone());
-                }
-                q.execute(&mut *conn).await.map_err(map)?;
-            }
+            <$store as Dialect>::insert_events(conn, &rows).await?;
             for (kind, id) in jobs {
                 let key = format!("{kind}:{id}");
                 sqlx::query(sql::ENQUEUE_JOB)
@@ -378,16 +361,7 @@ macro_rules! __impl_ingest_store {
             }
             let mut rows: Vec<AlertRow> = Vec::new();
             for (service, keys) in by_service {
-                for chunk in keys.chunks(sql::MAX_ROWS_PER_STATEMENT) {
-                    let text = sql::live_alerts_by_keys(<$store as Dialect>::PARAMS, chunk.len());
-                    let mut q = sqlx::query_as::<_, AlertRow>(sqlx::AssertSqlSafe(text))
-                        .persistent(false)
-                        .bind(service.as_str().to_owned());
-                    for key in chunk {
-                        q = q.bind((*key).to_owned());
-                    }
-                    rows.extend(q.fetch_all(&mut *conn).await.map_err(map)?);
-                }
+                rows.extend(<$store as Dialect>::live_alerts(conn, service.as_str(), &keys).await?);
             }
             let mut alerts = Vec::new();
             for row in rows {

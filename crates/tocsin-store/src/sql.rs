@@ -631,7 +631,40 @@ pub fn live_alerts_by_keys(p: Params, n: usize) -> String {
     )
 }
 
-/// Inserts `n` alerts, each bound as for [`INSERT_ALERT`]; returns `id,
+/// A new alert of an ingest batch, ready to bind.
+#[derive(Debug, Clone)]
+pub struct AlertInsert {
+    pub service: String,
+    pub dedup_key: String,
+    pub status: &'static str,
+    pub severity: String,
+    pub summary: String,
+    pub group_key: Option<String>,
+    /// JSON.
+    pub labels: String,
+    pub count: i64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub incident_id: Option<i64>,
+    pub muted_by: Option<String>,
+}
+
+/// An event of an ingest batch, ready to bind.
+#[derive(Debug, Clone)]
+pub struct EventInsert {
+    pub received_at: i64,
+    pub integration: String,
+    pub service: String,
+    pub action: String,
+    pub dedup_key: String,
+    pub alert_id: Option<i64>,
+    pub incident_id: Option<i64>,
+    /// The normalized event as JSON.
+    pub body: String,
+    pub request_id: Option<String>,
+}
+
+/// Inserts `n` alerts, each bound in [`AlertInsert`]'s field order; returns `id,
 /// service, dedup_key` per row, in no particular order (SQLite does not
 /// promise one): map them back by key, which is unique among live alerts.
 pub fn insert_alerts(p: Params, n: usize) -> String {
@@ -643,7 +676,7 @@ pub fn insert_alerts(p: Params, n: usize) -> String {
     )
 }
 
-/// Inserts `n` events, each bound as for [`INSERT_EVENT`].
+/// Inserts `n` events, each bound in [`EventInsert`]'s field order.
 pub fn insert_events(p: Params, n: usize) -> String {
     format!(
         "INSERT INTO events (received_at, integration, service, action, dedup_key, alert_id, \
