@@ -1169,3 +1169,570 @@ async fn unknown_pages_are_html_and_unknown_api_paths_problems() {
         assert_eq!(body["detail"], format!("no route for {path}"), "{body}");
     }
 }
+
+/// Sends one generic event to the demo's `platform-generic` integration
+/// (service postgres).
+async fn send_generic(app: &support::App, dedup_key: &str, alertname: &str) {
+    send_platform(
+        app,
+        serde_json::json!({
+            "action": "trigger",
+            "dedup_key": dedup_key,
+            "summary": "Disk full",
+            "severity": "sev2",
+            "labels": {"alertname": alertname},
+        }),
+    )
+    .await;
+}
+
+/// The part of a page between two markers.
+fn between<'a>(body: &'a str, from: &str, to: &str) -> &'a str {
+    let start = body
+        .find(from)
+        .unwrap_or_else(|| panic!("{from:?} in {body}"));
+    let rest = &body[start..];
+    &rest[..rest.find(to).unwrap_or(rest.len())]
+}
+
+#[tokio::test]
+async fn a_silence_is_previewed_created_and_expired_in_the_ui() {
+    let app = spawn(true).await;
+    send_generic(&app, "d1", "DiskFull").await;
+    let b = app.signed_in("dave").await;
+    let csrf = b.csrf().await;
+
+    let (status, body) = b.page("/silences").await;
+    assert_eq!(status, StatusCode::OK);
+    for needle in [
+        "<a href=\"/silences\" aria-current=\"page\">Silences</a>",
+        "href=\"/maintenance\"",
+        "id=\"silence-staging-kafka-lag\"",
+        "<code>service=&#34;kafka&#34;</code>",
+        "managed in Git",
+        "Europe/Berlin",
+        "value=\"2h\"",
+        "formaction=\"/silences/preview",
+    ] {
+        assert!(body.contains(needle), "{needle:?} missing: {body}");
+    }
+    assert!(
+        !body.contains("Expire silence staging-kafka-lag"),
+        "config-managed silences are changed in Git"
+    );
+
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("matchers", "alertname=DiskFull"),
+        ("duration", "2h"),
+        ("ends_at", ""),
+        ("comment", "volume being resized"),
+        ("name", "disk-full"),
+    ];
+    let res = b.post("/silences/preview", &form).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.unwrap();
+    let preview = between(&body, "id=\"h-preview\"", "</section>");
+    assert!(preview.contains("1 open alert(s) matched now"), "{preview}");
+    assert!(preview.contains("<code>d1</code>"), "{preview}");
+    assert!(preview.contains("href=\"/services/postgres\""), "{preview}");
+    assert!(
+        body.contains(">alertname=DiskFull</textarea>"),
+        "the form is filled in again"
+    );
+    assert!(body.contains("value=\"volume being resized\""));
+    assert!(
+        app.store
+            .get_object(Kind::Silence, &Name::parse("disk-full").unwrap())
+            .await
+            .unwrap()
+            .is_none(),
+        "a preview creates nothing"
+    );
+
+    let res = b.post("/silences", &form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/silences?done=created&name=disk-full");
+    let (_, body) = b.page(&location(&res)).await;
+    assert!(body.contains("Silence disk-full created"), "{body}");
+    let active = between(&body, "id=\"h-active\"", "id=\"h-others\"");
+    let row = between(active, "id=\"silence-disk-full\"", "</tr>");
+    for needle in [
+        "<code>alertname=DiskFull</code>",
+        // 10:00 UTC + 2h, in dave's Europe/Berlin.
+        "2026-03-02 13:00 CET",
+        "volume being resized",
+        "<td class=\"opt\">dave</td>",
+        "aria-label=\"Expire silence disk-full\"",
+    ] {
+        assert!(row.contains(needle), "{needle:?} missing: {row}");
+    }
+
+    // Ingestion sees it at once.
+    send_generic(&app, "d2", "DiskFull").await;
+    let muted = app
+        .store
+        .open_alerts(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.dedup_key == "d2")
+        .unwrap()
+        .muted
+        .map(|m| m.as_stored());
+    assert_eq!(muted.as_deref(), Some("silence:disk-full"));
+
+    app.clock.advance(SignedDuration::from_mins(30));
+    let res = b
+        .post("/silences/disk-full/expire", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/silences?done=expired&name=disk-full");
+    let (_, body) = b.page(&location(&res)).await;
+    assert!(body.contains("Silence disk-full expired"), "{body}");
+    assert!(
+        !between(&body, "id=\"h-active\"", "id=\"h-others\"").contains("disk-full"),
+        "no longer active"
+    );
+    let row = between(&body, "id=\"silence-disk-full\"", "</tr>");
+    assert!(row.contains("ended 2026-03-02 11:30 CET"), "{row}");
+    assert!(!row.contains("Expire"), "{row}");
+    assert!(
+        audit_rows(&app, "silence.expire").await.len() == 1,
+        "the expiry is audited"
+    );
+
+    // A crafted notice names nothing that is not there.
+    let (_, body) = b.page("/silences?done=created&name=free-text").await;
+    assert!(body.contains("Silence created"), "{body}");
+    assert!(!body.contains("free-text"));
+}
+
+#[tokio::test]
+async fn silence_problems_are_shown_next_to_their_field() {
+    let app = spawn(true).await;
+    let b = app.signed_in("dave").await;
+    let csrf = b.csrf().await;
+    let res = b
+        .post(
+            "/silences",
+            &[
+                ("csrf", csrf.as_str()),
+                ("matchers", "alertname=DiskFull\r\n\r\nnot a matcher"),
+                ("duration", "soon"),
+                ("name", "Bad Name"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("aria-describedby=\"matchers-help matchers-error\" aria-invalid=\"true\""),
+        "{body}"
+    );
+    let matchers = between(&body, "id=\"matchers-error\"", "</ul>");
+    assert!(matchers.contains("line 3 (not a matcher)"), "{matchers}");
+    let duration = between(&body, "id=\"duration-error\"", "</p>");
+    assert!(duration.contains("is not a positive span"), "{duration}");
+    assert!(body.contains("id=\"name-error\""), "{body}");
+    assert!(body.contains("value=\"Bad Name\""), "the form is kept");
+    assert_eq!(
+        app.store
+            .list_objects(Some(Kind::Silence))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "only the demo's silence"
+    );
+
+    let res = b
+        .post(
+            "/silences/preview",
+            &[("csrf", csrf.as_str()), ("matchers", "env=~\"(\"")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(
+        between(&body, "id=\"matchers-error\"", "</ul>").contains("line 1"),
+        "{body}"
+    );
+    assert!(!body.contains("id=\"h-preview\""));
+}
+
+#[tokio::test]
+async fn silences_and_windows_are_refused_with_the_reason() {
+    let app = spawn(true).await;
+    let alice = app.signed_in("alice").await;
+    let csrf = alice.csrf().await;
+    let res = alice
+        .post(
+            "/silences",
+            &[
+                ("csrf", csrf.as_str()),
+                ("matchers", "service=\"postgres\"\nalertname=DiskFull"),
+                ("duration", "1h"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("alice is not a member of team platform"),
+        "{body}"
+    );
+    assert!(
+        body.contains("service=&#34;postgres&#34;"),
+        "the form is kept"
+    );
+
+    // A viewer sees the forms; the use case says no.
+    let carol = app.signed_in("carol").await;
+    let csrf = carol.csrf().await;
+    let (status, body) = carol.page("/maintenance").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("New maintenance window"));
+    let res = carol
+        .post(
+            "/maintenance",
+            &[
+                ("csrf", csrf.as_str()),
+                ("services", "checkout"),
+                ("duration", "1h"),
+                ("repeat", "none"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("carol has role viewer"),);
+    // Expiring a silence of another team, or one config manages: the
+    // refusal is the notice above the list.
+    let dave = app.signed_in("dave").await;
+    let dave_csrf = dave.csrf().await;
+    let res = dave
+        .post(
+            "/silences",
+            &[
+                ("csrf", dave_csrf.as_str()),
+                ("matchers", "service=\"postgres\""),
+                ("duration", "1h"),
+                ("name", "pg-quiet"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let alice_csrf = alice.csrf().await;
+    let (_, body) = alice.page("/silences").await;
+    assert!(
+        body.contains("aria-label=\"Expire silence pg-quiet\""),
+        "the button is there; the use case decides"
+    );
+    let res = alice
+        .post("/silences/pg-quiet/expire", &[("csrf", &alice_csrf)])
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body = res.text().await.unwrap();
+    let notice = between(&body, "class=\"flash error\"", "</p>");
+    assert!(
+        notice.contains("alice is not a member of team platform"),
+        "{notice}"
+    );
+    assert!(
+        between(&body, "id=\"h-active\"", "id=\"h-others\"").contains("pg-quiet"),
+        "still active"
+    );
+    let res = carol
+        .post("/silences/staging-kafka-lag/expire", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let body = res.text().await.unwrap();
+    assert!(
+        between(&body, "class=\"flash error\"", "</p>").contains("managed by config"),
+        "{body}"
+    );
+    assert_eq!(
+        app.store
+            .list_objects(Some(Kind::Silence))
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "the demo's and pg-quiet"
+    );
+    assert!(
+        app.store
+            .list_objects(Some(Kind::MaintenanceWindow))
+            .await
+            .unwrap()
+            .len()
+            == 1
+    );
+}
+
+#[tokio::test]
+async fn a_maintenance_window_is_listed_on_now_and_deleted() {
+    let app = spawn(true).await;
+    let b = app.signed_in("alice").await;
+    let csrf = b.csrf().await;
+    let (status, body) = b.page("/maintenance").await;
+    assert_eq!(status, StatusCode::OK);
+    let row = between(&body, "id=\"window-postgres-upgrades\"", "</tr>");
+    for needle in [
+        "href=\"/services/postgres\"",
+        "weekly on Sundays at 03:00 (Europe/Berlin), from 2030-01-06",
+        "2h each",
+        "Not on now",
+        // 03:00 Berlin is 03:00 Paris.
+        "next: 2030-01-06 03:00 CET – 2030-01-06 05:00 CET",
+        "managed in Git",
+    ] {
+        assert!(row.contains(needle), "{needle:?} missing: {row}");
+    }
+    assert!(!row.contains("Delete"));
+    assert!(body.contains("href=\"/silences\""));
+    assert!(
+        body.contains(
+            "id=\"starts_at\" name=\"starts_at\" type=\"datetime-local\" value=\"2026-03-02T11:00\""
+        ),
+        "now, in alice's Europe/Paris: {body}"
+    );
+    assert!(body.contains("id=\"time_zone\" name=\"time_zone\" value=\"Europe/Paris\""));
+
+    let res = b
+        .post(
+            "/maintenance",
+            &[
+                ("csrf", csrf.as_str()),
+                ("services", "checkout"),
+                ("starts_at", "2026-03-02T11:00"),
+                ("duration", "25h"),
+                ("time_zone", "Europe/Paris"),
+                ("repeat", "daily"),
+                ("until", ""),
+                ("reason", "Deploy"),
+                ("name", "checkout-deploy"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("id=\"duration-error\""), "{body}");
+    assert!(
+        body.contains("<option value=\"checkout\" selected>"),
+        "{body}"
+    );
+
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("services", "checkout"),
+        ("starts_at", "2026-03-02T11:00"),
+        ("duration", "2h"),
+        ("time_zone", "Europe/Paris"),
+        ("repeat", "none"),
+        ("until", ""),
+        ("reason", "Deploy"),
+        ("name", "checkout-deploy"),
+    ];
+    let res = b.post("/maintenance", &form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&res),
+        "/maintenance?done=created&name=checkout-deploy"
+    );
+    let (_, body) = b.page(&location(&res)).await;
+    assert!(body.contains("Maintenance window checkout-deploy created"));
+    let row = between(&body, "id=\"window-checkout-deploy\"", "</tr>");
+    for needle in [
+        "href=\"/services/checkout\"",
+        "once, 2026-03-02 11:00 (Europe/Paris)",
+        "<strong>On now</strong>, until 2026-03-02 13:00 CET",
+        "Deploy",
+        "aria-label=\"Delete maintenance window checkout-deploy\"",
+    ] {
+        assert!(row.contains(needle), "{needle:?} missing: {row}");
+    }
+    assert!(
+        body.find("id=\"window-checkout-deploy\"") < body.find("id=\"window-postgres-upgrades\""),
+        "on now comes first"
+    );
+    let res = b.post("/maintenance", &form).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT, "the name is taken");
+    assert!(res.text().await.unwrap().contains("id=\"name-error\""));
+
+    // The service page says so, and counts the service's silences.
+    let res = b
+        .post(
+            "/silences",
+            &[
+                ("csrf", csrf.as_str()),
+                ("matchers", "service=\"checkout\"\nalertname=HighLatency"),
+                ("duration", "1h"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "alice's own team");
+    let (_, body) = b.page("/services/checkout").await;
+    assert!(
+        body.contains("In maintenance until 2026-03-02 13:00 CET (checkout-deploy)"),
+        "{body}"
+    );
+    assert!(body.contains("Silenced: 1 silence(s)"), "{body}");
+    let (_, body) = b.page("/services/ledger").await;
+    assert!(!body.contains("In maintenance"));
+    assert!(!body.contains("Silenced:"));
+
+    let res = b
+        .post("/maintenance/postgres-upgrades/delete", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("managed by config"));
+
+    let res = b
+        .post("/maintenance/checkout-deploy/delete", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/maintenance?done=deleted");
+    let (_, body) = b.page("/maintenance?done=deleted").await;
+    assert!(body.contains("Maintenance window deleted."));
+    assert!(!body.contains("window-checkout-deploy"));
+    let (_, body) = b.page("/services/checkout").await;
+    assert!(!body.contains("In maintenance"));
+}
+
+#[tokio::test]
+async fn noise_forms_need_the_csrf_token() {
+    let app = spawn(true).await;
+    let b = app.signed_in("dave").await;
+    for form in [vec![], vec![("csrf", "forged")]] {
+        let mut silence = form.clone();
+        silence.extend([("matchers", "alertname=DiskFull"), ("duration", "2h")]);
+        for path in ["/silences", "/silences/preview"] {
+            let res = b.post(path, &silence).await;
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+            assert!(
+                res.text()
+                    .await
+                    .unwrap()
+                    .contains("did not come from your current session")
+            );
+        }
+        let mut window = form.clone();
+        window.extend([("services", "checkout"), ("duration", "2h")]);
+        assert_eq!(
+            b.post("/maintenance", &window).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            b.post("/silences/staging-kafka-lag/expire", &form)
+                .await
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            b.post("/maintenance/postgres-upgrades/delete", &form)
+                .await
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(
+        app.store
+            .list_objects(Some(Kind::Silence))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.store
+            .list_objects(Some(Kind::MaintenanceWindow))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// Sends one generic event of any action to the demo's platform-generic
+/// integration (service postgres).
+async fn send_platform(app: &support::App, event: serde_json::Value) {
+    let key = app
+        .store
+        .get_object(Kind::Integration, &Name::parse("platform-generic").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .secret
+        .unwrap();
+    let res = app
+        .browser()
+        .http
+        .post(format!("{}/integrations/{key}/events", app.base))
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{:?}", res.text().await);
+}
+
+/// The incident list and page: what ingestion opened, its alerts, its
+/// timeline of events and the service's recent changes, readable by a
+/// viewer; resolved incidents are listed only when asked.
+#[tokio::test]
+async fn incidents_are_listed_and_shown_with_timeline_and_recent_changes() {
+    let app = spawn(true).await;
+    send_platform(
+        &app,
+        serde_json::json!({"action": "change", "summary": "Upgraded postgres to 16.4"}),
+    )
+    .await;
+    send_generic(&app, "d1", "DiskFull").await;
+    send_platform(
+        &app,
+        serde_json::json!({"action": "acknowledge", "dedup_key": "d1"}),
+    )
+    .await;
+    let b = app.signed_in("carol").await;
+    let (status, body) = b.page("/incidents").await;
+    assert_eq!(status, StatusCode::OK);
+    for needle in [
+        "<a href=\"/incidents\" aria-current=\"page\">Incidents</a>",
+        "<a href=\"/incidents/1\">#1</a>",
+        "<a href=\"/services/postgres\">postgres</a>",
+        "acknowledged",
+    ] {
+        assert!(body.contains(needle), "{needle:?} missing: {body}");
+    }
+    let (status, body) = b.page("/incidents/1").await;
+    assert_eq!(status, StatusCode::OK);
+    let timeline = between(&body, "id=\"timeline-h\"", "</section>");
+    let trig = timeline
+        .find("triggered")
+        .expect("the trigger is on the timeline");
+    let ack = timeline
+        .find("acknowledged")
+        .expect("the ack is on the timeline");
+    assert!(trig < ack, "oldest first: {timeline}");
+    let changes = between(&body, "id=\"changes-h\"", "</section>");
+    assert!(
+        changes.contains("Upgraded postgres to 16.4"),
+        "recent changes: {changes}"
+    );
+    assert!(body.contains("<code class=\"muted\">d1</code>"), "{body}");
+
+    // Resolved: gone from the default list, there with show=all.
+    send_platform(
+        &app,
+        serde_json::json!({"action": "resolve", "dedup_key": "d1"}),
+    )
+    .await;
+    let (_, body) = b.page("/incidents").await;
+    assert!(body.contains("No open incident."), "{body}");
+    let (_, body) = b.page("/incidents?show=all").await;
+    assert!(body.contains("<a href=\"/incidents/1\">#1</a>"), "{body}");
+    let (status, _) = b.page("/incidents/999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = b.page("/incidents/x").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -8,6 +8,8 @@ mod auth_pages;
 pub mod chart;
 mod common;
 mod depgraph;
+mod incidents;
+mod noise;
 mod people;
 mod profile;
 mod services;
@@ -170,6 +172,8 @@ pub fn router() -> Router<AppState> {
         .route("/static/tocsin.css", get(stylesheet))
         .merge(auth_pages::router())
         .merge(services::router())
+        .merge(incidents::router())
+        .merge(noise::router())
         .merge(people::router())
         .merge(profile::router())
         .merge(settings::router())

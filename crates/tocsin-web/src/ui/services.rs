@@ -5,7 +5,7 @@
 //! two clicks away: `/` → `/services` → the service.
 
 use super::common::{ObjLink, path_name, safe_href};
-use super::{Nav, SignedIn, UiError, depgraph};
+use super::{Nav, SignedIn, UiError, depgraph, noise};
 use crate::server::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -150,6 +150,8 @@ struct ServicePage {
     graph_svg: String,
     tags: Vec<String>,
     integrations: Vec<IntegrationView>,
+    /// In maintenance now, silenced.
+    noise: noise::ServiceNoise,
 }
 
 async fn show(
@@ -180,7 +182,9 @@ async fn show(
     let needed_by: Vec<DepView> = dir.dependents(&name).into_iter().map(dep).collect();
     let names = |deps: &[DepView]| deps.iter().map(|d| d.link.text.clone()).collect::<Vec<_>>();
     let graph_svg = depgraph::render(name.as_str(), &names(&needs), &names(&needed_by));
+    let noise = noise::service_noise(&dir, &name, &me.session.user, state.clock.now());
     Ok(ServicePage {
+        noise,
         name: name.to_string(),
         description: s.description.clone().unwrap_or_default(),
         team: ObjLink::team(&s.team),

@@ -1,0 +1,215 @@
+//! `/incidents` and `/incidents/{number}`: what ingestion opened, read-only
+//! for now — the list (open first by default), and one incident with its
+//! alerts (muted ones say why), every event that landed on it in order (its
+//! timeline's event part) and its service's changes in the 24 hours before
+//! it opened ("recent changes"). Acting on incidents (acknowledge, roles,
+//! notes, a live timeline) comes with the incident response work.
+
+use super::common::{path_name, when};
+use super::{Nav, SignedIn, UiError};
+use crate::server::AppState;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use jiff::SignedDuration;
+use serde::Deserialize;
+use tocsin_domain::ingest::EventAction;
+use tocsin_store::{EventRecord, IncidentQuery, IncidentRecord};
+
+/// Incidents per page.
+const PAGE: u32 = 50;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/incidents", get(list))
+        .route("/incidents/{number}", get(show))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Filters {
+    /// `all` shows resolved incidents too.
+    #[serde(default)]
+    show: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    before: String,
+}
+
+#[derive(Debug)]
+struct Row {
+    number: i64,
+    title: String,
+    service: String,
+    severity: String,
+    status: &'static str,
+    opened: String,
+    open_alerts: i64,
+}
+
+impl From<IncidentRecord> for Row {
+    fn from(r: IncidentRecord) -> Self {
+        Row {
+            number: r.number,
+            title: r.title,
+            service: r.service.to_string(),
+            severity: r.severity.to_string(),
+            status: r.status.as_str(),
+            opened: when(r.created_at),
+            open_alerts: r.open_alerts,
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "incidents.html")]
+struct ListPage {
+    nav: Nav,
+    all: bool,
+    service: String,
+    rows: Vec<Row>,
+    older: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(f): Query<Filters>,
+) -> Result<ListPage, UiError> {
+    let nav = me.nav("incidents");
+    let service = match f.service.trim() {
+        "" => None,
+        s => Some(path_name(s, "service", &nav)?),
+    };
+    let all = f.show == "all";
+    let before_number = f.before.trim().parse::<i64>().ok();
+    let query = IncidentQuery {
+        service: service.clone(),
+        open_only: !all,
+        before_number,
+        limit: PAGE,
+    };
+    let records = state.store.list_incidents(&query).await?;
+    let older = (records.len() == PAGE as usize)
+        .then(|| records.last().map(|r| r.number))
+        .flatten()
+        .map(|n| {
+            let mut q = format!("/incidents?before={n}");
+            if all {
+                q.push_str("&show=all");
+            }
+            if let Some(s) = &service {
+                q.push_str(&format!("&service={s}"));
+            }
+            q
+        });
+    Ok(ListPage {
+        nav,
+        all,
+        service: service.map(|s| s.to_string()).unwrap_or_default(),
+        rows: records.into_iter().map(Row::from).collect(),
+        older,
+    })
+}
+
+#[derive(Debug)]
+struct AlertRow {
+    dedup_key: String,
+    summary: String,
+    severity: String,
+    status: &'static str,
+    count: i64,
+    first_seen: String,
+    last_seen: String,
+}
+
+#[derive(Debug)]
+struct EventRow {
+    at: String,
+    source: String,
+    what: &'static str,
+    text: String,
+}
+
+impl From<EventRecord> for EventRow {
+    fn from(e: EventRecord) -> Self {
+        let what = match e.event.action {
+            EventAction::Trigger => "triggered",
+            EventAction::Acknowledge => "acknowledged",
+            EventAction::Resolve => "resolved",
+            EventAction::Note => "note",
+            EventAction::Change => "change",
+        };
+        let mut text = match (e.event.action, &e.event.note) {
+            (EventAction::Note, Some(n)) => n.clone(),
+            _ => e.event.summary.clone(),
+        };
+        if text.is_empty() {
+            text = e.event.dedup_key.clone();
+        }
+        EventRow {
+            at: when(e.received_at),
+            source: e.integration.to_string(),
+            what,
+            text,
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "incident.html")]
+struct IncidentPage {
+    nav: Nav,
+    i: Row,
+    paged: bool,
+    acknowledged: Option<String>,
+    resolved: Option<String>,
+    alerts: Vec<AlertRow>,
+    timeline: Vec<EventRow>,
+    changes: Vec<EventRow>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(number): Path<String>,
+) -> Result<IncidentPage, UiError> {
+    let nav = me.nav("incidents");
+    let missing = || UiError::not_found(&nav, format!("there is no incident #{number}"));
+    let n = number
+        .trim_start_matches('#')
+        .parse::<i64>()
+        .map_err(|_| missing())?;
+    let store = state.store.as_ref();
+    let incident = store.get_incident(n).await?.ok_or_else(missing)?;
+    let alerts = store.incident_alerts(n).await?;
+    let events = store.incident_events(n, 1000).await?;
+    let since = incident
+        .created_at
+        .checked_sub(SignedDuration::from_hours(24))
+        .unwrap_or(incident.created_at);
+    let changes = store.recent_changes(&incident.service, since, 20).await?;
+    Ok(IncidentPage {
+        paged: incident.paged,
+        acknowledged: incident.acknowledged_at.map(when),
+        resolved: incident.resolved_at.map(when),
+        i: Row::from(incident),
+        alerts: alerts
+            .into_iter()
+            .map(|a| AlertRow {
+                dedup_key: a.dedup_key,
+                summary: a.summary,
+                severity: a.severity.to_string(),
+                status: a.status.as_str(),
+                count: a.count,
+                first_seen: when(a.first_seen),
+                last_seen: when(a.last_seen),
+            })
+            .collect(),
+        timeline: events.into_iter().map(EventRow::from).collect(),
+        changes: changes.into_iter().map(EventRow::from).collect(),
+        nav,
+    })
+}
