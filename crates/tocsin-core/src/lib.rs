@@ -14,6 +14,7 @@ pub mod engine;
 pub mod ingest;
 pub mod manifest;
 pub mod noise;
+pub mod oncall;
 pub mod profile;
 pub mod session;
 pub mod token;

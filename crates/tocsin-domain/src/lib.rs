@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod ingest;
 pub mod name;
 pub mod noise;
+pub mod oncall;
 pub mod plan;
 pub mod severity;
 pub mod token;

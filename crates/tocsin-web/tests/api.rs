@@ -1370,3 +1370,105 @@ async fn silences_and_maintenance_windows_over_the_api() {
     }
     app.finish().await;
 }
+
+/// Who is on call, and a schedule's shifts, from the demo's weekly
+/// payments-primary rotation (alice, bob, carol from Mon 2026-01-05 09:00
+/// Paris).
+#[tokio::test]
+async fn who_is_on_call_over_the_api() {
+    let app = spawn_app().await;
+    let now = tocsin_core::clock::Clock::now(&SystemClock);
+    tocsin_core::demo::load_if_empty(app.store.as_ref(), now)
+        .await
+        .unwrap();
+    let rows = app
+        .get_json("/api/v1/oncall?schedule=payments-primary&at=2026-03-02T10:00:00Z")
+        .await;
+    assert_eq!(rows[0]["users"], json!(["carol"]), "{rows}");
+    assert_eq!(rows[0]["team"], "payments", "{rows}");
+    assert_eq!(rows[0]["until"], "2026-03-09T08:00:00Z", "{rows}");
+    let team = app
+        .get_json("/api/v1/oncall?team=payments&at=2026-03-02T10:00:00Z")
+        .await;
+    assert!(
+        team.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["team"] == "payments"),
+        "{team}"
+    );
+
+    let view = app
+        .get_json(
+            "/api/v1/schedules/payments-primary/shifts?from=2026-03-02T00:00:00Z&to=2026-03-16T00:00:00Z",
+        )
+        .await;
+    let finals: Vec<(String, String, Value)> = view["final"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["start"].as_str().unwrap().to_owned(),
+                s["end"].as_str().unwrap().to_owned(),
+                s["users"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        finals,
+        [
+            (
+                "2026-03-02T00:00:00Z".into(),
+                "2026-03-02T08:00:00Z".into(),
+                json!(["bob"])
+            ),
+            (
+                "2026-03-02T08:00:00Z".into(),
+                "2026-03-09T08:00:00Z".into(),
+                json!(["carol"])
+            ),
+            (
+                "2026-03-09T08:00:00Z".into(),
+                "2026-03-16T00:00:00Z".into(),
+                json!(["alice"])
+            ),
+        ],
+        "{view}"
+    );
+    assert_eq!(view["layers"][0]["name"], "weekly", "{view}");
+    assert_eq!(view["gaps"], json!([]), "{view}");
+    assert_eq!(view["time_zone"], "Europe/Paris", "{view}");
+
+    let bad = problem(
+        app.get("/api/v1/oncall?at=soon", Some(&app.read)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["field"], "at", "{bad}");
+    problem(
+        app.get("/api/v1/oncall?schedule=nope", Some(&app.read))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(
+        app.get(
+            "/api/v1/schedules/payments-primary/shifts?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z",
+            Some(&app.read),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    problem(
+        app.get(
+            "/api/v1/schedules/payments-primary/shifts?from=2026-01-01T00:00:00Z&to=2028-01-01T00:00:00Z",
+            Some(&app.read),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    app.finish().await;
+}

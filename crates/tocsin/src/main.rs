@@ -111,6 +111,21 @@ enum Command {
         #[arg(long, short = 'o', value_enum, default_value_t = cmd::get::Output::Table)]
         output: cmd::get::Output,
     },
+    /// Who is on call now (or --at an instant), per schedule.
+    Oncall {
+        /// Only this team's schedules.
+        #[arg(long)]
+        team: Option<String>,
+        /// Only this schedule.
+        #[arg(long)]
+        schedule: Option<String>,
+        /// An RFC 3339 instant; default now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value_t = cmd::get::Output::Table)]
+        output: cmd::get::Output,
+    },
     /// Send an alert event to a running tocsin (e.g. a test alert).
     Send {
         #[command(flatten)]
@@ -189,6 +204,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Token { command } => cmd::token::run(target()?, command).await,
         Command::User { command } => cmd::user::run(target()?, command).await,
+        Command::Oncall {
+            team,
+            schedule,
+            at,
+            output,
+        } => {
+            cmd::oncall::run(
+                target()?,
+                team.as_deref(),
+                schedule.as_deref(),
+                at.as_deref(),
+                output,
+            )
+            .await
+        }
         Command::Get { kind, name, output } => {
             cmd::get::run(target()?, &kind, name.as_deref(), output).await
         }

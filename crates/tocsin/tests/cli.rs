@@ -1228,3 +1228,61 @@ fn a_killed_server_loses_nothing_it_accepted() {
         );
     });
 }
+
+/// `tocsin oncall` answers from the database at a given instant; `validate`
+/// warns about a schedule that leaves nobody on call (and still succeeds).
+#[test]
+fn oncall_answers_and_validate_warns_about_gaps() {
+    let env = Env::new();
+    let examples = env.examples("manifests");
+    env.run(&["apply", examples.to_str().unwrap(), "--yes"])
+        .assert_success("apply");
+    // payments-primary: weekly alice, bob, carol from Mon 2026-01-05 09:00
+    // Paris; on 2026-03-02 at 11:00 Paris it is turn 8: carol, until the
+    // next Monday 09:00 Paris (08:00 UTC).
+    let r = env.run(&[
+        "oncall",
+        "--schedule",
+        "payments-primary",
+        "--at",
+        "2026-03-02T10:00:00Z",
+        "-o",
+        "json",
+    ]);
+    r.assert_success("oncall");
+    let rows: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(rows[0]["users"], serde_json::json!(["carol"]), "{rows}");
+    assert_eq!(rows[0]["until"], "2026-03-09T08:00:00Z", "{rows}");
+    let r = env.run(&["oncall", "--at", "2026-03-02T07:59:59Z"]);
+    r.assert_success("oncall table");
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("payments-primary") && l.contains("bob")),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&["oncall", "--schedule", "nope"]);
+    r.assert_failure("unknown schedule");
+    assert!(r.stderr.contains("no schedule named"), "{}", r.stderr);
+    let r = env.run(&["oncall", "--at", "yesterday"]);
+    r.assert_failure("bad instant");
+    assert!(r.stderr.contains("RFC 3339"), "{}", r.stderr);
+
+    let dir = env.write(
+        "gappy/org.yaml",
+        "users:\n  - { name: ann, full_name: Ann, email: ann@example.com, time_zone: UTC }\n\
+         schedules:\n  - name: office-hours\n    time_zone: Europe/Berlin\n    layers:\n      \
+         - name: days\n        participants: [ann]\n        turn: 1w\n        start: \"2026-01-05\"\n        \
+         restrictions:\n          - { days: [mon, tue, wed, thu, fri], from: \"09:00\", to: \"17:00\" }\n",
+    );
+    let r = env.run(&["validate", dir.parent().unwrap().to_str().unwrap()]);
+    r.assert_success("a gap is a warning, not a problem");
+    assert!(
+        r.stderr.contains("org.yaml:")
+            && r.stderr.contains("warning: nobody is on call")
+            && r.stderr.contains("layers"),
+        "{}",
+        r.stderr
+    );
+}

@@ -1,5 +1,6 @@
 //! A schedule: who is on call when. This is the declared shape; the rotation
-//! math that turns it into shifts belongs to the schedules work.
+//! math that turns it into shifts is [`crate::oncall`] (rules in
+//! docs/schedules.md).
 
 use super::Checks;
 use crate::Name;
@@ -85,6 +86,20 @@ impl Schedule {
                 c.problem(at("participants"), "a layer needs at least one participant");
             }
             match l.turn.parse::<jiff::Span>() {
+                Ok(span)
+                    if span.is_positive()
+                        && span
+                            .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+                            .is_ok_and(|d| d < jiff::SignedDuration::from_hours(1)) =>
+                {
+                    c.problem(
+                        at("turn"),
+                        format!(
+                            "{:?} is shorter than an hour (a month is written 1mo, a minute 1m)",
+                            l.turn
+                        ),
+                    )
+                }
                 Ok(span) if span.is_positive() => {}
                 Ok(_) => c.problem(at("turn"), "must be longer than zero"),
                 Err(_) => c.problem(

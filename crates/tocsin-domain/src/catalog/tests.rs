@@ -330,3 +330,32 @@ fn the_new_kinds_round_trip_and_parse() {
         [Kind::Silence, Kind::MaintenanceWindow]
     );
 }
+
+#[test]
+fn a_turn_shorter_than_an_hour_is_refused() {
+    let sched = |turn: &str| {
+        Object::Schedule(Schedule {
+            name: n("primary"),
+            description: None,
+            team: None,
+            time_zone: "UTC".into(),
+            layers: vec![Layer {
+                name: n("l"),
+                participants: vec![n("alice")],
+                turn: turn.into(),
+                handoff: "09:00".into(),
+                start: "2026-01-05".into(),
+                time_zone: None,
+                restrictions: vec![],
+            }],
+            overrides: vec![],
+        })
+    };
+    let m = messages(&[user("alice"), sched("1m")]);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert_eq!(m[0].1, "layers[0].turn");
+    assert!(m[0].2.contains("1mo"), "{m:?}");
+    for ok in ["1h", "12h", "1d", "1w", "1mo"] {
+        assert!(messages(&[user("alice"), sched(ok)]).is_empty(), "{ok}");
+    }
+}

@@ -6,6 +6,7 @@ pub mod changes;
 pub mod config;
 pub mod incidents;
 pub mod noise;
+pub mod oncall;
 
 use crate::server::AppState;
 use utoipa::OpenApi;
@@ -26,6 +27,7 @@ use utoipa_axum::routes;
         (name = "catalog", description = "Declared objects: teams, users, services, schedules, escalation policies, integrations"),
         (name = "access", description = "The caller, API tokens and the audit log"),
         (name = "incidents", description = "Incidents opened from ingested alerts, with their alerts and events"),
+        (name = "oncall", description = "Who is on call, and schedules' shifts over a range"),
         (name = "noise", description = "Silences and maintenance windows made at run time, and silence previews"),
         (name = "config", description = "Config as code: plan and apply manifests"),
         (name = "health", description = "Liveness and readiness"),
@@ -79,6 +81,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::list_incidents))
         .routes(routes!(incidents::get_incident))
         .routes(routes!(changes::record_change))
+        .routes(routes!(oncall::who))
+        .routes(routes!(oncall::shifts))
         .routes(routes!(config::plan))
         .routes(routes!(config::apply))
         .routes(routes!(crate::health::healthz))

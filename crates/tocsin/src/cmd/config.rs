@@ -35,6 +35,10 @@ pub fn validate(paths: &[PathBuf]) -> ExitCode {
     if !errors.is_empty() {
         return report(&errors, false);
     }
+    let now = tocsin_core::clock::Clock::now(&tocsin_core::clock::SystemClock);
+    for w in tocsin_core::oncall::coverage_warnings(&m, now) {
+        eprintln!("{w}");
+    }
     println!(
         "{} file(s), {} object(s): valid.",
         m.sources.len(),
@@ -56,6 +60,10 @@ pub async fn plan(
     store.close().await;
     match result {
         Ok(p) => {
+            let now = tocsin_core::clock::Clock::now(&tocsin_core::clock::SystemClock);
+            for w in tocsin_core::oncall::coverage_warnings(&m, now) {
+                eprintln!("{w}");
+            }
             print!("{}", catalog::render(&p));
             if detailed_exitcode && !p.is_empty() {
                 return Ok(ExitCode::from(2));

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod get;
 pub mod migrate;
+pub mod oncall;
 pub mod send;
 pub mod serve;
 pub mod token;
