@@ -185,6 +185,34 @@ pub async fn shifts(
     })
 }
 
+/// A user's shifts over [from, to) across every schedule, by start.
+pub async fn user_shifts(
+    store: &dyn Store,
+    user: &Name,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<(Name, Shift)>, OnCallError> {
+    if to <= from || to.duration_since(from) > SignedDuration::from_hours(24 * MAX_RANGE_DAYS) {
+        return Err(OnCallError::Invalid(format!(
+            "a range is after its start and covers at most {MAX_RANGE_DAYS} days"
+        )));
+    }
+    let mut out: Vec<(Name, Shift)> = schedules(store)
+        .await?
+        .into_iter()
+        .flat_map(|(rule, _)| {
+            let name = rule.name().clone();
+            rule.final_shifts(from, to)
+                .into_iter()
+                .filter(|s| s.users.contains(user))
+                .map(move |s| (name.clone(), s))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    out.sort_by_key(|(_, s)| s.start);
+    Ok(out)
+}
+
 /// How far ahead `validate` and `plan` look for coverage gaps.
 pub const GAP_HORIZON_DAYS: i64 = 14;
 

@@ -65,6 +65,14 @@ impl FromRequestParts<AppState> for Caller {
         let token = header
             .strip_prefix("Bearer ")
             .ok_or_else(|| unauthorized("the Authorization header must use the Bearer scheme"))?;
+        Caller::from_secret(state, token).await
+    }
+}
+
+impl Caller {
+    /// The caller a token secret stands for (also used where a client can
+    /// only send a URL: calendar feeds).
+    pub async fn from_secret(state: &AppState, token: &str) -> Result<Caller, Problem> {
         let now = state.clock.now();
         let store = state.store.as_ref();
         match tocsin_core::token::authenticate(store, token.trim(), now).await? {
@@ -75,7 +83,12 @@ impl FromRequestParts<AppState> for Caller {
                     principal,
                 })
             }
-            None => Err(unauthorized("the API token is unknown or revoked")),
+            None => Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                "the API token is unknown or revoked",
+            )),
         }
     }
 }

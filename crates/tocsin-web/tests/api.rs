@@ -1472,3 +1472,53 @@ async fn who_is_on_call_over_the_api() {
     .await;
     app.finish().await;
 }
+
+/// A person's shifts as an iCalendar feed, with the token in the URL as
+/// calendar apps need.
+#[tokio::test]
+async fn the_oncall_feed_is_icalendar() {
+    let app = spawn_app().await;
+    let now = tocsin_core::clock::Clock::now(&SystemClock);
+    tocsin_core::demo::load_if_empty(app.store.as_ref(), now)
+        .await
+        .unwrap();
+    let res = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/users/carol/oncall.ics?token={}",
+            app.read
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()[CONTENT_TYPE].to_str().unwrap(),
+        "text/calendar; charset=utf-8"
+    );
+    let body = res.text().await.unwrap();
+    assert!(body.starts_with("BEGIN:VCALENDAR\r\n"), "{body}");
+    assert!(
+        body.contains("SUMMARY:On call: payments-primary\r\n"),
+        "{body}"
+    );
+    // Weekly turns of a week: each event lasts a week, from 08:00 or 09:00
+    // UTC (09:00 Paris).
+    assert!(body.matches("BEGIN:VEVENT").count() >= 4, "{body}");
+    let res = app
+        .get("/api/v1/users/carol/oncall.ics", Some(&app.read))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "a Bearer token works too");
+    problem(
+        app.get("/api/v1/users/carol/oncall.ics", None).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    problem(
+        app.get("/api/v1/users/nobody/oncall.ics", Some(&app.read))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    app.finish().await;
+}

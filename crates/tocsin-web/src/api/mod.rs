@@ -4,6 +4,7 @@ pub mod access;
 pub mod catalog;
 pub mod changes;
 pub mod config;
+pub mod ical;
 pub mod incidents;
 pub mod noise;
 pub mod oncall;
@@ -83,6 +84,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(changes::record_change))
         .routes(routes!(oncall::who))
         .routes(routes!(oncall::shifts))
+        .routes(routes!(ical::feed))
         .routes(routes!(config::plan))
         .routes(routes!(config::apply))
         .routes(routes!(crate::health::healthz))
