@@ -10,6 +10,7 @@ pub mod access;
 pub mod alerting;
 pub mod audit;
 pub mod catalog;
+pub mod escalation;
 pub mod ingest;
 pub mod name;
 pub mod noise;
