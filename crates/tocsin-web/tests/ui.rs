@@ -320,9 +320,9 @@ async fn the_service_page_is_the_jump_bag() {
         "href=\"https://wiki.example.com/runbooks/checkout-5xx\"",
         "Checkout returns 5xx",
         "payments-default",
-        "href=\"/teams/payments#schedule-payments-primary\"",
+        "href=\"/schedules/payments-primary\"",
         "href=\"/users/alice\"",
-        "schedules work",
+        "pages whoever is on call when it fires",
         "<svg role=\"img\" aria-labelledby=\"deps-title deps-desc\"",
         "<title id=\"deps-title\">Dependencies of checkout</title>",
         "checkout needs: ledger, postgres, edge-proxy. Needed by: nothing.",
@@ -1735,4 +1735,194 @@ async fn incidents_are_listed_and_shown_with_timeline_and_recent_changes() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = b.page("/incidents/x").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// Who the demo's `payments-primary` has on call at `t`, worked out by hand
+/// from its rule: weekly turns handed over on Mondays at 09:00 Paris time
+/// from Monday 2026-01-05, alice, bob, carol, alice… (Paris is UTC+1 until
+/// 29 March, so 09:00 there is 08:00Z.)
+fn payments_primary_at(t: jiff::Timestamp) -> &'static str {
+    let turn0: jiff::Timestamp = "2026-01-05T08:00:00Z".parse().unwrap();
+    let weeks = t.duration_since(turn0).as_hours() / (24 * 7);
+    ["alice", "bob", "carol"][(weeks % 3) as usize]
+}
+
+#[tokio::test]
+async fn a_schedule_page_shows_who_is_on_call_and_the_picture() {
+    let app = spawn(true).await;
+    let now = tocsin_core::clock::Clock::now(&app.clock);
+    // 2026-03-02T10:00Z is 8 weeks and 2 hours after turn 0: turn 8, carol,
+    // until Monday 9 March 09:00 Paris.
+    let who = payments_primary_at(now);
+    assert_eq!(who, "carol");
+    let b = app.signed_in("alice").await;
+    let (status, body) = b.page("/schedules/payments-primary").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for needle in [
+        "<h1>Schedule payments-primary</h1>",
+        "href=\"/teams/payments\"",
+        "Europe/Paris",
+        "your profile's time zone",
+        "<strong>carol</strong></a>",
+        " until Mon 9 Mar 09:00",
+        // The picture, with its text equivalent.
+        "<svg role=\"img\"",
+        "<title id=\"sched-title\">On-call schedule payments-primary, Mon 2 Mar 2026 – Sun 15 Mar 2026 (Europe/Paris)</title>",
+        "<desc id=\"sched-desc\">",
+        ">\nLayer weekly\n<",
+        ">\nOverrides\n<",
+        ">\nFinal\n<",
+        // The table of final shifts, in Paris time from today 00:00.
+        "<caption>Final shifts, Mon 2 Mar 2026 – Sun 15 Mar 2026</caption>",
+        "<td>Mon 2 Mar 00:00 – Mon 2 Mar 09:00</td><td><a href=\"/users/bob\">bob</a>",
+        "<td>Mon 2 Mar 09:00 – Mon 9 Mar 09:00</td><td><a href=\"/users/carol\">carol</a>",
+        "<td>Mon 9 Mar 09:00 – Mon 16 Mar 00:00</td>",
+        // The layer in words.
+        "<strong>weekly</strong>",
+        "turns of <code>1w</code>, handing over at 09:00 (Europe/Paris), the first turn on 2026-01-05",
+        "No restrictions",
+        "No override is declared",
+        // Moving about.
+        "href=\"/schedules/payments-primary?from=2026-02-16\"",
+        "href=\"/schedules/payments-primary?from=2026-03-16\"",
+    ] {
+        assert!(
+            body.contains(needle),
+            "{needle:?} missing from the schedule page: {body}"
+        );
+    }
+    assert!(
+        !body.contains("Nobody is on call"),
+        "no gap in a 24×7 rotation"
+    );
+
+    // Someone else sees the same schedule in their own zone (New York is
+    // UTC−4 from 8 March: 08:00Z is 04:00 there).
+    let (_, body) = app
+        .signed_in("carol")
+        .await
+        .page("/schedules/payments-primary?days=7&from=2026-03-03")
+        .await;
+    assert!(body.contains(" until Mon 9 Mar 04:00"), "{body}");
+    assert!(body.contains("Times are in America/New_York"), "{body}");
+    assert!(body.contains("Tue 3 Mar 2026 – Mon 9 Mar 2026"), "{body}");
+    assert!(
+        body.contains("href=\"/schedules/payments-primary?from=2026-03-10&#38;days=7\""),
+        "{body}"
+    );
+
+    for (query, field) in [
+        ("?days=0", "days:"),
+        ("?days=40", "days:"),
+        ("?days=seven", "days:"),
+        ("?from=bad", "from:"),
+    ] {
+        let (status, body) = b.page(&format!("/schedules/payments-primary{query}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert!(body.contains(field), "{query}: {body}");
+    }
+    let (status, body) = b.page("/schedules/no-such-schedule").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("there is no schedule named"), "{body}");
+    assert_eq!(
+        b.page("/schedules/Not%20A%20Name").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let (status, body) = b.page("/schedules").await;
+    assert_eq!(status, StatusCode::OK);
+    let row = body
+        .split("<tr>")
+        .find(|r| r.contains("href=\"/schedules/payments-primary\""))
+        .expect("payments-primary is listed");
+    assert!(row.contains("href=\"/users/carol\""), "{row}");
+    assert!(row.contains("href=\"/teams/payments\""), "{row}");
+    assert!(row.contains("Mon 9 Mar 09:00 CET"), "{row}");
+    assert!(body.contains("href=\"/schedules/platform-follow-the-sun\""));
+
+    let (_, body) = b.page("/teams/payments").await;
+    assert!(
+        body.contains("href=\"/schedules/payments-primary\""),
+        "{body}"
+    );
+    assert!(body.contains("href=\"/schedules\""));
+    let (_, body) = b.page("/services").await;
+    assert!(body.contains("href=\"/schedules\""));
+}
+
+#[tokio::test]
+async fn a_schedule_with_restrictions_warns_of_its_gaps() {
+    let app = spawn(true).await;
+    // The demo's follow-the-sun covers weekdays 07:00–19:00 in Berlin
+    // (06:00–18:00Z) and in Tokyo (22:00Z the day before – 10:00Z): nobody
+    // from 18:00Z to 22:00Z, and from Friday 18:00Z to Sunday 22:00Z.
+    let b = app.signed_in("dave").await;
+    let (status, body) = b
+        .page("/schedules/platform-follow-the-sun?from=2026-03-02&days=7")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for needle in [
+        "Times are in Europe/Berlin",
+        "Nobody is on call: Mon 2 Mar 19:00 – Mon 2 Mar 23:00",
+        "Nobody is on call: Fri 6 Mar 19:00 – Sun 8 Mar 23:00",
+        "<td>Mon 2 Mar 19:00 – Mon 2 Mar 23:00</td><td><strong class=\"nobody\">nobody</strong>",
+        ">\nnobody\n<",
+        ">\noff\n<",
+        "Only on: Mon, Tue, Wed, Thu, Fri 07:00–19:00 (Europe/Berlin)",
+        "Only on: Mon, Tue, Wed, Thu, Fri 07:00–19:00 (Asia/Tokyo)",
+    ] {
+        assert!(body.contains(needle), "{needle:?} missing: {body}");
+    }
+    // dave is on call now (10:00Z is inside Berlin's window, and Tokyo's
+    // closed at 10:00Z).
+    assert!(
+        body.contains("<strong>dave</strong></a> until Mon 2 Mar 19:00"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_schedule_page_draws_and_lists_overrides() {
+    let app = spawn(true).await;
+    let name = Name::parse("payments-primary").unwrap();
+    let row = app
+        .store
+        .get_object(Kind::Schedule, &name)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut spec = row.spec.clone();
+    spec["overrides"] = serde_json::json!([
+        {"user": "erin", "replaces": "carol", "start": "2026-03-04T18:00:00+01:00", "end": "2026-03-05T09:00:00+01:00"},
+        {"user": "dave", "start": "2026-03-06T00:00:00+01:00", "end": "2026-03-06T20:00:00+01:00"}
+    ]);
+    app.store
+        .apply_catalog(
+            &[tocsin_store::CatalogWrite::Update {
+                id: row.id.clone(),
+                expected_version: row.version,
+                spec,
+                managed: row.managed,
+                source: row.source.clone(),
+                secret: None,
+            }],
+            &[],
+            tocsin_core::clock::Clock::now(&app.clock),
+        )
+        .await
+        .unwrap();
+    let b = app.signed_in("alice").await;
+    let (status, body) = b
+        .page("/schedules/payments-primary?from=2026-03-04&days=3")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for needle in [
+        "erin for carol: Wed 4 Mar 18:00 – Thu 5 Mar 09:00",
+        "dave (whole schedule): Fri 6 Mar 00:00 – Fri 6 Mar 20:00",
+        ">\nerin for carol\n<",
+        ">\ndave (whole schedule)\n<",
+        "<td>Wed 4 Mar 18:00 – Thu 5 Mar 09:00</td><td><a href=\"/users/erin\">erin</a>",
+    ] {
+        assert!(body.contains(needle), "{needle:?} missing: {body}");
+    }
 }

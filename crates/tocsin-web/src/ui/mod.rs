@@ -12,6 +12,7 @@ mod incidents;
 mod noise;
 mod people;
 mod profile;
+mod schedules;
 mod services;
 pub mod session;
 mod settings;
@@ -175,6 +176,7 @@ pub fn router() -> Router<AppState> {
         .merge(incidents::router())
         .merge(noise::router())
         .merge(people::router())
+        .merge(schedules::router())
         .merge(profile::router())
         .merge(settings::router())
         .merge(audit_page::router())

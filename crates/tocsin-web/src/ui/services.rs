@@ -258,10 +258,7 @@ fn target_view(dir: &Directory, t: &Target) -> TargetView {
         },
         Target::Schedule(n) => {
             let schedule = dir.schedules.get(n);
-            // Schedules have no page of their own yet: they are listed on their team's page.
-            let href = schedule
-                .and_then(|e| e.spec.team.as_ref())
-                .map(|team| format!("/teams/{team}#schedule-{n}"));
+            let href = schedule.map(|_| format!("/schedules/{n}"));
             TargetView {
                 kind: "Schedule",
                 link: ObjLink {
