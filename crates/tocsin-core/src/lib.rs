@@ -11,6 +11,7 @@ pub mod clock;
 pub mod demo;
 pub mod directory;
 pub mod engine;
+pub mod escalation;
 pub mod ingest;
 pub mod manifest;
 pub mod noise;

@@ -372,3 +372,207 @@ async fn singleton_modules_run_on_one_engine_at_a_time(db: Db) {
     assert_eq!(*ca.0.lock().unwrap(), 4);
 }
 on_both_backends!(singleton_modules_run_on_one_engine_at_a_time);
+
+// --- Escalation on the engine --------------------------------------------
+
+fn at(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+/// An alert for the demo's checkout (policy payments-default: level 1 the
+/// payments-primary schedule, 10 min; level 2 team payments, 15 min;
+/// repeated twice); returns the incident number.
+async fn checkout_incident(store: &Arc<dyn Store>, now: Timestamp, action: &str) -> Option<i64> {
+    use tocsin_domain::ingest::{Event, EventAction};
+    let action = match action {
+        "trigger" => EventAction::Trigger,
+        _ => EventAction::Acknowledge,
+    };
+    let event = Event {
+        action,
+        dedup_key: "checkout-5xx".into(),
+        summary: "Checkout returns 5xx".into(),
+        source: None,
+        severity: tocsin_domain::Severity::Sev2,
+        sender_severity: None,
+        occurred_at: None,
+        component: None,
+        group: None,
+        class: None,
+        labels: Default::default(),
+        details: serde_json::Value::Null,
+        links: vec![],
+        images: vec![],
+        note: None,
+    };
+    let item = tocsin_store::IngestItem {
+        integration: tocsin_domain::Name::parse("checkout-alertmanager").unwrap(),
+        service: tocsin_domain::Name::parse("checkout").unwrap(),
+        event,
+        received_at: now,
+        request_id: None,
+    };
+    store
+        .ingest(&[item], &Default::default(), now)
+        .await
+        .unwrap()[0]
+        .incident
+}
+
+/// The demo organisation loaded at `start`, and an open checkout incident.
+async fn demo_incident(store: &Arc<dyn Store>, start: &str) -> (ManualClock, i64) {
+    let clock = ManualClock::new(at(start));
+    tocsin_core::demo::load_if_empty(store.as_ref(), clock.now())
+        .await
+        .unwrap();
+    let incident = checkout_incident(store, clock.now(), "trigger")
+        .await
+        .unwrap();
+    (clock, incident)
+}
+
+fn escalator_engine(store: &Arc<dyn Store>, clock: &ManualClock, worker: &str) -> Engine {
+    use tocsin_core::escalation::Escalator;
+    let c: Arc<dyn Clock> = Arc::new(clock.clone());
+    Engine::new(store.clone(), c.clone(), worker)
+        .with_handler(Arc::new(Escalator::pages(store.clone(), c.clone())))
+        .with_handler(Arc::new(Escalator::steps(store.clone(), c)))
+}
+
+async fn pages(store: &Arc<dyn Store>, incident: i64) -> Vec<String> {
+    store
+        .incident_timeline(incident)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "escalation.page")
+        .map(|e| format!("{}@{}", e.detail["user"].as_str().unwrap(), e.at))
+        .collect()
+}
+
+/// "Incident at 10:00, nobody acks: level 1 pages whoever is on call; at
+/// 10:10 level 2 pages the team (alice, bob, carol); ack at 10:11, nothing
+/// more": on time, once,
+/// with each step and person on the timeline and the notification intents
+/// stored by each person's rules.
+async fn escalation_pages_on_time_and_stops_on_ack(db: Db) {
+    let store = db.open(true).await;
+    let (clock, incident) = demo_incident(&store, "2026-03-02T10:00:00Z").await;
+    let e = escalator_engine(&store, &clock, "one");
+    assert_eq!(e.cycle().await.unwrap().completed, 1, "level 1 at once");
+    // Mon 2 Mar, 11:00 Paris: carol's week in payments-primary.
+    assert_eq!(
+        pages(&store, incident).await,
+        ["carol@2026-03-02T10:00:00Z"]
+    );
+    clock.set(at("2026-03-02T10:09:59Z"));
+    assert_eq!(e.cycle().await.unwrap().jobs(), 0, "not before its delay");
+    clock.set(at("2026-03-02T10:10:00Z"));
+    assert_eq!(e.cycle().await.unwrap().completed, 1, "level 2 on time");
+    let paged = pages(&store, incident).await;
+    assert_eq!(
+        paged.len(),
+        4,
+        "carol, then the team (carol too): {paged:?}"
+    );
+    assert!(
+        paged.contains(&"alice@2026-03-02T10:10:00Z".to_owned()),
+        "{paged:?}"
+    );
+    // Alice's rules: phone at once, email after 5 minutes.
+    let intents = store.incident_intents(incident).await.unwrap();
+    let alice: Vec<(String, Timestamp)> = intents
+        .iter()
+        .filter(|i| i.user.as_str() == "alice")
+        .map(|i| (i.contact.to_string(), i.due_at))
+        .collect();
+    assert_eq!(
+        alice,
+        [
+            ("phone".to_owned(), at("2026-03-02T10:10:00Z")),
+            ("work-email".to_owned(), at("2026-03-02T10:15:00Z"))
+        ]
+    );
+    // A step that runs again (a lost lease) writes nothing twice.
+    let timeline = store.incident_timeline(incident).await.unwrap().len();
+    tocsin_core::escalation::run_step(
+        store.as_ref(),
+        incident,
+        tocsin_domain::escalation::Step { level: 1, cycle: 0 },
+        at("2026-03-02T10:10:30Z"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        store.incident_timeline(incident).await.unwrap().len(),
+        timeline
+    );
+    assert_eq!(
+        store.incident_intents(incident).await.unwrap().len(),
+        intents.len()
+    );
+    // Acknowledged at 10:11: the repeat due at 10:25 stops, on the timeline.
+    clock.set(at("2026-03-02T10:11:00Z"));
+    checkout_incident(&store, clock.now(), "ack").await;
+    clock.set(at("2026-03-02T10:25:00Z"));
+    assert_eq!(e.cycle().await.unwrap().completed, 1);
+    assert_eq!(pages(&store, incident).await.len(), 4, "nothing more");
+    let last = store.incident_timeline(incident).await.unwrap();
+    let last = last.last().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), last.detail["reason"].as_str()),
+        ("escalation.stopped", Some("acknowledged"))
+    );
+    clock.set(at("2026-03-02T12:00:00Z"));
+    assert_eq!(e.cycle().await.unwrap().jobs(), 0, "the run is over");
+    store.close().await;
+}
+on_both_backends!(escalation_pages_on_time_and_stops_on_ack);
+
+/// A hand-off during an open escalation: the schedule level pages whoever
+/// is on call when it fires, not when the incident opened.
+async fn a_handoff_mid_escalation_pages_the_new_person(db: Db) {
+    let store = db.open(true).await;
+    // Mon 9 Mar, 08:55 Paris: still carol's week; the hand-off to alice is
+    // at 09:00 Paris (08:00 UTC).
+    let (clock, incident) = demo_incident(&store, "2026-03-09T07:55:00Z").await;
+    let e = escalator_engine(&store, &clock, "one");
+    e.cycle().await.unwrap();
+    clock.set(at("2026-03-09T08:05:00Z"));
+    e.cycle().await.unwrap();
+    // The policy repeats: level 1 again 15 minutes after level 2.
+    clock.set(at("2026-03-09T08:20:00Z"));
+    e.cycle().await.unwrap();
+    let paged = pages(&store, incident).await;
+    assert_eq!(paged.first().unwrap(), "carol@2026-03-09T07:55:00Z");
+    assert_eq!(
+        paged.last().unwrap(),
+        "alice@2026-03-09T08:20:00Z",
+        "{paged:?}"
+    );
+    store.close().await;
+}
+on_both_backends!(a_handoff_mid_escalation_pages_the_new_person);
+
+/// Two engines on one database: every step runs once, nobody is paged twice.
+async fn two_engines_page_once(db: Db) {
+    let first = db.open(true).await;
+    let second = db.open(false).await;
+    let (clock, incident) = demo_incident(&first, "2026-03-02T10:00:00Z").await;
+    let a = escalator_engine(&first, &clock, "a");
+    let b = escalator_engine(&second, &clock, "b");
+    for minute in [0, 10, 25, 35] {
+        clock.set(at("2026-03-02T10:00:00Z") + SignedDuration::from_mins(minute));
+        let (ra, rb) = tokio::join!(a.cycle(), b.cycle());
+        ra.unwrap();
+        rb.unwrap();
+    }
+    let paged = pages(&first, incident).await;
+    let unique: HashSet<&String> = paged.iter().collect();
+    assert_eq!(unique.len(), paged.len(), "paged twice: {paged:?}");
+    // Level 1, level 2 (3 people), level 1 again, level 2 again.
+    assert_eq!(paged.len(), 1 + 3 + 1 + 3, "{paged:?}");
+    first.close().await;
+    second.close().await;
+}
+on_both_backends!(two_engines_page_once);

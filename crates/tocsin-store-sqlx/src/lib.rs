@@ -26,6 +26,7 @@ mod audit;
 mod catalog;
 mod dialect;
 mod error;
+mod escalation;
 mod ingest;
 mod job;
 mod store;
@@ -108,6 +109,7 @@ macro_rules! impl_store {
             $crate::__impl_account_store!($store);
             $crate::__impl_audit_store!($store);
             $crate::__impl_ingest_store!($store);
+            $crate::__impl_escalation_store!($store);
         };
     };
 }

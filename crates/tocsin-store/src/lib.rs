@@ -16,6 +16,7 @@ pub mod catalog;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
+pub mod escalation;
 pub mod ingest;
 pub mod job;
 pub mod sql;
@@ -25,6 +26,9 @@ pub use account::{Account, AccountStore, NewAccount, NewSession, Session};
 pub use audit::{AuditQuery, AuditRecord, AuditStore};
 pub use catalog::{CatalogStore, CatalogWrite};
 pub use error::StoreError;
+pub use escalation::{
+    EscalationStore, IntentRecord, JOB_ESCALATION_STEP, NewIntent, NewTimelineEntry, TimelineRecord,
+};
 pub use ingest::{
     AlertRecord, EventRecord, IncidentQuery, IncidentRecord, IngestItem, IngestResult, IngestStore,
 };
@@ -75,6 +79,7 @@ pub trait Store:
     + AccountStore
     + AuditStore
     + IngestStore
+    + EscalationStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -901,7 +901,7 @@ fn parse_kind(s: &str) -> Result<Kind, StoreError> {
     Kind::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown object kind {s:?}")))
 }
 
-fn parse_name(s: &str) -> Result<Name, StoreError> {
+pub fn parse_name(s: &str) -> Result<Name, StoreError> {
     Name::parse(s).map_err(|e| StoreError::Corrupt(format!("object name {s:?} {e}")))
 }
 
@@ -913,6 +913,46 @@ fn parse_role(user: &str, role: &str) -> Result<Role, StoreError> {
     Role::parse(role)
         .ok_or_else(|| StoreError::Corrupt(format!("account {user:?}: unknown role {role:?}")))
 }
+
+// ---------------------------------------------------------------------------
+// Escalation
+// ---------------------------------------------------------------------------
+
+/// `$1` incident, `$2` at, `$3` kind, `$4` actor, `$5` detail (JSON), `$6` key.
+pub const INSERT_TIMELINE: &str = "INSERT INTO timeline (incident_id, at, kind, actor, detail, key) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING";
+
+/// `$1` incident, `$2` user, `$3` contact, `$4` kind, `$5` address, `$6`
+/// due_at, `$7` level, `$8` cycle, `$9` now, `$10` key.
+pub const INSERT_INTENT: &str = "INSERT INTO notification_intents \
+     (incident_id, user_name, contact, kind, address, due_at, level, cycle, state, created_at, key) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10) ON CONFLICT (key) DO NOTHING";
+
+/// `$1` incident: oldest first.
+pub const TIMELINE_OF_INCIDENT: &str = "SELECT id, incident_id, at, kind, actor, detail \
+     FROM timeline WHERE incident_id = $1 ORDER BY at, id";
+
+/// id, incident, at, kind, actor, detail (JSON).
+pub type TimelineRow = (i64, i64, i64, String, String, String);
+
+/// `$1` incident: by due time.
+pub const INTENTS_OF_INCIDENT: &str = "SELECT id, incident_id, user_name, contact, kind, address, \
+     due_at, level, cycle, state FROM notification_intents WHERE incident_id = $1 \
+     ORDER BY due_at, id";
+
+/// id, incident, user, contact, kind, address, due_at, level, cycle, state.
+pub type IntentRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    String,
+);
 
 #[cfg(test)]
 mod tests {

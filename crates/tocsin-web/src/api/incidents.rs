@@ -115,6 +115,36 @@ pub struct IncidentDetail {
     pub events: Vec<EventView>,
     /// Change events of the service in the 24 hours before the incident.
     pub recent_changes: Vec<EventView>,
+    /// Escalation's record: each level reached, each person paged, why it
+    /// stopped; oldest first.
+    pub escalation: Vec<TimelineView>,
+    /// The notifications escalation asked for, by due time (`pending` until
+    /// the notifications work delivers them).
+    pub notifications: Vec<IntentView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineView {
+    pub at: String,
+    /// `escalation.level`, `escalation.page`, `escalation.stopped`, …
+    pub kind: String,
+    pub actor: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntentView {
+    pub user: String,
+    pub contact: String,
+    /// email, slack, ntfy, …
+    pub kind: String,
+    pub address: String,
+    pub due_at: String,
+    /// 1-based.
+    pub level: i64,
+    pub cycle: i64,
+    pub state: String,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -192,5 +222,31 @@ pub async fn get_incident(
         alerts: alerts.into_iter().map(AlertView::from).collect(),
         events: events.into_iter().map(EventView::from).collect(),
         recent_changes: changes.into_iter().map(EventView::from).collect(),
+        escalation: store
+            .incident_timeline(number)
+            .await?
+            .into_iter()
+            .map(|t| TimelineView {
+                at: t.at.to_string(),
+                kind: t.kind,
+                actor: t.actor,
+                detail: t.detail,
+            })
+            .collect(),
+        notifications: store
+            .incident_intents(number)
+            .await?
+            .into_iter()
+            .map(|i| IntentView {
+                user: i.user.to_string(),
+                contact: i.contact.to_string(),
+                kind: i.kind,
+                address: i.address,
+                due_at: i.due_at.to_string(),
+                level: i.level + 1,
+                cycle: i.cycle,
+                state: i.state,
+            })
+            .collect(),
     }))
 }

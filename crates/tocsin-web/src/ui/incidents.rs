@@ -158,6 +158,41 @@ impl From<EventRecord> for EventRow {
     }
 }
 
+#[derive(Debug)]
+struct PageRow {
+    at: String,
+    text: String,
+}
+
+#[derive(Debug)]
+struct IntentRow {
+    user: String,
+    contact: String,
+    kind: String,
+    due: String,
+    level: i64,
+    state: String,
+}
+
+/// A timeline entry of escalation in words.
+fn escalation_text(kind: &str, d: &serde_json::Value) -> String {
+    let s = |k: &str| d.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+    let n = |k: &str| d.get(k).and_then(serde_json::Value::as_i64).unwrap_or(0);
+    match kind {
+        "escalation.level" => format!("level {} of policy {} fired", n("level"), s("policy")),
+        "escalation.page" => format!(
+            "paged {} (level {}, via {})",
+            s("user"),
+            n("level"),
+            s("via")
+        ),
+        "escalation.stopped" => format!("escalation stopped: incident {}", s("reason")),
+        "escalation.nobody" => format!("level {}: nobody to page", n("level")),
+        "escalation.none" => s("reason").to_owned(),
+        other => other.to_owned(),
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "incident.html")]
 struct IncidentPage {
@@ -169,6 +204,8 @@ struct IncidentPage {
     alerts: Vec<AlertRow>,
     timeline: Vec<EventRow>,
     changes: Vec<EventRow>,
+    paging: Vec<PageRow>,
+    intents: Vec<IntentRow>,
 }
 
 async fn show(
@@ -191,6 +228,28 @@ async fn show(
         .checked_sub(SignedDuration::from_hours(24))
         .unwrap_or(incident.created_at);
     let changes = store.recent_changes(&incident.service, since, 20).await?;
+    let paging = store
+        .incident_timeline(n)
+        .await?
+        .into_iter()
+        .map(|t| PageRow {
+            at: when(t.at),
+            text: escalation_text(&t.kind, &t.detail),
+        })
+        .collect();
+    let intents = store
+        .incident_intents(n)
+        .await?
+        .into_iter()
+        .map(|i| IntentRow {
+            user: i.user.to_string(),
+            contact: i.contact.to_string(),
+            kind: i.kind,
+            due: when(i.due_at),
+            level: i.level + 1,
+            state: i.state,
+        })
+        .collect();
     Ok(IncidentPage {
         paged: incident.paged,
         acknowledged: incident.acknowledged_at.map(when),
@@ -210,6 +269,8 @@ async fn show(
             .collect(),
         timeline: events.into_iter().map(EventRow::from).collect(),
         changes: changes.into_iter().map(EventRow::from).collect(),
+        paging,
+        intents,
         nav,
     })
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tocsin_core::audit::Actor;
 use tocsin_core::clock::{Clock, SystemClock};
 use tocsin_core::engine::{Engine, Housekeeping};
+use tocsin_core::escalation::Escalator;
 use tocsin_core::ingest::{RateLimit, RateLimiter};
 use tocsin_domain::token::TokenScope;
 use tocsin_web::{AppState, Server, ServerConfig};
@@ -64,7 +65,9 @@ pub async fn run(
     );
     let engine = Arc::new(
         Engine::new(store.clone(), clock.clone(), worker)
-            .with_module(Arc::new(Housekeeping::new(store.clone()))),
+            .with_module(Arc::new(Housekeeping::new(store.clone())))
+            .with_handler(Arc::new(Escalator::pages(store.clone(), clock.clone())))
+            .with_handler(Arc::new(Escalator::steps(store.clone(), clock.clone()))),
     );
     let (stop_engine, stopped) = tokio::sync::watch::channel(false);
     let engine_task = tokio::spawn(engine.run(stopped));

@@ -1,0 +1,224 @@
+//! Running escalation on the durable engine. An incident that pages
+//! (`incident.page`, enqueued by ingestion) starts its service's policy at
+//! level 1; each step (`escalation.step`) first checks the incident — an
+//! acknowledged or resolved incident ends the run, on the timeline — then
+//! reaches the level's targets as they are *now* (whoever is on call when
+//! the level fires), records the people paged and their notification
+//! intents, and enqueues the next step after the level's delay. Everything
+//! a step writes, the next job included, is one transaction with
+//! idempotency keys, so a step that runs twice (a crash after the commit,
+//! a lease that expired) changes nothing the second time, and two engines
+//! never page twice.
+//!
+//! The rules are [`tocsin_domain::escalation`]; delivery of the intents is
+//! the notifications work.
+
+use crate::clock::Clock;
+use crate::engine::{JobError, JobHandler};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde_json::json;
+use std::sync::Arc;
+use tocsin_domain::Name;
+use tocsin_domain::alerting::IncidentStatus;
+use tocsin_domain::catalog::{Kind, Object, Target};
+use tocsin_domain::escalation::{self, Step};
+use tocsin_domain::oncall::ScheduleRule;
+use tocsin_store::ingest::JOB_INCIDENT_PAGE;
+use tocsin_store::{JOB_ESCALATION_STEP, NewIntent, NewJob, NewTimelineEntry, Store, StoreError};
+
+/// The actor escalation's timeline entries name.
+const ACTOR: &str = "escalation";
+
+/// Runs `incident.page` (level 1 of cycle 0) and `escalation.step` jobs.
+#[derive(Debug)]
+pub struct Escalator {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    kind: &'static str,
+}
+
+impl Escalator {
+    /// One handler per job kind: [`Escalator::pages`] and
+    /// [`Escalator::steps`]; register both.
+    pub fn pages(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Escalator {
+            store,
+            clock,
+            kind: JOB_INCIDENT_PAGE,
+        }
+    }
+
+    pub fn steps(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Escalator {
+            store,
+            clock,
+            kind: JOB_ESCALATION_STEP,
+        }
+    }
+}
+
+fn transient(e: StoreError) -> JobError {
+    JobError::Transient(e.to_string())
+}
+
+#[async_trait]
+impl JobHandler for Escalator {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    async fn run(&self, job: &tocsin_store::ClaimedJob) -> Result<(), JobError> {
+        let incident = job
+            .payload
+            .get("incident")
+            .and_then(serde_json::Value::as_i64)
+            .ok_or_else(|| {
+                JobError::Permanent(format!("payload without incident: {}", job.payload))
+            })?;
+        let step = Step {
+            level: job
+                .payload
+                .get("level")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|l| usize::try_from(l).ok())
+                .unwrap_or(0),
+            cycle: job
+                .payload
+                .get("cycle")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|c| u32::try_from(c).ok())
+                .unwrap_or(0),
+        };
+        run_step(self.store.as_ref(), incident, step, self.clock.now())
+            .await
+            .map_err(transient)
+    }
+}
+
+/// One step of an incident's escalation, at `now`.
+pub async fn run_step(
+    store: &dyn Store,
+    incident: i64,
+    step: Step,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let key = |what: &str| format!("escalation:{incident}:{}:{}:{what}", step.cycle, step.level);
+    let entry = |kind: &str, what: &str, detail: serde_json::Value| NewTimelineEntry {
+        incident,
+        at: now,
+        kind: kind.to_owned(),
+        actor: ACTOR.to_owned(),
+        detail,
+        key: key(what),
+    };
+    let Some(inc) = store.get_incident(incident).await? else {
+        return Ok(());
+    };
+    if inc.status != IncidentStatus::Triggered {
+        let why = inc.status.as_str();
+        let e = entry(
+            "escalation.stopped",
+            "stopped",
+            json!({ "reason": why, "level": step.level + 1, "cycle": step.cycle }),
+        );
+        return store.record_step(&[e], &[], None, now).await;
+    }
+    let objects = store.list_objects(None).await?;
+    let find = |kind: Kind, name: &Name| {
+        objects
+            .iter()
+            .find(|o| o.kind == kind && &o.name == name)
+            .and_then(|o| Object::from_spec(kind, o.spec.clone()).ok())
+    };
+    let policy = match find(Kind::Service, &inc.service) {
+        Some(Object::Service(s)) => {
+            s.escalation_policy
+                .and_then(|p| match find(Kind::EscalationPolicy, &p) {
+                    Some(Object::EscalationPolicy(p)) => Some(p),
+                    _ => None,
+                })
+        }
+        _ => None,
+    };
+    let Some(policy) = policy else {
+        let e = entry(
+            "escalation.none",
+            "none",
+            json!({ "service": inc.service, "reason": "the service has no escalation policy: nobody is paged" }),
+        );
+        return store.record_step(&[e], &[], None, now).await;
+    };
+    let Some(plan) = escalation::plan(&policy, step) else {
+        return Ok(());
+    };
+    let on_call = |schedule: &Name| match find(Kind::Schedule, schedule) {
+        Some(Object::Schedule(s)) => ScheduleRule::compile(&s)
+            .map(|r| r.on_call_at(now))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let members = |team: &Name| match find(Kind::Team, team) {
+        Some(Object::Team(t)) => t.members,
+        _ => Vec::new(),
+    };
+    let reached = escalation::reach(plan.targets, on_call, members);
+    let mut entries = vec![entry(
+        "escalation.level",
+        "level",
+        json!({
+            "policy": policy.name,
+            "level": step.level + 1,
+            "cycle": step.cycle,
+            "targets": plan.targets.iter().map(target_label).collect::<Vec<_>>(),
+            "reached": reached.iter().map(|r| r.user.as_str()).collect::<Vec<_>>(),
+        }),
+    )];
+    let mut intents = Vec::new();
+    for r in &reached {
+        entries.push(entry(
+            "escalation.page",
+            &format!("page:{}", r.user),
+            json!({ "user": r.user, "via": target_label(&r.via), "level": step.level + 1 }),
+        ));
+        if let Some(Object::User(u)) = find(Kind::User, &r.user) {
+            for i in escalation::intents(&u, now) {
+                intents.push(NewIntent {
+                    incident,
+                    key: key(&format!("intent:{}:{}", i.user, i.contact)),
+                    user: i.user,
+                    contact: i.contact,
+                    kind: i.kind,
+                    address: i.address,
+                    due_at: i.due,
+                    level: step.level,
+                    cycle: step.cycle,
+                });
+            }
+        }
+    }
+    if reached.is_empty() {
+        entries.push(entry(
+            "escalation.nobody",
+            "nobody",
+            json!({ "level": step.level + 1, "reason": "no target of this level has anyone to page now" }),
+        ));
+    }
+    let next = plan.next.map(|(n, delay)| NewJob {
+        kind: JOB_ESCALATION_STEP.to_owned(),
+        key: format!("escalation:{incident}:{}:{}:step", n.cycle, n.level),
+        payload: json!({ "incident": incident, "level": n.level, "cycle": n.cycle }),
+        due_at: now + delay,
+    });
+    store
+        .record_step(&entries, &intents, next.as_ref(), now)
+        .await
+}
+
+fn target_label(t: &Target) -> String {
+    match t {
+        Target::User(u) => format!("user:{u}"),
+        Target::Schedule(s) => format!("schedule:{s}"),
+        Target::Team(t) => format!("team:{t}"),
+    }
+}

@@ -1,0 +1,82 @@
+//! What escalation writes: timeline entries (each step, each person paged,
+//! why it stopped) and notification intents, with the next step's job, in
+//! one transaction. Every row has an idempotency key, so a step that runs
+//! again after a crash writes nothing twice.
+
+use crate::{NewJob, StoreError};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use tocsin_domain::Name;
+use tocsin_domain::catalog::ContactKind;
+
+/// The job kind of an escalation step (`{"incident": N, "level": L, "cycle": C}`).
+pub const JOB_ESCALATION_STEP: &str = "escalation.step";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTimelineEntry {
+    pub incident: i64,
+    pub at: Timestamp,
+    /// `escalation.level`, `escalation.page`, `escalation.stopped`, …
+    pub kind: String,
+    pub actor: String,
+    pub detail: serde_json::Value,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineRecord {
+    pub id: i64,
+    pub incident: i64,
+    pub at: Timestamp,
+    pub kind: String,
+    pub actor: String,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIntent {
+    pub incident: i64,
+    pub user: Name,
+    pub contact: Name,
+    pub kind: ContactKind,
+    pub address: String,
+    pub due_at: Timestamp,
+    pub level: usize,
+    pub cycle: u32,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntentRecord {
+    pub id: i64,
+    pub incident: i64,
+    pub user: Name,
+    pub contact: Name,
+    /// `email`, `slack`, … as in manifests.
+    pub kind: String,
+    pub address: String,
+    pub due_at: Timestamp,
+    pub level: i64,
+    pub cycle: i64,
+    /// `pending` until the notifications work delivers it.
+    pub state: String,
+}
+
+#[async_trait]
+pub trait EscalationStore {
+    /// Writes a step's timeline entries and intents and enqueues the next
+    /// step, all or nothing; rows whose key exists are skipped.
+    async fn record_step(
+        &self,
+        entries: &[NewTimelineEntry],
+        intents: &[NewIntent],
+        next: Option<&NewJob>,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// The incident's timeline entries (not its ingested events), oldest first.
+    async fn incident_timeline(&self, incident: i64) -> Result<Vec<TimelineRecord>, StoreError>;
+
+    /// The incident's notification intents, by due time.
+    async fn incident_intents(&self, incident: i64) -> Result<Vec<IntentRecord>, StoreError>;
+}
