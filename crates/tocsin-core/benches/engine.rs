@@ -2,7 +2,9 @@
 //!
 //! Run by hand: `cargo bench -p tocsin-core --bench engine`
 //! (PostgreSQL too with `TOCSIN_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres`;
-//! size with `TOCSIN_BENCH_JOBS`, default 20000). Prints figures; asserts nothing.
+//! size with `TOCSIN_BENCH_JOBS`, default 20000, and `TOCSIN_BENCH_PENDING`,
+//! default 100000, the pending escalation steps behind the firing-delay
+//! probes). Prints figures; asserts nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use async_trait::async_trait;
@@ -56,12 +58,131 @@ impl Db {
         s.migrate().await.unwrap();
         s
     }
+    /// A new empty database of the same backend.
+    async fn fresh(&self) -> Db {
+        match self {
+            Db::Sqlite(..) => {
+                let (dir, path) = tocsin_store_sqlite::testing::fresh_file();
+                Db::Sqlite(dir, path)
+            }
+            Db::Postgres(_) => Db::Postgres(
+                tocsin_store_postgres::testing::fresh_database()
+                    .await
+                    .unwrap(),
+            ),
+        }
+    }
+
+    async fn drop_database(&self) {
+        if let Db::Postgres(url) = self {
+            tocsin_store_postgres::testing::drop_database(url).await;
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
+}
+
+/// Records how late each probe ran after its due time.
+#[derive(Debug)]
+struct Probe {
+    clock: SystemClock,
+    late_ms: std::sync::Mutex<Vec<f64>>,
+}
+
+#[async_trait]
+impl JobHandler for Probe {
+    fn kind(&self) -> &'static str {
+        "bench.probe"
+    }
+    async fn run(&self, job: &ClaimedJob) -> Result<(), JobError> {
+        let late = self.clock.now().duration_since(job.due_at).as_secs_f64() * 1000.0;
+        self.late_ms.lock().unwrap().push(late);
+        Ok(())
+    }
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// With `pending` steps waiting (due in two hours, like escalations not yet
+/// due), how late do steps that come due run? 500 probes due one every
+/// 20 ms, run by one engine on the real clock with its default settings.
+async fn firing_delay(db: &Db, pending: usize) {
+    let store = db.open(true).await;
+    let clock = SystemClock;
+    let later = clock.now() + jiff::SignedDuration::from_hours(2);
+    let started = Instant::now();
+    for i in 0..pending {
+        let job = NewJob {
+            kind: "bench.noop".into(),
+            key: format!("pending-{i}"),
+            payload: serde_json::json!({ "incident": i }),
+            due_at: later,
+        };
+        store.enqueue_job(&job, clock.now()).await.unwrap();
+    }
+    let enqueue_secs = started.elapsed().as_secs_f64();
+    let first_due = clock.now() + jiff::SignedDuration::from_secs(3);
+    let probes = 500;
+    for i in 0..probes {
+        let job = NewJob {
+            kind: "bench.probe".into(),
+            key: format!("probe-{i}"),
+            payload: serde_json::json!({}),
+            due_at: first_due + jiff::SignedDuration::from_millis(20 * i as i64),
+        };
+        store.enqueue_job(&job, clock.now()).await.unwrap();
+    }
+    let rss_before = rss_mib();
+    let probe = Arc::new(Probe {
+        clock: SystemClock,
+        late_ms: std::sync::Mutex::new(Vec::new()),
+    });
+    let engine = Arc::new(
+        Engine::new(store.clone(), Arc::new(SystemClock), "bench")
+            .with_handler(probe.clone())
+            .with_handler(Arc::new(Noop)),
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(engine.run(stopped));
+    let deadline = Instant::now() + std::time::Duration::from_secs(40);
+    while probe.late_ms.lock().unwrap().len() < probes as usize && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(true);
+    let _ = task.await;
+    let mut late = probe.late_ms.lock().unwrap().clone();
+    late.sort_by(f64::total_cmp);
+    let pct = |p: f64| late[((late.len() as f64 - 1.0) * p).round() as usize];
+    if late.is_empty() {
+        println!("{:<9} firing delay: no probe ran", db.name());
+    } else {
+        println!(
+            "{:<9} {pending} pending steps (enqueued in {enqueue_secs:.1} s): {} of {probes} probes ran, \
+             late by p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; bench process RSS {rss_before:.0} → {:.0} MiB",
+            db.name(),
+            late.len(),
+            pct(0.5),
+            pct(0.99),
+            late[late.len() - 1],
+            rss_mib(),
+        );
+    }
+    store.close().await;
 }
 
 fn rate(n: usize, secs: f64) -> String {
@@ -207,6 +328,15 @@ async fn main() {
         Some(url) => dbs.push(Db::Postgres(url)),
         None => println!("(PostgreSQL skipped: set TOCSIN_TEST_POSTGRES_URL)"),
     }
+    let pending: usize = std::env::var("TOCSIN_BENCH_PENDING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    for db in &dbs {
+        let fresh = db.fresh().await;
+        firing_delay(&fresh, pending).await;
+        fresh.drop_database().await;
+    }
     for db in &dbs {
         jobs(db, n, 1).await;
         if matches!(db, Db::Postgres(_)) {
@@ -214,21 +344,9 @@ async fn main() {
         }
     }
     for db in &dbs {
-        let fresh = match db {
-            Db::Sqlite(..) => {
-                let (dir, path) = tocsin_store_sqlite::testing::fresh_file();
-                Db::Sqlite(dir, path)
-            }
-            Db::Postgres(_) => Db::Postgres(
-                tocsin_store_postgres::testing::fresh_database()
-                    .await
-                    .unwrap(),
-            ),
-        };
+        let fresh = db.fresh().await;
         apply(&fresh, 200).await;
-        if let Db::Postgres(url) = &fresh {
-            tocsin_store_postgres::testing::drop_database(url).await;
-        }
+        fresh.drop_database().await;
     }
     for db in &dbs {
         if let Db::Postgres(url) = db {
