@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use tocsin_domain::Name;
 use tocsin_domain::catalog::{
-    EscalationPolicy, Integration, MaintenanceWindow, Object, Schedule, Service, Silence, Team,
-    User,
+    EscalationPolicy, Integration, MaintenanceWindow, Object, Schedule, ScheduleOverride, Service,
+    Silence, Team, User,
 };
 use tocsin_domain::plan::Current;
 use tocsin_store::{Store, StoreError};
@@ -39,6 +39,7 @@ pub struct Directory {
     pub integrations: BTreeMap<Name, Entry<Integration>>,
     pub silences: BTreeMap<Name, Entry<Silence>>,
     pub maintenance_windows: BTreeMap<Name, Entry<MaintenanceWindow>>,
+    pub schedule_overrides: BTreeMap<Name, Entry<ScheduleOverride>>,
 }
 
 impl Directory {
@@ -120,6 +121,17 @@ impl Directory {
                 }
                 Object::Integration(spec) => {
                     d.integrations.insert(
+                        name,
+                        Entry {
+                            spec,
+                            managed,
+                            source,
+                            version,
+                        },
+                    );
+                }
+                Object::ScheduleOverride(spec) => {
+                    d.schedule_overrides.insert(
                         name,
                         Entry {
                             spec,

@@ -139,7 +139,16 @@ pub async fn create_silence(
     };
     let services = silence_services(&silence);
     let object = Object::Silence(silence);
-    create(store, who, actor, object, &services, problems, now).await
+    create(
+        store,
+        who,
+        actor,
+        object,
+        Authority::Services(&services),
+        problems,
+        now,
+    )
+    .await
 }
 
 pub async fn create_window(
@@ -175,7 +184,7 @@ pub async fn create_window(
         who,
         actor,
         Object::MaintenanceWindow(window),
-        &services,
+        Authority::Services(&services),
         problems,
         now,
     )
@@ -314,15 +323,29 @@ pub fn window_active(spec: &serde_json::Value, now: Timestamp) -> bool {
     }
 }
 
-async fn create(
+/// Who may create a run-time object.
+pub(crate) enum Authority<'a> {
+    /// Responder in the team of each service (admin when none is named).
+    Services(&'a [Name]),
+    /// Manager of the team (admin when the object has no team).
+    Manage(Option<&'a Name>),
+}
+
+/// Creates a run-time (not config-managed) object: checked like manifests,
+/// authorized, audited, in one transaction.
+pub(crate) async fn create(
     store: &dyn Store,
     who: &Principal,
     actor: &Actor,
     object: Object,
-    services: &[Name],
+    authority: Authority<'_>,
     mut problems: Vec<(String, String)>,
     now: Timestamp,
 ) -> Result<ObjectView, NoiseError> {
+    let services: &[Name] = match authority {
+        Authority::Services(s) => s,
+        Authority::Manage(_) => &[],
+    };
     let current = store.list_objects(None).await?;
     let existing: BTreeSet<(Kind, Name)> =
         current.iter().map(|c| (c.kind, c.name.clone())).collect();
@@ -344,7 +367,10 @@ async fn create(
     if !problems.is_empty() {
         return Err(NoiseError::Invalid(problems));
     }
-    authorize(store, who, services).await?;
+    match authority {
+        Authority::Services(s) => authorize(store, who, s).await?,
+        Authority::Manage(team) => manage(who, team)?,
+    }
     let (kind, name) = (object.kind(), object.name().clone());
     if existing.contains(&(kind, name.clone())) {
         return Err(NoiseError::Conflict(format!(
@@ -385,6 +411,16 @@ fn silence_services(s: &Silence) -> Vec<Name> {
         .collect()
 }
 
+/// A manager of `team`, or an admin for objects of no team.
+pub(crate) fn manage(who: &Principal, team: Option<&Name>) -> Result<(), NoiseError> {
+    let action = match team {
+        Some(team) => Action::Manage { team },
+        None => Action::Administer,
+    };
+    who.authorize(&action)
+        .map_err(|d| NoiseError::Denied(d.to_string()))
+}
+
 async fn authorize(
     store: &dyn Store,
     who: &Principal,
@@ -411,7 +447,7 @@ async fn authorize(
     Ok(())
 }
 
-async fn unmanaged(
+pub(crate) async fn unmanaged(
     store: &dyn Store,
     kind: Kind,
     name: &Name,
@@ -438,7 +474,7 @@ async fn read_back(store: &dyn Store, kind: Kind, name: &Name) -> Result<ObjectV
         .ok_or_else(|| NoiseError::NotFound(format!("{} {name} vanished", kind.label())))
 }
 
-fn new_name(
+pub(crate) fn new_name(
     given: Option<&str>,
     prefix: &str,
     problems: &mut Vec<(String, String)>,
@@ -456,7 +492,7 @@ fn new_name(
     }
 }
 
-fn placeholder_name() -> Name {
+pub(crate) fn placeholder_name() -> Name {
     Name::parse("invalid").unwrap_or_else(|_| unreachable!("a valid name"))
 }
 

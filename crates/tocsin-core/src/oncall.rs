@@ -2,11 +2,15 @@
 //! [`tocsin_domain::oncall`], asked for an instant or a range. Used by the
 //! API, the CLI (`tocsin oncall`) and the UI alike.
 
+use crate::audit::Actor;
+use crate::catalog::ObjectView;
 use crate::manifest::{ManifestError, Manifests};
+use crate::noise::{self, Authority, NoiseError};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use tocsin_domain::Name;
-use tocsin_domain::catalog::{Kind, Object};
+use tocsin_domain::access::Principal;
+use tocsin_domain::catalog::{Kind, Object, ScheduleOverride};
 use tocsin_domain::oncall::{ScheduleRule, Shift};
 use tocsin_store::{Store, StoreError};
 
@@ -77,13 +81,28 @@ impl From<&Shift> for ShiftView {
 }
 
 /// The compiled schedules of the catalog (those that compile; validation
-/// keeps the others out of a catalog), with their team.
+/// keeps the others out of a catalog), with their team. Overrides made at
+/// run time (`schedule_override` objects) apply after the schedule's own,
+/// by start time.
 pub async fn schedules(store: &dyn Store) -> Result<Vec<(ScheduleRule, Option<Name>)>, StoreError> {
+    let mut runtime: Vec<(Option<Timestamp>, ScheduleOverride)> = Vec::new();
+    for c in store.list_objects(Some(Kind::ScheduleOverride)).await? {
+        if let Ok(Object::ScheduleOverride(o)) = Object::from_spec(Kind::ScheduleOverride, c.spec) {
+            runtime.push((o.start.parse().ok(), o));
+        }
+    }
+    runtime.sort_by_key(|(start, _)| *start);
     let mut out = Vec::new();
     for c in store.list_objects(Some(Kind::Schedule)).await? {
-        let Ok(Object::Schedule(s)) = Object::from_spec(Kind::Schedule, c.spec) else {
+        let Ok(Object::Schedule(mut s)) = Object::from_spec(Kind::Schedule, c.spec) else {
             continue;
         };
+        s.overrides.extend(
+            runtime
+                .iter()
+                .filter(|(_, o)| o.schedule == s.name)
+                .map(|(_, o)| o.as_override()),
+        );
         match ScheduleRule::compile(&s) {
             Ok(rule) => out.push((rule, s.team.clone())),
             Err(e) => {
@@ -263,4 +282,122 @@ fn hours(d: SignedDuration) -> String {
     } else {
         format!("{h} h {m} min")
     }
+}
+
+/// An override to make at run time.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOverride {
+    /// Default: `override-` and a random suffix.
+    pub name: Option<String>,
+    /// Who covers.
+    pub user: String,
+    /// Whom they cover for; absent: the whole schedule.
+    pub replaces: Option<String>,
+    /// RFC 3339.
+    pub start: String,
+    /// RFC 3339.
+    pub end: String,
+    pub reason: Option<String>,
+}
+
+/// Adds an override to a schedule: a manager of the schedule's team (an
+/// admin for a schedule of no team) may, also when the schedule itself is
+/// managed in Git.
+pub async fn create_override(
+    store: &dyn Store,
+    who: &Principal,
+    actor: &Actor,
+    schedule: &Name,
+    req: NewOverride,
+    now: Timestamp,
+) -> Result<ObjectView, NoiseError> {
+    let team = match store.get_object(Kind::Schedule, schedule).await? {
+        Some(c) => match Object::from_spec(Kind::Schedule, c.spec) {
+            Ok(Object::Schedule(s)) => s.team,
+            _ => None,
+        },
+        None => {
+            return Err(NoiseError::NotFound(format!(
+                "no schedule named {:?}",
+                schedule.as_str()
+            )));
+        }
+    };
+    let mut problems = Vec::new();
+    let name = noise::new_name(req.name.as_deref(), "override", &mut problems)
+        .unwrap_or_else(noise::placeholder_name);
+    let mut person = |field: &str, v: &str| match Name::parse(v.trim()) {
+        Ok(n) => n,
+        Err(e) => {
+            problems.push((field.to_owned(), e.to_string()));
+            noise::placeholder_name()
+        }
+    };
+    let user = person("user", &req.user);
+    let replaces = req
+        .replaces
+        .as_deref()
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| person("replaces", r));
+    let object = Object::ScheduleOverride(ScheduleOverride {
+        name,
+        schedule: schedule.clone(),
+        user,
+        replaces,
+        start: req.start,
+        end: req.end,
+        reason: req.reason,
+        created_by: Some(actor.label.clone()),
+    });
+    noise::create(
+        store,
+        who,
+        actor,
+        object,
+        Authority::Manage(team.as_ref()),
+        problems,
+        now,
+    )
+    .await
+}
+
+/// Removes a run-time override; same permission as adding one.
+pub async fn delete_override(
+    store: &dyn Store,
+    who: &Principal,
+    actor: &Actor,
+    name: &Name,
+    now: Timestamp,
+) -> Result<(), NoiseError> {
+    let current = noise::unmanaged(store, Kind::ScheduleOverride, name).await?;
+    let team = match Object::from_spec(Kind::ScheduleOverride, current.spec.clone()) {
+        Ok(Object::ScheduleOverride(o)) => {
+            match store.get_object(Kind::Schedule, &o.schedule).await? {
+                Some(c) => match Object::from_spec(Kind::Schedule, c.spec) {
+                    Ok(Object::Schedule(s)) => s.team,
+                    _ => None,
+                },
+                None => None,
+            }
+        }
+        _ => None,
+    };
+    noise::manage(who, team.as_ref())?;
+    let entry = actor.entry(
+        "catalog.delete",
+        Some((Kind::ScheduleOverride.as_str(), name.as_str())),
+        serde_json::json!({ "via": actor.interface }),
+    );
+    store
+        .apply_catalog(
+            &[tocsin_store::CatalogWrite::Delete {
+                id: current.id,
+                expected_version: current.version,
+            }],
+            &[entry],
+            now,
+        )
+        .await?;
+    Ok(())
 }

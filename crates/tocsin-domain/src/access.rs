@@ -62,7 +62,9 @@ impl TokenScope {
     pub fn role(self) -> Role {
         match self {
             TokenScope::Read => Role::Viewer,
-            TokenScope::Write => Role::Responder,
+            // Up to manager: a manager's write token may manage their
+            // team's schedules; the owner's role caps it.
+            TokenScope::Write => Role::Manager,
             TokenScope::Admin => Role::Admin,
         }
     }

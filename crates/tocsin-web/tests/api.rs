@@ -20,7 +20,7 @@ use tocsin_store::Store;
 use tocsin_web::{AppState, Server, ServerConfig};
 
 /// Every catalog list route.
-const KIND_PATHS: [&str; 8] = [
+const KIND_PATHS: [&str; 9] = [
     "users",
     "teams",
     "schedules",
@@ -29,6 +29,7 @@ const KIND_PATHS: [&str; 8] = [
     "integrations",
     "silences",
     "maintenance-windows",
+    "schedule-overrides",
 ];
 
 /// A running server and what a test needs to talk to it.
@@ -1520,5 +1521,89 @@ async fn the_oncall_feed_is_icalendar() {
         StatusCode::NOT_FOUND,
     )
     .await;
+    app.finish().await;
+}
+
+/// A manager covers for someone on a schedule managed in Git: the override
+/// changes who is on call for its span only; responders may not; mistakes
+/// name their field.
+#[tokio::test]
+async fn a_manager_adds_and_removes_an_override() {
+    use tocsin_domain::access::Role;
+    let app = spawn_app().await;
+    let now = tocsin_core::clock::Clock::now(&SystemClock);
+    tocsin_core::demo::load_if_empty(app.store.as_ref(), now)
+        .await
+        .unwrap();
+    let bob = token_for(&app, "bob", Role::Manager, TokenScope::Write).await;
+    let alice = token_for(&app, "alice", Role::Responder, TokenScope::Write).await;
+    let who = |at: &'static str| {
+        let app = &app;
+        async move {
+            app.get_json(&format!("/api/v1/oncall?schedule=payments-primary&at={at}"))
+                .await[0]["users"]
+                .clone()
+        }
+    };
+    let body = json!({"user": "alice", "replaces": "carol", "reason": "carol at the dentist",
+                      "start": "2026-03-02T12:00:00Z", "end": "2026-03-02T18:00:00Z"});
+    problem(
+        app.post(
+            "/api/v1/schedules/payments-primary/overrides",
+            Some(&alice),
+            &body,
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let res = app
+        .post(
+            "/api/v1/schedules/payments-primary/overrides",
+            Some(&bob),
+            &body,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let made: Value = res.json().await.unwrap();
+    assert_eq!(made["managed_by_config"], false, "{made}");
+    let name = made["name"].as_str().unwrap().to_owned();
+    assert_eq!(who("2026-03-02T13:00:00Z").await, json!(["alice"]));
+    assert_eq!(who("2026-03-02T19:00:00Z").await, json!(["carol"]));
+
+    let bad = problem(
+        app.post(
+            "/api/v1/schedules/payments-primary/overrides",
+            Some(&bob),
+            &json!({"user": "nobody", "start": "2026-03-02T12:00:00Z", "end": "2026-03-02T11:00:00Z"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let mut fields: Vec<&str> = bad["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["end", "user"], "{bad}");
+    problem(
+        app.post("/api/v1/schedules/nope/overrides", Some(&bob), &body)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/schedule-overrides/{name}")))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(who("2026-03-02T13:00:00Z").await, json!(["carol"]));
     app.finish().await;
 }

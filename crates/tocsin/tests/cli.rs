@@ -157,6 +157,7 @@ impl Env {
             "integrations",
             "silences",
             "maintenance-windows",
+            "schedule-overrides",
         ] {
             let list = self.get_json(kind);
             assert_eq!(list, Value::Array(vec![]), "{why}: {kind} should be empty");

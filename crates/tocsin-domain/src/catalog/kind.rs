@@ -15,10 +15,11 @@ pub enum Kind {
     Integration,
     Silence,
     MaintenanceWindow,
+    ScheduleOverride,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::User,
         Kind::Team,
         Kind::Schedule,
@@ -27,6 +28,7 @@ impl Kind {
         Kind::Integration,
         Kind::Silence,
         Kind::MaintenanceWindow,
+        Kind::ScheduleOverride,
     ];
 
     /// The storage and API identifier (`escalation_policy`).
@@ -40,6 +42,7 @@ impl Kind {
             Kind::Integration => "integration",
             Kind::Silence => "silence",
             Kind::MaintenanceWindow => "maintenance_window",
+            Kind::ScheduleOverride => "schedule_override",
         }
     }
 
@@ -55,6 +58,7 @@ impl Kind {
             Kind::Integration => "integrations",
             Kind::Silence => "silences",
             Kind::MaintenanceWindow => "maintenance_windows",
+            Kind::ScheduleOverride => "schedule_overrides",
         }
     }
 
@@ -63,6 +67,7 @@ impl Kind {
         match self {
             Kind::EscalationPolicy => "escalation policy",
             Kind::MaintenanceWindow => "maintenance window",
+            Kind::ScheduleOverride => "schedule override",
             other => other.as_str(),
         }
     }

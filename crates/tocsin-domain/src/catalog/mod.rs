@@ -11,6 +11,7 @@ mod integration;
 mod kind;
 mod maintenance;
 mod schedule;
+mod schedule_override;
 mod service;
 mod silence;
 mod team;
@@ -21,6 +22,7 @@ pub use integration::{Integration, IntegrationFormat};
 pub use kind::Kind;
 pub use maintenance::{MaintenanceWindow, Repeat};
 pub use schedule::{Layer, Override, Restriction, Schedule};
+pub use schedule_override::ScheduleOverride;
 pub use service::{AlertGrouping, Link, Service, is_label_name};
 pub use silence::Silence;
 pub use team::Team;
@@ -41,6 +43,7 @@ pub enum Object {
     Service(Service),
     Integration(Integration),
     Silence(Silence),
+    ScheduleOverride(ScheduleOverride),
     MaintenanceWindow(MaintenanceWindow),
 }
 
@@ -54,6 +57,7 @@ impl Object {
             Object::Service(_) => Kind::Service,
             Object::Integration(_) => Kind::Integration,
             Object::Silence(_) => Kind::Silence,
+            Object::ScheduleOverride(_) => Kind::ScheduleOverride,
             Object::MaintenanceWindow(_) => Kind::MaintenanceWindow,
         }
     }
@@ -67,6 +71,7 @@ impl Object {
             Object::Service(o) => &o.name,
             Object::Integration(o) => &o.name,
             Object::Silence(o) => &o.name,
+            Object::ScheduleOverride(o) => &o.name,
             Object::MaintenanceWindow(o) => &o.name,
         }
     }
@@ -145,6 +150,13 @@ impl Object {
             }
             Object::Integration(i) => add("service".into(), Kind::Service, &i.service),
             Object::Silence(_) => {}
+            Object::ScheduleOverride(o) => {
+                add("schedule".into(), Kind::Schedule, &o.schedule);
+                add("user".into(), Kind::User, &o.user);
+                if let Some(r) = &o.replaces {
+                    add("replaces".into(), Kind::User, r);
+                }
+            }
             Object::MaintenanceWindow(w) => {
                 for (i, s) in w.services.iter().enumerate() {
                     add(format!("services[{i}]"), Kind::Service, s);
@@ -164,6 +176,7 @@ impl Object {
             Object::Service(o) => o.check(c),
             Object::Integration(o) => o.check(c),
             Object::Silence(o) => o.check(c),
+            Object::ScheduleOverride(o) => o.check(c),
             Object::MaintenanceWindow(o) => o.check(c),
         }
     }

@@ -326,8 +326,16 @@ fn the_new_kinds_round_trip_and_parse() {
     assert_eq!(Kind::parse("silences"), Some(Kind::Silence));
     assert_eq!(Kind::MaintenanceWindow.label(), "maintenance window");
     assert_eq!(
-        Kind::ALL[Kind::ALL.len() - 2..],
-        [Kind::Silence, Kind::MaintenanceWindow]
+        Kind::ALL[Kind::ALL.len() - 3..],
+        [
+            Kind::Silence,
+            Kind::MaintenanceWindow,
+            Kind::ScheduleOverride
+        ]
+    );
+    assert_eq!(
+        Kind::parse("schedule-overrides"),
+        Some(Kind::ScheduleOverride)
     );
 }
 

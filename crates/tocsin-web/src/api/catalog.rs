@@ -115,3 +115,11 @@ kind_endpoints!(
     "/api/v1/maintenance-windows",
     "maintenance window"
 );
+
+kind_endpoints!(
+    list_schedule_overrides,
+    get_schedule_override,
+    Kind::ScheduleOverride,
+    "/api/v1/schedule-overrides",
+    "schedule override made at run time"
+);

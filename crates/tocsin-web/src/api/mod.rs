@@ -84,6 +84,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(changes::record_change))
         .routes(routes!(oncall::who))
         .routes(routes!(oncall::shifts))
+        .routes(routes!(oncall::add_override))
+        .routes(routes!(catalog::list_schedule_overrides))
+        .routes(routes!(
+            catalog::get_schedule_override,
+            oncall::delete_override
+        ))
         .routes(routes!(ical::feed))
         .routes(routes!(config::plan))
         .routes(routes!(config::apply))

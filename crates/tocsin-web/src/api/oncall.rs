@@ -3,13 +3,15 @@
 //! (`GET /api/v1/schedules/{name}/shifts`).
 
 use crate::auth::Caller;
-use crate::problem::Problem;
+use crate::problem::{JsonBody, Problem};
 use crate::server::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
-use tocsin_core::oncall::{self, OnCallError, OnCallNow, ScheduleView};
+use tocsin_core::catalog::ObjectView;
+use tocsin_core::oncall::{self, NewOverride, OnCallError, OnCallNow, ScheduleView};
 use tocsin_domain::Name;
 use tocsin_domain::access::Action;
 use utoipa::IntoParams;
@@ -118,4 +120,62 @@ pub async fn shifts(
     Ok(Json(
         oncall::shifts(state.store.as_ref(), &schedule, from, to).await?,
     ))
+}
+
+/// Adds an override to a schedule (also one managed in Git): a manager of
+/// its team may.
+#[utoipa::path(post, path = "/api/v1/schedules/{name}/overrides", tag = "oncall",
+    request_body = NewOverride,
+    params(("name" = String, Path, description = "The schedule")),
+    responses(
+        (status = 201, body = ObjectView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn add_override(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(schedule): Path<String>,
+    JsonBody(req): JsonBody<NewOverride>,
+) -> Result<(StatusCode, Json<ObjectView>), Problem> {
+    let schedule = Name::parse(&schedule)
+        .map_err(|_| Problem::not_found(format!("no schedule named {schedule:?}")))?;
+    let made = oncall::create_override(
+        state.store.as_ref(),
+        &caller.principal,
+        &caller.actor(),
+        &schedule,
+        req,
+        state.clock.now(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(made)))
+}
+
+/// Removes an override made at run time.
+#[utoipa::path(delete, path = "/api/v1/schedule-overrides/{name}", tag = "oncall",
+    params(("name" = String, Path, description = "The override")),
+    responses(
+        (status = 204),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_override(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let name = Name::parse(&name)
+        .map_err(|_| Problem::not_found(format!("no override named {name:?}")))?;
+    oncall::delete_override(
+        state.store.as_ref(),
+        &caller.principal,
+        &caller.actor(),
+        &name,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
