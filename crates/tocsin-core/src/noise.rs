@@ -257,9 +257,20 @@ pub async fn delete_window(
             .authorize(&Action::Administer)
             .map_err(|d| NoiseError::Denied(d.to_string()))?,
     }
+    delete(store, actor, current, now).await
+}
+
+/// Deletes a run-time object (checked by [`unmanaged`]), with its audit
+/// entry; the caller has authorized.
+pub(crate) async fn delete(
+    store: &dyn Store,
+    actor: &Actor,
+    current: tocsin_domain::plan::Current,
+    now: Timestamp,
+) -> Result<(), NoiseError> {
     let entry = actor.entry(
         "catalog.delete",
-        Some((Kind::MaintenanceWindow.as_str(), name.as_str())),
+        Some((current.kind.as_str(), current.name.as_str())),
         serde_json::json!({ "via": actor.interface }),
     );
     store

@@ -384,20 +384,5 @@ pub async fn delete_override(
         _ => None,
     };
     noise::manage(who, team.as_ref())?;
-    let entry = actor.entry(
-        "catalog.delete",
-        Some((Kind::ScheduleOverride.as_str(), name.as_str())),
-        serde_json::json!({ "via": actor.interface }),
-    );
-    store
-        .apply_catalog(
-            &[tocsin_store::CatalogWrite::Delete {
-                id: current.id,
-                expected_version: current.version,
-            }],
-            &[entry],
-            now,
-        )
-        .await?;
-    Ok(())
+    noise::delete(store, actor, current, now).await
 }
