@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod clock;
 pub mod demo;
 pub mod directory;
+pub mod drill;
 pub mod engine;
 pub mod escalation;
 pub mod ingest;

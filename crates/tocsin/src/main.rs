@@ -111,6 +111,9 @@ enum Command {
         #[arg(long, short = 'o', value_enum, default_value_t = cmd::get::Output::Table)]
         output: cmd::get::Output,
     },
+    /// Fire drill: send a [DRILL] incident through a service's escalation
+    /// on a running hub and report who was reached, at which level, when.
+    Drill(cmd::drill::DrillArgs),
     /// Who is on call now (or --at an instant), per schedule.
     Oncall {
         /// Only this team's schedules.
@@ -204,6 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Token { command } => cmd::token::run(target()?, command).await,
         Command::User { command } => cmd::user::run(target()?, command).await,
+        Command::Drill(args) => cmd::drill::run(args).await,
         Command::Oncall {
             team,
             schedule,

@@ -1287,3 +1287,51 @@ fn oncall_answers_and_validate_warns_about_gaps() {
         r.stderr
     );
 }
+
+/// `tocsin drill SERVICE` on a running demo hub: the drill incident goes
+/// through the real escalation, the first level's person is reported as
+/// reached, and the drill ends resolved.
+#[test]
+fn a_fire_drill_reports_who_was_reached() {
+    let env = Env::new();
+    let mut serve = Serve::start(&env, &["--demo"]);
+    let addr = serve.wait_listening();
+    let log = serve.wait_for("demo sign-in");
+    let token = log
+        .lines()
+        .find(|l| l.starts_with("demo API token"))
+        .and_then(|l| l.rsplit(": ").next())
+        .unwrap_or_else(|| panic!("no demo token line:\n{log}"))
+        .trim()
+        .to_owned();
+    let server = format!("http://{addr}");
+    let mut drill = env.tocsin();
+    drill
+        .args(["drill", "checkout", "--server", &server, "--watch", "4"])
+        .env("TOCSIN_TOKEN", &token);
+    let r = Run::of(&mut drill);
+    r.assert_success("drill");
+    assert!(
+        r.stdout.contains("drill incident #1 started"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("level 1: ") && r.stdout.contains("via schedule:payments-primary"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("drill ended: incident #1 resolved"),
+        "{}",
+        r.stdout
+    );
+    let mut unknown = env.tocsin();
+    unknown
+        .args(["drill", "nope", "--server", &server, "--watch", "1"])
+        .env("TOCSIN_TOKEN", &token);
+    let r = Run::of(&mut unknown);
+    r.assert_failure("unknown service");
+    assert!(r.stderr.contains("no service named"), "{}", r.stderr);
+    let _ = serve.child.kill();
+}

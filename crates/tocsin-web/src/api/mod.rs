@@ -4,6 +4,7 @@ pub mod access;
 pub mod catalog;
 pub mod changes;
 pub mod config;
+pub mod drill;
 pub mod ical;
 pub mod incidents;
 pub mod noise;
@@ -85,6 +86,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(oncall::who))
         .routes(routes!(oncall::shifts))
         .routes(routes!(oncall::add_override))
+        .routes(routes!(drill::start))
+        .routes(routes!(drill::end))
+        .routes(routes!(drill::report))
         .routes(routes!(catalog::list_schedule_overrides))
         .routes(routes!(
             catalog::get_schedule_override,

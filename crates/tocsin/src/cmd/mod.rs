@@ -2,6 +2,7 @@
 //! and prints the result. No rules live here.
 
 pub mod config;
+pub mod drill;
 pub mod get;
 pub mod migrate;
 pub mod oncall;
