@@ -20,6 +20,7 @@ use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
 use tocsin_domain::Name;
+use tocsin_domain::access::{Action, Principal};
 use tocsin_domain::alerting::IncidentStatus;
 use tocsin_domain::catalog::{Kind, Object, Target};
 use tocsin_domain::escalation::{self, Step};
@@ -96,12 +97,127 @@ impl JobHandler for Escalator {
     }
 }
 
-/// One step of an incident's escalation, at `now`.
+/// One step of an incident's escalation, at `now`, because its time came.
 pub async fn run_step(
     store: &dyn Store,
     incident: i64,
     step: Step,
     now: Timestamp,
+) -> Result<(), StoreError> {
+    run(store, incident, step, now, None).await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EscalateError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Denied(String),
+    /// Nothing to escalate to (resolved, no policy, past the last level).
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A responder escalates by hand: the level after the last one reached
+/// (level 1 if none was) fires now, also for an acknowledged incident (to
+/// get more help); the following level then comes after this level's
+/// delay. The step that was scheduled for later finds its work done.
+pub async fn escalate(
+    store: &dyn Store,
+    who: &Principal,
+    incident: i64,
+    now: Timestamp,
+) -> Result<Step, EscalateError> {
+    let inc = store
+        .get_incident(incident)
+        .await?
+        .ok_or_else(|| EscalateError::NotFound(format!("no incident #{incident}")))?;
+    if inc.status == IncidentStatus::Resolved {
+        return Err(EscalateError::Conflict(format!(
+            "incident #{incident} is resolved; there is nothing to escalate"
+        )));
+    }
+    let objects = store.list_objects(None).await?;
+    let service = objects
+        .iter()
+        .find(|o| o.kind == Kind::Service && o.name == inc.service)
+        .and_then(|o| Object::from_spec(Kind::Service, o.spec.clone()).ok());
+    let Some(Object::Service(service)) = service else {
+        return Err(EscalateError::NotFound(format!(
+            "no service named {}",
+            inc.service
+        )));
+    };
+    who.authorize(&Action::Respond {
+        team: &service.team,
+    })
+    .map_err(|d| EscalateError::Denied(d.to_string()))?;
+    let policy = policy_of(&objects, &service).ok_or_else(|| {
+        EscalateError::Conflict(format!(
+            "service {} has no escalation policy; page someone directly",
+            service.name
+        ))
+    })?;
+    let last = store
+        .incident_timeline(incident)
+        .await?
+        .into_iter()
+        .filter(|t| t.kind == "escalation.level")
+        .last()
+        .map(|t| Step {
+            level: t
+                .detail
+                .get("level")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|l| usize::try_from(l).ok())
+                .unwrap_or(1)
+                .saturating_sub(1),
+            cycle: t
+                .detail
+                .get("cycle")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|c| u32::try_from(c).ok())
+                .unwrap_or(0),
+        });
+    let next = match last {
+        None => Step::FIRST,
+        Some(step) => escalation::plan(&policy, step)
+            .and_then(|p| p.next)
+            .map(|(n, _)| n)
+            .ok_or_else(|| {
+                EscalateError::Conflict(format!(
+                    "policy {} has no level after level {}; page someone directly",
+                    policy.name,
+                    step.level + 1
+                ))
+            })?,
+    };
+    run(store, incident, next, now, Some(&who.label)).await?;
+    Ok(next)
+}
+
+fn policy_of(
+    objects: &[tocsin_domain::plan::Current],
+    service: &tocsin_domain::catalog::Service,
+) -> Option<tocsin_domain::catalog::EscalationPolicy> {
+    let name = service.escalation_policy.as_ref()?;
+    let o = objects
+        .iter()
+        .find(|o| o.kind == Kind::EscalationPolicy && &o.name == name)?;
+    match Object::from_spec(Kind::EscalationPolicy, o.spec.clone()) {
+        Ok(Object::EscalationPolicy(p)) => Some(p),
+        _ => None,
+    }
+}
+
+async fn run(
+    store: &dyn Store,
+    incident: i64,
+    step: Step,
+    now: Timestamp,
+    manual_by: Option<&str>,
 ) -> Result<(), StoreError> {
     let key = |what: &str| format!("escalation:{incident}:{}:{}:{what}", step.cycle, step.level);
     let entry = |kind: &str, what: &str, detail: serde_json::Value| NewTimelineEntry {
@@ -115,7 +231,11 @@ pub async fn run_step(
     let Some(inc) = store.get_incident(incident).await? else {
         return Ok(());
     };
-    if inc.status != IncidentStatus::Triggered {
+    let stops = match manual_by {
+        None => inc.status != IncidentStatus::Triggered,
+        Some(_) => inc.status == IncidentStatus::Resolved,
+    };
+    if stops {
         let why = inc.status.as_str();
         let e = entry(
             "escalation.stopped",
@@ -132,13 +252,7 @@ pub async fn run_step(
             .and_then(|o| Object::from_spec(kind, o.spec.clone()).ok())
     };
     let policy = match find(Kind::Service, &inc.service) {
-        Some(Object::Service(s)) => {
-            s.escalation_policy
-                .and_then(|p| match find(Kind::EscalationPolicy, &p) {
-                    Some(Object::EscalationPolicy(p)) => Some(p),
-                    _ => None,
-                })
-        }
+        Some(Object::Service(s)) => policy_of(&objects, &s),
         _ => None,
     };
     let Some(policy) = policy else {
@@ -163,7 +277,18 @@ pub async fn run_step(
         _ => Vec::new(),
     };
     let reached = escalation::reach(plan.targets, on_call, members);
-    let mut entries = vec![entry(
+    let mut entries = Vec::new();
+    if let Some(by) = manual_by {
+        entries.push(NewTimelineEntry {
+            actor: by.to_owned(),
+            ..entry(
+                "escalation.manual",
+                "manual",
+                json!({ "by": by, "level": step.level + 1, "cycle": step.cycle }),
+            )
+        });
+    }
+    entries.push(entry(
         "escalation.level",
         "level",
         json!({
@@ -173,7 +298,7 @@ pub async fn run_step(
             "targets": plan.targets.iter().map(target_label).collect::<Vec<_>>(),
             "reached": reached.iter().map(|r| r.user.as_str()).collect::<Vec<_>>(),
         }),
-    )];
+    ));
     let mut intents = Vec::new();
     for r in &reached {
         entries.push(entry(

@@ -576,3 +576,63 @@ async fn two_engines_page_once(db: Db) {
     second.close().await;
 }
 on_both_backends!(two_engines_page_once);
+
+/// A responder escalates by hand at 10:02: level 2 fires at once, the
+/// policy's next step comes 15 minutes after that, and the level-2 step
+/// that was due at 10:10 finds its work done (nobody paged twice).
+async fn a_manual_escalation_fires_the_next_level_now(db: Db) {
+    use tocsin_domain::access::{Principal, Role};
+    let store = db.open(true).await;
+    let (clock, incident) = demo_incident(&store, "2026-03-02T10:00:00Z").await;
+    let e = escalator_engine(&store, &clock, "one");
+    e.cycle().await.unwrap();
+    clock.set(at("2026-03-02T10:02:00Z"));
+    let alice = Principal {
+        user: Some(tocsin_domain::Name::parse("alice").unwrap()),
+        label: "alice".into(),
+        role: Role::Responder,
+        teams: [tocsin_domain::Name::parse("payments").unwrap()].into(),
+    };
+    let viewer = Principal {
+        role: Role::Viewer,
+        ..alice.clone()
+    };
+    assert!(matches!(
+        tocsin_core::escalation::escalate(store.as_ref(), &viewer, incident, clock.now()).await,
+        Err(tocsin_core::escalation::EscalateError::Denied(_))
+    ));
+    let step = tocsin_core::escalation::escalate(store.as_ref(), &alice, incident, clock.now())
+        .await
+        .unwrap();
+    assert_eq!((step.level, step.cycle), (1, 0), "level 2, first cycle");
+    assert_eq!(
+        pages(&store, incident).await.len(),
+        4,
+        "carol, then the team now"
+    );
+    clock.set(at("2026-03-02T10:10:00Z"));
+    e.cycle().await.unwrap();
+    assert_eq!(
+        pages(&store, incident).await.len(),
+        4,
+        "the 10:10 step found its work done"
+    );
+    clock.set(at("2026-03-02T10:17:00Z"));
+    e.cycle().await.unwrap();
+    let paged = pages(&store, incident).await;
+    assert_eq!(
+        paged.len(),
+        5,
+        "level 1 again 15 min after the manual step: {paged:?}"
+    );
+    let manual = store
+        .incident_timeline(incident)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.kind == "escalation.manual")
+        .unwrap();
+    assert_eq!(manual.actor, "alice");
+    store.close().await;
+}
+on_both_backends!(a_manual_escalation_fires_the_next_level_now);

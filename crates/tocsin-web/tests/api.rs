@@ -1607,3 +1607,67 @@ async fn a_manager_adds_and_removes_an_override() {
     assert_eq!(who("2026-03-02T13:00:00Z").await, json!(["carol"]));
     app.finish().await;
 }
+
+/// Escalating by hand over the API: each call fires the next level of the
+/// policy (platform-default: the follow-the-sun schedule, then dave and
+/// erin), for responders of the service's team only.
+#[tokio::test]
+async fn an_incident_is_escalated_by_hand() {
+    use tocsin_domain::access::Role;
+    let app = spawn_app().await;
+    let now = tocsin_core::clock::Clock::now(&SystemClock);
+    tocsin_core::demo::load_if_empty(app.store.as_ref(), now)
+        .await
+        .unwrap();
+    app.send_event("platform-generic", disk_event("disk-9"))
+        .await;
+    let dave = token_for(&app, "dave", Role::Responder, TokenScope::Write).await;
+    let alice = token_for(&app, "alice", Role::Responder, TokenScope::Write).await;
+    problem(
+        app.post("/api/v1/incidents/1/escalate", Some(&alice), &json!({}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    for level in [1, 2] {
+        let r = App::json_of(
+            app.post("/api/v1/incidents/1/escalate", Some(&dave), &json!({}))
+                .await,
+            StatusCode::OK,
+            "escalate",
+        )
+        .await;
+        assert_eq!(r["level"], level, "{r}");
+    }
+    let detail = app.get_json("/api/v1/incidents/1").await;
+    let paged: Vec<&str> = detail["escalation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "escalation.page")
+        .map(|e| e["detail"]["user"].as_str().unwrap())
+        .collect();
+    assert!(
+        paged.contains(&"dave") && paged.contains(&"erin"),
+        "{detail}"
+    );
+    assert!(
+        detail["escalation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "escalation.manual" && e["actor"] == "token:dave-write"),
+        "{detail}"
+    );
+    assert!(
+        !detail["notifications"].as_array().unwrap().is_empty(),
+        "{detail}"
+    );
+    problem(
+        app.post("/api/v1/incidents/99/escalate", Some(&dave), &json!({}))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    app.finish().await;
+}

@@ -250,3 +250,54 @@ pub async fn get_incident(
             .collect(),
     }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Escalated {
+    /// The level that fired now (1-based).
+    pub level: usize,
+    /// How many times the policy had already run through.
+    pub cycle: u32,
+}
+
+/// Escalates by hand: the next level of the service's policy fires now
+/// (also for an acknowledged incident, to get more help). A responder of
+/// the service's team may.
+#[utoipa::path(post, path = "/api/v1/incidents/{number}/escalate", tag = "incidents",
+    params(("number" = i64, Path, description = "The incident's number")),
+    responses(
+        (status = 200, body = Escalated),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn escalate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<i64>,
+) -> Result<Json<Escalated>, Problem> {
+    use tocsin_core::escalation::{self, EscalateError};
+    let step = escalation::escalate(
+        state.store.as_ref(),
+        &caller.principal,
+        number,
+        state.clock.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        EscalateError::NotFound(m) => Problem::not_found(m),
+        EscalateError::Denied(m) => Problem::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            m,
+        ),
+        EscalateError::Conflict(m) => {
+            Problem::new(axum::http::StatusCode::CONFLICT, "conflict", "Conflict", m)
+        }
+        EscalateError::Store(s) => s.into(),
+    })?;
+    Ok(Json(Escalated {
+        level: step.level + 1,
+        cycle: step.cycle,
+    }))
+}

@@ -82,6 +82,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(access::audit))
         .routes(routes!(incidents::list_incidents))
         .routes(routes!(incidents::get_incident))
+        .routes(routes!(incidents::escalate))
         .routes(routes!(changes::record_change))
         .routes(routes!(oncall::who))
         .routes(routes!(oncall::shifts))

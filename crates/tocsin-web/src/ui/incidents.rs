@@ -10,9 +10,11 @@ use super::{Nav, SignedIn, UiError};
 use crate::server::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use jiff::SignedDuration;
 use serde::Deserialize;
 use tocsin_domain::ingest::EventAction;
@@ -25,6 +27,42 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/incidents", get(list))
         .route("/incidents/{number}", get(show))
+        .route("/incidents/{number}/escalate", post(escalate))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// "Escalate now": the next level fires at once; back to the page.
+async fn escalate(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(number): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, UiError> {
+    me.check_csrf(&form.csrf)?;
+    let nav = me.nav("incidents");
+    let n = number
+        .parse::<i64>()
+        .map_err(|_| UiError::not_found(&nav, format!("there is no incident #{number}")))?;
+    use tocsin_core::escalation::EscalateError;
+    match tocsin_core::escalation::escalate(
+        state.store.as_ref(),
+        &me.principal,
+        n,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/incidents/{n}")).into_response()),
+        Err(EscalateError::NotFound(m)) => Err(UiError::not_found(&nav, m)),
+        Err(EscalateError::Denied(m)) => Err(UiError::forbidden(&nav, m)),
+        Err(EscalateError::Conflict(m)) => Err(UiError::unprocessable(&nav, m)),
+        Err(EscalateError::Store(e)) => Err(e.into()),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
