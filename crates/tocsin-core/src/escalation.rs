@@ -164,8 +164,7 @@ pub async fn escalate(
         .incident_timeline(incident)
         .await?
         .into_iter()
-        .filter(|t| t.kind == "escalation.level")
-        .last()
+        .rfind(|t| t.kind == "escalation.level")
         .map(|t| Step {
             level: t
                 .detail

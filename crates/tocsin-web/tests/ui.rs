@@ -1926,3 +1926,278 @@ async fn a_schedule_page_draws_and_lists_overrides() {
         assert!(body.contains(needle), "{needle:?} missing: {body}");
     }
 }
+
+/// The run-time overrides stored for a schedule, by name.
+async fn runtime_overrides(app: &support::App) -> Vec<tocsin_domain::catalog::ScheduleOverride> {
+    app.store
+        .list_objects(Some(Kind::ScheduleOverride))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|c| {
+            match tocsin_domain::catalog::Object::from_spec(Kind::ScheduleOverride, c.spec) {
+                Ok(tocsin_domain::catalog::Object::ScheduleOverride(o)) => Some(o),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_override_is_added_and_removed_on_the_schedule_page() {
+    let app = spawn(true).await;
+    let b = app.signed_in("dave").await;
+    let csrf = b.csrf().await;
+    let (status, body) = b.page("/schedules/payments-primary").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for needle in [
+        "No override has been made here",
+        "<h3 id=\"h-add\">Add an override</h3>",
+        "action=\"/schedules/payments-primary/overrides\"",
+        "<option value=\"alice\">alice</option>",
+        "<option value=\"\" selected>The whole schedule</option>",
+        "type=\"datetime-local\"",
+        // dave's profile zone.
+        "<legend>When (Europe/Berlin)</legend>",
+    ] {
+        assert!(body.contains(needle), "{needle:?} missing: {body}");
+    }
+
+    // carol is on call this week; alice covers her 12:00–18:00 in dave's
+    // Europe/Berlin (like Paris, UTC+1 in March): 11:00–17:00Z.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("user", "alice"),
+        ("replaces", "carol"),
+        ("start", "2026-03-02T12:00"),
+        ("end", "2026-03-02T18:00"),
+        ("reason", "carol at the dentist"),
+    ];
+    let res = b.post("/schedules/payments-primary/overrides", &form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&res),
+        "/schedules/payments-primary?done=override-added"
+    );
+    let stored = runtime_overrides(&app).await;
+    assert_eq!(stored.len(), 1);
+    let o = &stored[0];
+    assert_eq!(
+        (o.start.as_str(), o.end.as_str()),
+        ("2026-03-02T11:00:00Z", "2026-03-02T17:00:00Z")
+    );
+    assert_eq!(o.created_by.as_deref(), Some("dave"));
+    let override_name = o.name.to_string();
+
+    let (status, body) = b.page(&location(&res)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Override added"), "{body}");
+    let list = between(&body, "id=\"h-runtime\"", "id=\"h-add\"");
+    for needle in [
+        format!("id=\"override-{override_name}\""),
+        "<a href=\"/users/alice\">alice</a> for <a href=\"/users/carol\">carol</a>".into(),
+        "Mon 2 Mar 12:00 – Mon 2 Mar 18:00".into(),
+        "carol at the dentist".into(),
+        "<td class=\"opt\">dave</td>".into(),
+        format!("action=\"/schedules/payments-primary/overrides/{override_name}/delete\""),
+        ">Remove</button>".into(),
+    ] {
+        assert!(list.contains(&needle), "{needle:?} missing: {list}");
+    }
+    for needle in [
+        "<td>Mon 2 Mar 09:00 – Mon 2 Mar 12:00</td><td><a href=\"/users/carol\">carol</a>",
+        "<td>Mon 2 Mar 12:00 – Mon 2 Mar 18:00</td><td><a href=\"/users/alice\">alice</a>",
+        "<td>Mon 2 Mar 18:00 – Mon 9 Mar 09:00</td><td><a href=\"/users/carol\">carol</a>",
+        "No override is declared",
+    ] {
+        assert!(body.contains(needle), "{needle:?} missing: {body}");
+    }
+    // The picture's overrides row has it (labelled where there is room).
+    let (_, body) = b.page("/schedules/payments-primary?days=1").await;
+    assert!(body.contains(">\nalice for carol\n<"), "{body}");
+    // At 12:30 in Berlin, alice is the one on call.
+    app.clock.advance(SignedDuration::from_mins(150));
+    let (_, body) = b.page("/schedules/payments-primary").await;
+    assert!(
+        body.contains("<strong>alice</strong></a> until Mon 2 Mar 18:00"),
+        "{body}"
+    );
+
+    // alice (responder) may not: the reason is on the page, the form kept.
+    let a = app.signed_in("alice").await;
+    let alice_csrf = a.csrf().await;
+    let mut theirs = form;
+    theirs[0].1 = alice_csrf.as_str();
+    let res = a
+        .post("/schedules/payments-primary/overrides", &theirs)
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body = res.text().await.unwrap();
+    let problems = between(&body, "id=\"override-problems\"", "</div>");
+    assert!(
+        problems.contains("Not allowed: alice has role responder")
+            && problems.contains("needs manager or more"),
+        "{problems}"
+    );
+    assert!(body.contains("value=\"2026-03-02T12:00\""), "{body}");
+    assert!(body.contains("value=\"carol at the dentist\""), "{body}");
+    let res = a
+        .post(
+            &format!("/schedules/payments-primary/overrides/{override_name}/delete"),
+            &[("csrf", alice_csrf.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Not allowed: alice has role responder")
+    );
+    assert_eq!(runtime_overrides(&app).await.len(), 1);
+
+    // An end before the start: 422, the message at the end field.
+    let res = b
+        .post(
+            "/schedules/payments-primary/overrides",
+            &[
+                ("csrf", csrf.as_str()),
+                ("user", "bob"),
+                ("replaces", ""),
+                ("start", "2026-03-03T18:00"),
+                ("end", "2026-03-03T12:00"),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    let error = between(&body, "id=\"o-end-error\"", "</p>");
+    assert!(error.contains("must be after start"), "{error}");
+    assert!(body.contains("id=\"o-end\" name=\"end\" type=\"datetime-local\" value=\"2026-03-03T12:00\" aria-invalid=\"true\""), "{body}");
+    assert!(!body.contains("id=\"o-start-error\""), "{body}");
+    let res = b
+        .post(
+            "/schedules/payments-primary/overrides",
+            &[("csrf", csrf.as_str()), ("user", "bob"), ("start", "soon")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(
+        between(&body, "id=\"o-start-error\"", "</p>").contains("is not a date and time"),
+        "{body}"
+    );
+    assert_eq!(runtime_overrides(&app).await.len(), 1, "nothing made");
+
+    // The CSRF token is needed to add and to remove.
+    for token in [None, Some("forged")] {
+        let mut add = vec![
+            ("user", "bob"),
+            ("start", "2026-03-03T12:00"),
+            ("end", "2026-03-03T18:00"),
+        ];
+        let mut remove = vec![];
+        if let Some(t) = token {
+            add.push(("csrf", t));
+            remove.push(("csrf", t));
+        }
+        let res = b.post("/schedules/payments-primary/overrides", &add).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("did not come from your current session")
+        );
+        let res = b
+            .post(
+                &format!("/schedules/payments-primary/overrides/{override_name}/delete"),
+                &remove,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(runtime_overrides(&app).await.len(), 1, "nothing changed");
+
+    // Removed: carol has the whole week again.
+    let res = b
+        .post(
+            &format!("/schedules/payments-primary/overrides/{override_name}/delete"),
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&res),
+        "/schedules/payments-primary?done=override-removed"
+    );
+    assert!(runtime_overrides(&app).await.is_empty());
+    let (_, body) = b.page(&location(&res)).await;
+    for needle in [
+        "Override removed",
+        "No override has been made here",
+        "<td>Mon 2 Mar 09:00 – Mon 9 Mar 09:00</td><td><a href=\"/users/carol\">carol</a>",
+    ] {
+        assert!(body.contains(needle), "{needle:?} missing: {body}");
+    }
+    let res = b
+        .post(
+            &format!("/schedules/payments-primary/overrides/{override_name}/delete"),
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "already gone");
+    for action in ["catalog.create", "catalog.delete"] {
+        let rows = audit_rows(&app, action).await;
+        let ours: Vec<_> = rows.iter().filter(|r| r.contains(&override_name)).collect();
+        assert_eq!(ours.len(), 1, "{action} is audited: {rows:?}");
+        assert!(ours[0].contains("dave"), "{:?}", ours[0]);
+    }
+}
+
+#[tokio::test]
+async fn a_fire_drill_is_run_from_the_service_page() {
+    let app = spawn(true).await;
+    let b = app.signed_in("dave").await;
+    let csrf = b.csrf().await;
+    let (status, body) = b.page("/services/checkout").await;
+    assert_eq!(status, StatusCode::OK);
+    let call = between(&body, "id=\"h-call\"", "</section>");
+    for needle in [
+        "action=\"/services/checkout/drill\"",
+        ">Run a fire drill</button>",
+        "Sev1 incident through this service's escalation: people will be paged",
+    ] {
+        assert!(call.contains(needle), "{needle:?} missing: {call}");
+    }
+
+    let res = b
+        .post("/services/checkout/drill", &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = location(&res);
+    assert!(to.starts_with("/incidents/"), "{to}");
+    let (status, body) = b.page(&to).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let number = to.trim_start_matches("/incidents/");
+    assert!(
+        body.contains(&format!("<h1>#{number} [DRILL]")),
+        "the title says it is a drill: {body}"
+    );
+    assert!(body.contains("href=\"/services/checkout\""), "{body}");
+
+    // carol (viewer) may not; nor without the CSRF token.
+    let c = app.signed_in("carol").await;
+    let carol_csrf = c.csrf().await;
+    let res = c
+        .post("/services/checkout/drill", &[("csrf", carol_csrf.as_str())])
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("carol has role viewer"), "{body}");
+    let res = b.post("/services/checkout/drill", &[]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let (_, body) = b.page("/incidents").await;
+    assert_eq!(body.matches("[DRILL]").count(), 1, "one drill only: {body}");
+}

@@ -34,6 +34,11 @@ impl Done {
             "revoked" => "Token revoked: it no longer works.",
             "role" => "Role changed. It applies at once, to sessions and tokens alike.",
             "demoted" => "Your role is changed: you are no longer an admin.",
+            "override-added" => "Override added: the final schedule below includes it.",
+            "drill-muted" => {
+                "Drill sent, but it opened no incident: the service's alerts are muted now (maintenance or a silence), so nobody was paged."
+            }
+            "override-removed" => "Override removed: the final schedule below is without it.",
             _ => return nav,
         };
         nav.with_flash("ok", text)

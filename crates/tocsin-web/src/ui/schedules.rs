@@ -11,16 +11,24 @@
 //! zone to show it in, and draws it. Times are shown in the viewer's own
 //! time zone (their profile's), else in the schedule's, and the page says
 //! which.
+//!
+//! Overrides made at run time (`schedule_override` objects) are listed
+//! beside the declared ones and drawn in the same row; a form adds one
+//! (start and end are `datetime-local` read in the zone the page shows)
+//! and a button removes one. Who may is `tocsin_core::oncall`'s rule (a
+//! manager of the schedule's team): a refusal is shown with its reason.
 
-use super::common::{ObjLink, path_name};
+use super::common::{Done, ObjLink, path_name};
+use super::session::urlencode;
 use super::{Nav, SignedIn, UiError};
 use crate::server::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
@@ -29,15 +37,21 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use tocsin_core::directory::Directory;
-use tocsin_core::oncall::{self, OnCallError, ShiftView};
+use tocsin_core::noise::NoiseError;
+use tocsin_core::oncall::{self, NewOverride, OnCallError, ShiftView};
 use tocsin_domain::Name;
 use tocsin_domain::access::Action;
-use tocsin_domain::catalog::{Override, Restriction, Schedule};
+use tocsin_domain::catalog::{Override, Restriction, Schedule, ScheduleOverride};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/schedules", get(list))
         .route("/schedules/{name}", get(show))
+        .route("/schedules/{name}/overrides", post(add_override))
+        .route(
+            "/schedules/{name}/overrides/{override}/delete",
+            post(remove_override),
+        )
 }
 
 /// Days shown when the link does not say.
@@ -257,6 +271,12 @@ struct SchedulePage {
     today_href: String,
     layers: Vec<LayerDef>,
     overrides: Vec<String>,
+    /// Overrides made at run time, by start.
+    runtime: Vec<RuntimeRow>,
+    /// The catalog's users, for the form's selects.
+    users: Vec<String>,
+    form: OverrideForm,
+    problems: FormProblems,
 }
 
 async fn show(
@@ -264,10 +284,24 @@ async fn show(
     me: SignedIn,
     Path(raw): Path<String>,
     Query(q): Query<RangeQuery>,
+    Query(done): Query<Done>,
 ) -> Result<SchedulePage, UiError> {
-    let nav = me.nav("teams");
+    let nav = done.flash(me.nav("teams"));
     me.authorize(&Action::Read, &nav)?;
     let name = path_name(&raw, "schedule", &nav)?;
+    schedule_page(&state, &me, nav, &name, &q).await
+}
+
+/// The page of schedule `name` over the range `q` asks for, with an
+/// empty form.
+async fn schedule_page(
+    state: &AppState,
+    me: &SignedIn,
+    nav: Nav,
+    name: &Name,
+    q: &RangeQuery,
+) -> Result<SchedulePage, UiError> {
+    let name = name.clone();
     let dir = Directory::load(state.store.as_ref()).await?;
     let Some(entry) = dir.schedules.get(&name) else {
         return Err(UiError::not_found(
@@ -276,10 +310,11 @@ async fn show(
         ));
     };
     let s = &entry.spec;
-    let (tz, zone_name, own) = viewer_zone(&dir, &me, &s.time_zone);
+    let (tz, zone_name, own) = viewer_zone(&dir, me, &s.time_zone);
     let now = state.clock.now();
-    let range = parse_range(&q, now.to_zoned(tz.clone()).date(), &tz)
+    let range = parse_range(q, now.to_zoned(tz.clone()).date(), &tz)
         .map_err(|m| UiError::unprocessable(&nav, m))?;
+    let runtime = runtime_overrides(&dir, &name);
 
     let store = state.store.as_ref();
     let current = oncall::on_call(store, None, Some(&name), now)
@@ -315,7 +350,15 @@ async fn show(
     }
     rows.push(Row {
         label: "Overrides".into(),
-        bars: override_bars(&s.overrides, range.from, range.to),
+        bars: override_bars(
+            &s.overrides
+                .iter()
+                .cloned()
+                .chain(runtime.iter().map(|(o, _)| o.as_override()))
+                .collect::<Vec<_>>(),
+            range.from,
+            range.to,
+        ),
     });
     rows.push(Row {
         label: "Final".into(),
@@ -431,6 +474,13 @@ async fn show(
         today_href,
         layers: layer_defs(s),
         overrides: s.overrides.iter().map(|o| override_text(o, &tz)).collect(),
+        runtime: runtime
+            .iter()
+            .map(|(o, managed)| runtime_row(o, *managed, now, &tz))
+            .collect(),
+        users: dir.users.keys().map(Name::to_string).collect(),
+        form: OverrideForm::new(now, &tz),
+        problems: FormProblems::default(),
         nav,
     })
 }
@@ -549,6 +599,339 @@ fn restriction_text(r: &Restriction) -> String {
         ""
     };
     format!("{days} {}–{}{next_day}", r.from, r.to)
+}
+
+// ---------------------------------------------------------------- run-time overrides
+
+/// The run-time overrides of schedule `name`, by start (then name), each
+/// with whether it is managed in Git.
+fn runtime_overrides(dir: &Directory, name: &Name) -> Vec<(ScheduleOverride, bool)> {
+    let mut list: Vec<(ScheduleOverride, bool)> = dir
+        .schedule_overrides
+        .values()
+        .filter(|e| &e.spec.schedule == name)
+        .map(|e| (e.spec.clone(), e.managed))
+        .collect();
+    list.sort_by(|(a, _), (b, _)| (instant(&a.start), &a.name).cmp(&(instant(&b.start), &b.name)));
+    list
+}
+
+/// One override made at run time, as listed.
+#[derive(Debug)]
+struct RuntimeRow {
+    name: String,
+    user: ObjLink,
+    /// None: the whole schedule.
+    replaces: Option<ObjLink>,
+    when: String,
+    reason: String,
+    created_by: String,
+    /// Over already.
+    ended: bool,
+    managed: bool,
+}
+
+fn runtime_row(o: &ScheduleOverride, managed: bool, now: Timestamp, tz: &TimeZone) -> RuntimeRow {
+    let (start, end) = (instant(&o.start), instant(&o.end));
+    RuntimeRow {
+        name: o.name.to_string(),
+        user: ObjLink::user(&o.user),
+        replaces: o.replaces.as_ref().map(ObjLink::user),
+        when: match (start, end) {
+            (Some(a), Some(b)) => span(a, b, tz),
+            _ => format!("{} – {}", o.start, o.end),
+        },
+        reason: o.reason.clone().unwrap_or_default(),
+        created_by: o.created_by.clone().unwrap_or_default(),
+        ended: end.is_some_and(|e| e <= now),
+        managed,
+    }
+}
+
+/// The add-an-override form, as typed. Start and end are `datetime-local`
+/// values in the zone the page shows times in.
+#[derive(Debug, Default, Deserialize)]
+pub struct OverrideForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    user: String,
+    /// Empty: the whole schedule.
+    #[serde(default)]
+    replaces: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `datetime-local`'s format.
+const INPUT_FORMAT: &str = "%Y-%m-%dT%H:%M";
+
+impl OverrideForm {
+    /// A new form: from the next full hour, for eight hours.
+    fn new(now: Timestamp, tz: &TimeZone) -> OverrideForm {
+        let here = now.to_zoned(tz.clone());
+        let start = here
+            .with()
+            .minute(0)
+            .second(0)
+            .subsec_nanosecond(0)
+            .build()
+            .and_then(|hour| hour.checked_add(1.hour()))
+            .unwrap_or(here);
+        let end = start
+            .checked_add(8.hours())
+            .unwrap_or_else(|_| start.clone());
+        OverrideForm {
+            start: start.strftime(INPUT_FORMAT).to_string(),
+            end: end.strftime(INPUT_FORMAT).to_string(),
+            ..OverrideForm::default()
+        }
+    }
+
+    fn request(&self, tz: &TimeZone) -> NewOverride {
+        let given = |s: &str| {
+            let s = s.trim();
+            (!s.is_empty()).then(|| s.to_owned())
+        };
+        NewOverride {
+            name: None,
+            user: self.user.trim().to_owned(),
+            replaces: given(&self.replaces),
+            start: from_input(&self.start, tz).unwrap_or_else(|| self.start.trim().to_owned()),
+            end: from_input(&self.end, tz).unwrap_or_else(|| self.end.trim().to_owned()),
+            reason: given(&self.reason),
+        }
+    }
+}
+
+/// A `datetime-local` value (civil time in `tz`; a time that does not
+/// exist or happens twice there is read as before the change) or an
+/// RFC 3339 instant, as RFC 3339; None if it is neither.
+fn from_input(value: &str, tz: &TimeZone) -> Option<String> {
+    let value = value.trim();
+    if let Ok(t) = value.parse::<Timestamp>() {
+        return Some(t.to_string());
+    }
+    let civil = value.parse::<jiff::civil::DateTime>().ok()?;
+    civil
+        .to_zoned(tz.clone())
+        .ok()
+        .map(|z| z.timestamp().to_string())
+}
+
+/// The form's problems: each under its field, the rest (and refusals)
+/// above the form.
+#[derive(Debug, Default)]
+struct FormProblems {
+    fields: BTreeMap<&'static str, Vec<String>>,
+    top: Vec<String>,
+}
+
+impl FormProblems {
+    fn has(&self, field: &str) -> bool {
+        self.fields.contains_key(field)
+    }
+
+    fn of(&self, field: &str) -> String {
+        self.fields
+            .get(field)
+            .map(|m| m.join("; "))
+            .unwrap_or_default()
+    }
+
+    fn count(&self) -> usize {
+        self.top.len() + self.fields.values().map(Vec::len).sum::<usize>()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count() == 0
+    }
+}
+
+/// The form field a problem's path is about.
+fn override_field(path: &str) -> Option<&'static str> {
+    match path {
+        "user" => Some("user"),
+        "replaces" => Some("replaces"),
+        "start" => Some("start"),
+        "end" => Some("end"),
+        "reason" => Some("reason"),
+        _ => None,
+    }
+}
+
+/// How a refused add is shown: its status and problems.
+fn add_refused(
+    e: NoiseError,
+    form: &OverrideForm,
+    tz: &TimeZone,
+    zone: &str,
+) -> Result<(StatusCode, FormProblems), UiError> {
+    let mut p = FormProblems::default();
+    let status = match e {
+        NoiseError::Invalid(list) => {
+            for (path, message) in list {
+                match override_field(&path) {
+                    Some(field) => {
+                        // A value that is no date and time: say so in the
+                        // form's words rather than RFC 3339's.
+                        let typed = match field {
+                            "start" => Some(&form.start),
+                            "end" => Some(&form.end),
+                            _ => None,
+                        };
+                        let message = match typed {
+                            Some(v) if from_input(v, tz).is_none() => format!(
+                                "{:?} is not a date and time (YYYY-MM-DDTHH:MM, in {zone})",
+                                v.trim()
+                            ),
+                            _ => message,
+                        };
+                        p.fields.entry(field).or_default().push(message);
+                    }
+                    None => p.top.push(format!("{path}: {message}")),
+                }
+            }
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        NoiseError::Denied(why) => {
+            p.top.push(format!("Not allowed: {why}."));
+            StatusCode::FORBIDDEN
+        }
+        NoiseError::Conflict(why) => {
+            p.top.push(why);
+            StatusCode::CONFLICT
+        }
+        NoiseError::NotFound(why) => {
+            p.top.push(why);
+            StatusCode::NOT_FOUND
+        }
+        NoiseError::Store(e) => return Err(e.into()),
+    };
+    Ok((status, p))
+}
+
+async fn add_override(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(raw): Path<String>,
+    Form(form): Form<OverrideForm>,
+) -> Result<Response, UiError> {
+    me.check_csrf(&form.csrf)?;
+    let nav = me.nav("teams");
+    me.authorize(&Action::Read, &nav)?;
+    let name = path_name(&raw, "schedule", &nav)?;
+    let dir = Directory::load(state.store.as_ref()).await?;
+    let zone = dir
+        .schedules
+        .get(&name)
+        .map(|e| e.spec.time_zone.clone())
+        .unwrap_or_default();
+    let (tz, zone_name, _) = viewer_zone(&dir, &me, &zone);
+    let made = oncall::create_override(
+        state.store.as_ref(),
+        &me.principal,
+        &me.actor(),
+        &name,
+        form.request(&tz),
+        state.clock.now(),
+    )
+    .await;
+    let e = match made {
+        Ok(_) => {
+            let to = format!(
+                "/schedules/{}?done=override-added",
+                urlencode(name.as_str())
+            );
+            return Ok(Redirect::to(&to).into_response());
+        }
+        Err(e) => e,
+    };
+    let (status, problems) = add_refused(e, &form, &tz, &zone_name)?;
+    let mut page = schedule_page(&state, &me, nav, &name, &RangeQuery::default()).await?;
+    page.form = OverrideForm {
+        csrf: String::new(),
+        ..form
+    };
+    page.problems = problems;
+    Ok((status, page).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn remove_override(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path((raw, raw_override)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, UiError> {
+    me.check_csrf(&form.csrf)?;
+    let nav = me.nav("teams");
+    me.authorize(&Action::Read, &nav)?;
+    let name = path_name(&raw, "schedule", &nav)?;
+    let missing = || {
+        UiError::not_found(
+            &nav,
+            format!("schedule {name} has no override named {raw_override:?}"),
+        )
+    };
+    let over = Name::parse(&raw_override).map_err(|_| missing())?;
+    let dir = Directory::load(state.store.as_ref()).await?;
+    if dir
+        .schedule_overrides
+        .get(&over)
+        .is_none_or(|e| e.spec.schedule != name)
+    {
+        return Err(missing());
+    }
+    let removed = oncall::delete_override(
+        state.store.as_ref(),
+        &me.principal,
+        &me.actor(),
+        &over,
+        state.clock.now(),
+    )
+    .await;
+    let (status, why) = match removed {
+        Ok(()) => {
+            let to = format!(
+                "/schedules/{}?done=override-removed",
+                urlencode(name.as_str())
+            );
+            return Ok(Redirect::to(&to).into_response());
+        }
+        Err(NoiseError::Denied(why)) => (StatusCode::FORBIDDEN, format!("Not allowed: {why}.")),
+        Err(NoiseError::Conflict(why)) => (StatusCode::CONFLICT, format!("Not removed: {why}.")),
+        Err(NoiseError::NotFound(why)) => (StatusCode::NOT_FOUND, format!("Not removed: {why}.")),
+        Err(NoiseError::Invalid(list)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "Not removed: {}.",
+                list.into_iter()
+                    .map(|(f, m)| format!("{f}: {m}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        ),
+        Err(NoiseError::Store(e)) => return Err(e.into()),
+    };
+    let page = schedule_page(
+        &state,
+        &me,
+        nav.with_flash("error", why),
+        &name,
+        &RangeQuery::default(),
+    )
+    .await?;
+    Ok((status, page).into_response())
 }
 
 // ---------------------------------------------------------------- the picture
@@ -949,6 +1332,40 @@ mod tests {
             let e = parse_range(&q(from, days), today, &tz).unwrap_err();
             assert!(e.starts_with(field), "{e}");
         }
+    }
+
+    #[test]
+    fn override_times_are_read_in_the_pages_zone() {
+        let tz = TimeZone::get("Europe/Berlin").unwrap();
+        assert_eq!(
+            from_input("2026-03-02T12:00", &tz).as_deref(),
+            Some("2026-03-02T11:00:00Z")
+        );
+        assert_eq!(
+            from_input("2026-03-02T12:00:00+02:00", &tz).as_deref(),
+            Some("2026-03-02T10:00:00Z")
+        );
+        assert_eq!(from_input("soon", &tz), None);
+        assert_eq!(from_input("", &tz), None);
+        let now: Timestamp = "2026-03-02T10:20:00Z".parse().unwrap();
+        let f = OverrideForm::new(now, &tz);
+        assert_eq!(
+            (f.start.as_str(), f.end.as_str()),
+            ("2026-03-02T12:00", "2026-03-02T20:00")
+        );
+        let req = OverrideForm {
+            user: " alice ".into(),
+            replaces: String::new(),
+            reason: "  ".into(),
+            ..f
+        }
+        .request(&tz);
+        assert_eq!(req.user, "alice");
+        assert_eq!(req.replaces, None);
+        assert_eq!(req.reason, None);
+        assert_eq!(req.end, "2026-03-02T19:00:00Z");
+        assert_eq!(override_field("end"), Some("end"));
+        assert_eq!(override_field("schedule"), None);
     }
 
     #[test]

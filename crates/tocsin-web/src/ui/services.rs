@@ -3,17 +3,25 @@
 //! one page: owner, who to call, links, runbooks, dependencies (as a
 //! picture and as links), tags and integrations. From the start page it is
 //! two clicks away: `/` → `/services` → the service.
+//!
+//! Its escalation section has a fire-drill button: a `[DRILL]` Sev1
+//! incident sent through the service's real escalation
+//! (`tocsin_core::drill`, which decides who may), then the incident's page.
 
-use super::common::{ObjLink, path_name, safe_href};
+use super::common::{Done, ObjLink, path_name, safe_href};
+use super::session::urlencode;
 use super::{Nav, SignedIn, UiError, depgraph, noise};
 use crate::server::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use serde::Deserialize;
 use tocsin_core::directory::Directory;
+use tocsin_core::drill::{self, DrillError};
 use tocsin_domain::Name;
 use tocsin_domain::access::Action;
 use tocsin_domain::catalog::{EscalationPolicy, IntegrationFormat, Link, Target};
@@ -22,6 +30,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/services", get(list))
         .route("/services/{name}", get(show))
+        .route("/services/{name}/drill", post(run_drill))
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,8 +167,9 @@ async fn show(
     State(state): State<AppState>,
     me: SignedIn,
     Path(raw): Path<String>,
+    Query(done): Query<Done>,
 ) -> Result<ServicePage, UiError> {
-    let nav = me.nav("services");
+    let nav = done.flash(me.nav("services"));
     me.authorize(&Action::Read, &nav)?;
     let name = path_name(&raw, "service", &nav)?;
     let dir = Directory::load(state.store.as_ref()).await?;
@@ -217,6 +227,48 @@ async fn show(
             .collect(),
         nav,
     })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Starts a fire drill and shows its incident.
+async fn run_drill(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(raw): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect, UiError> {
+    me.check_csrf(&form.csrf)?;
+    let nav = me.nav("services");
+    let name = path_name(&raw, "service", &nav)?;
+    let started = drill::start(
+        state.store.as_ref(),
+        &state.ingestor,
+        state.clock.as_ref(),
+        &me.principal,
+        &name,
+    )
+    .await;
+    match started {
+        Ok(d) => Ok(Redirect::to(&match d.incident {
+            Some(n) => format!("/incidents/{n}"),
+            // Muted (maintenance, a silence): recorded, nobody paged.
+            None => format!("/services/{}?done=drill-muted", urlencode(name.as_str())),
+        })),
+        Err(DrillError::Denied(why)) => Err(UiError::forbidden(&nav, why)),
+        Err(DrillError::NotFound(why)) => Err(UiError::not_found(&nav, why)),
+        Err(e @ DrillError::Ingest(_)) => {
+            tracing::warn!(error = %e, service = %name, "fire drill not sent");
+            let mut e = UiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+            e.nav = Box::new(nav);
+            Err(e)
+        }
+        Err(DrillError::Store(e)) => Err(e.into()),
+    }
 }
 
 /// The policy's levels with each target resolved to the people it reaches.
