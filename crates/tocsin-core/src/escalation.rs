@@ -346,3 +346,98 @@ fn target_label(t: &Target) -> String {
         Target::Team(t) => format!("team:{t}"),
     }
 }
+
+/// A responder pages someone on an incident by hand — a person, a team or
+/// whoever is on call in a schedule now — to add a responder or hand the
+/// incident over. Each person reached is on the timeline and gets
+/// notification intents by their own rules.
+pub async fn page(
+    store: &dyn Store,
+    who: &Principal,
+    incident: i64,
+    target: &Target,
+    message: Option<&str>,
+    now: Timestamp,
+) -> Result<Vec<Name>, EscalateError> {
+    let inc = store
+        .get_incident(incident)
+        .await?
+        .ok_or_else(|| EscalateError::NotFound(format!("no incident #{incident}")))?;
+    let objects = store.list_objects(None).await?;
+    let find = |kind: Kind, name: &Name| {
+        objects
+            .iter()
+            .find(|o| o.kind == kind && &o.name == name)
+            .and_then(|o| Object::from_spec(kind, o.spec.clone()).ok())
+    };
+    let Some(Object::Service(service)) = find(Kind::Service, &inc.service) else {
+        return Err(EscalateError::NotFound(format!(
+            "no service named {}",
+            inc.service
+        )));
+    };
+    who.authorize(&Action::Respond {
+        team: &service.team,
+    })
+    .map_err(|d| EscalateError::Denied(d.to_string()))?;
+    let (kind, name) = match target {
+        Target::User(n) => (Kind::User, n),
+        Target::Team(n) => (Kind::Team, n),
+        Target::Schedule(n) => (Kind::Schedule, n),
+    };
+    if find(kind, name).is_none() {
+        return Err(EscalateError::NotFound(format!(
+            "no {} named {:?}",
+            kind.label(),
+            name.as_str()
+        )));
+    }
+    let on_call = |schedule: &Name| match find(Kind::Schedule, schedule) {
+        Some(Object::Schedule(s)) => ScheduleRule::compile(&s)
+            .map(|r| r.on_call_at(now))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let members = |team: &Name| match find(Kind::Team, team) {
+        Some(Object::Team(t)) => t.members,
+        _ => Vec::new(),
+    };
+    let reached = escalation::reach(std::slice::from_ref(target), on_call, members);
+    if reached.is_empty() {
+        return Err(EscalateError::Conflict(format!(
+            "{} has nobody to page now",
+            target_label(target)
+        )));
+    }
+    let stamp = now.as_millisecond();
+    let key = |what: &str| format!("page:{incident}:{stamp}:{}:{what}", target_label(target));
+    let mut entries = Vec::new();
+    let mut intents = Vec::new();
+    for r in &reached {
+        entries.push(NewTimelineEntry {
+            incident,
+            at: now,
+            kind: "responder.page".to_owned(),
+            actor: who.label.clone(),
+            detail: json!({ "user": r.user, "via": target_label(&r.via), "message": message }),
+            key: key(r.user.as_str()),
+        });
+        if let Some(Object::User(u)) = find(Kind::User, &r.user) {
+            for i in escalation::intents(&u, now) {
+                intents.push(NewIntent {
+                    incident,
+                    key: key(&format!("intent:{}:{}", i.user, i.contact)),
+                    user: i.user,
+                    contact: i.contact,
+                    kind: i.kind,
+                    address: i.address,
+                    due_at: i.due,
+                    level: 0,
+                    cycle: 0,
+                });
+            }
+        }
+    }
+    store.record_step(&entries, &intents, None, now).await?;
+    Ok(reached.into_iter().map(|r| r.user).collect())
+}

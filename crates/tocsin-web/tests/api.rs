@@ -1669,5 +1669,60 @@ async fn an_incident_is_escalated_by_hand() {
         StatusCode::NOT_FOUND,
     )
     .await;
+
+    // Paging someone by hand: a person, a whole team; mistakes named.
+    let r = App::json_of(
+        app.post(
+            "/api/v1/incidents/1/page",
+            Some(&dave),
+            &json!({"user": "alice", "message": "you know this disk"}),
+        )
+        .await,
+        StatusCode::OK,
+        "page alice",
+    )
+    .await;
+    assert_eq!(r["paged"], json!(["alice"]), "{r}");
+    let r = App::json_of(
+        app.post(
+            "/api/v1/incidents/1/page",
+            Some(&dave),
+            &json!({"team": "payments"}),
+        )
+        .await,
+        StatusCode::OK,
+        "page a team",
+    )
+    .await;
+    assert_eq!(r["paged"], json!(["alice", "bob", "carol"]), "{r}");
+    let bad = problem(
+        app.post(
+            "/api/v1/incidents/1/page",
+            Some(&dave),
+            &json!({"user": "alice", "team": "payments"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["field"], "user", "{bad}");
+    problem(
+        app.post(
+            "/api/v1/incidents/1/page",
+            Some(&dave),
+            &json!({"user": "nobody"}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let detail = app.get_json("/api/v1/incidents/1").await;
+    let by_hand = detail["escalation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "responder.page")
+        .count();
+    assert_eq!(by_hand, 4, "{detail}");
     app.finish().await;
 }

@@ -275,7 +275,7 @@ pub async fn escalate(
     caller: Caller,
     Path(number): Path<i64>,
 ) -> Result<Json<Escalated>, Problem> {
-    use tocsin_core::escalation::{self, EscalateError};
+    use tocsin_core::escalation;
     let step = escalation::escalate(
         state.store.as_ref(),
         &caller.principal,
@@ -283,7 +283,96 @@ pub async fn escalate(
         state.clock.now(),
     )
     .await
-    .map_err(|e| match e {
+    .map_err(escalate_problem)?;
+    Ok(Json(Escalated {
+        level: step.level + 1,
+        cycle: step.cycle,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageRequest {
+    /// Exactly one of user, team, schedule.
+    pub user: Option<String>,
+    pub team: Option<String>,
+    /// Whoever is on call in it now.
+    pub schedule: Option<String>,
+    /// Why (shown with the page).
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paged {
+    pub paged: Vec<String>,
+}
+
+/// Pages a person, a team or a schedule's on-call on this incident (to add
+/// a responder or hand it over). A responder of the service's team may.
+#[utoipa::path(post, path = "/api/v1/incidents/{number}/page", tag = "incidents",
+    request_body = PageRequest,
+    params(("number" = i64, Path, description = "The incident's number")),
+    responses(
+        (status = 200, body = Paged),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<i64>,
+    crate::problem::JsonBody(req): crate::problem::JsonBody<PageRequest>,
+) -> Result<Json<Paged>, Problem> {
+    use tocsin_core::escalation;
+    use tocsin_domain::catalog::Target;
+    let given: Vec<(&str, &String)> = [
+        ("user", req.user.as_ref()),
+        ("team", req.team.as_ref()),
+        ("schedule", req.schedule.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(f, v)| v.map(|v| (f, v)))
+    .collect();
+    let [(field, value)] = given.as_slice() else {
+        return Err(Problem::invalid(
+            "say whom to page",
+            vec![Problem::field(
+                "user",
+                "give exactly one of user, team, schedule",
+            )],
+        ));
+    };
+    let name = Name::parse(value).map_err(|e| {
+        Problem::invalid(
+            "the request is not valid",
+            vec![Problem::field(field, e.to_string())],
+        )
+    })?;
+    let target = match *field {
+        "user" => Target::User(name),
+        "team" => Target::Team(name),
+        _ => Target::Schedule(name),
+    };
+    let paged = escalation::page(
+        state.store.as_ref(),
+        &caller.principal,
+        number,
+        &target,
+        req.message.as_deref(),
+        state.clock.now(),
+    )
+    .await
+    .map_err(escalate_problem)?;
+    Ok(Json(Paged {
+        paged: paged.into_iter().map(|n| n.to_string()).collect(),
+    }))
+}
+
+fn escalate_problem(e: tocsin_core::escalation::EscalateError) -> Problem {
+    use tocsin_core::escalation::EscalateError;
+    match e {
         EscalateError::NotFound(m) => Problem::not_found(m),
         EscalateError::Denied(m) => Problem::new(
             axum::http::StatusCode::FORBIDDEN,
@@ -295,9 +384,5 @@ pub async fn escalate(
             Problem::new(axum::http::StatusCode::CONFLICT, "conflict", "Conflict", m)
         }
         EscalateError::Store(s) => s.into(),
-    })?;
-    Ok(Json(Escalated {
-        level: step.level + 1,
-        cycle: step.cycle,
-    }))
+    }
 }

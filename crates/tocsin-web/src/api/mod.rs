@@ -83,6 +83,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::list_incidents))
         .routes(routes!(incidents::get_incident))
         .routes(routes!(incidents::escalate))
+        .routes(routes!(incidents::page))
         .routes(routes!(changes::record_change))
         .routes(routes!(oncall::who))
         .routes(routes!(oncall::shifts))

@@ -227,6 +227,8 @@ fn escalation_text(kind: &str, d: &serde_json::Value) -> String {
         "escalation.stopped" => format!("escalation stopped: incident {}", s("reason")),
         "escalation.nobody" => format!("level {}: nobody to page", n("level")),
         "escalation.none" => s("reason").to_owned(),
+        "escalation.manual" => format!("{} escalated by hand to level {}", s("by"), n("level")),
+        "responder.page" => format!("paged {} by hand (via {})", s("user"), s("via")),
         other => other.to_owned(),
     }
 }
