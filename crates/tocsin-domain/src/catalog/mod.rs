@@ -21,7 +21,7 @@ pub use escalation::{EscalationPolicy, Level, MAX_REPEAT, Target};
 pub use integration::{Integration, IntegrationFormat};
 pub use kind::Kind;
 pub use maintenance::{MaintenanceWindow, Repeat};
-pub use schedule::{Layer, Override, Restriction, Schedule};
+pub use schedule::{Layer, Override, Restriction, Schedule, Temporary};
 pub use schedule_override::ScheduleOverride;
 pub use service::{AlertGrouping, Link, Service, is_label_name};
 pub use silence::Silence;
@@ -121,6 +121,17 @@ impl Object {
                     add(format!("overrides[{i}].user"), Kind::User, &o.user);
                     if let Some(r) = &o.replaces {
                         add(format!("overrides[{i}].replaces"), Kind::User, r);
+                    }
+                }
+                for (i, t) in s.temporary.iter().enumerate() {
+                    for (j, l) in t.layers.iter().enumerate() {
+                        for (k, p) in l.participants.iter().enumerate() {
+                            add(
+                                format!("temporary[{i}].layers[{j}].participants[{k}]"),
+                                Kind::User,
+                                p,
+                            );
+                        }
                     }
                 }
             }

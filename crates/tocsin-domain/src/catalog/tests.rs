@@ -119,6 +119,7 @@ fn schedule_and_policy_rules() {
             start: "2026-03-29T10:00:00Z".into(),
             end: "2026-03-29T09:00:00Z".into(),
         }],
+        temporary: vec![],
     });
     let policy = Object::EscalationPolicy(EscalationPolicy {
         name: n("default"),
@@ -357,6 +358,7 @@ fn a_turn_shorter_than_an_hour_is_refused() {
                 restrictions: vec![],
             }],
             overrides: vec![],
+            temporary: vec![],
         })
     };
     let m = messages(&[user("alice"), sched("1m")]);
@@ -366,4 +368,100 @@ fn a_turn_shorter_than_an_hour_is_refused() {
     for ok in ["1h", "12h", "1d", "1w", "1mo"] {
         assert!(messages(&[user("alice"), sched(ok)]).is_empty(), "{ok}");
     }
+}
+
+#[test]
+fn temporary_rotations_are_checked_like_layers() {
+    let layer = |participants: &[&str], turn: &str| Layer {
+        name: n("holiday"),
+        participants: participants.iter().map(|p| n(p)).collect(),
+        turn: turn.into(),
+        handoff: "09:00".into(),
+        start: "2026-12-20".into(),
+        time_zone: None,
+        restrictions: vec![],
+    };
+    let temp = |start: &str, end: &str, layers: Vec<Layer>| Temporary {
+        start: start.into(),
+        end: end.into(),
+        layers,
+    };
+    let sched = |temporary: Vec<Temporary>| {
+        Object::Schedule(Schedule {
+            name: n("primary"),
+            description: None,
+            team: None,
+            time_zone: "UTC".into(),
+            layers: vec![layer(&["alice"], "1w")],
+            overrides: vec![],
+            temporary,
+        })
+    };
+    let (a, b, c, d) = (
+        "2026-12-24T00:00:00Z",
+        "2026-12-26T00:00:00Z",
+        "2026-12-28T00:00:00Z",
+        "2026-12-30T00:00:00Z",
+    );
+    // Touching periods are fine.
+    let good = sched(vec![
+        temp(a, b, vec![layer(&["alice"], "1d")]),
+        temp(b, c, vec![layer(&["alice"], "24h")]),
+    ]);
+    assert_eq!(messages(&[user("alice"), good]), vec![]);
+
+    let bad = sched(vec![
+        temp(a, c, vec![layer(&[], "fortnight")]),
+        temp("christmas", b, vec![layer(&["alice"], "1d")]),
+        temp(b, d, vec![]),
+        temp(d, c, vec![layer(&["alice"], "1d")]),
+        temp(c, d, vec![layer(&["alice", "zoe"], "1d")]),
+    ]);
+    let m = messages(&[user("alice"), bad]);
+    let paths: Vec<(&str, &str)> = m
+        .iter()
+        .map(|(_, p, msg)| (p.as_str(), msg.as_str()))
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            (
+                "temporary[0].layers[0].participants",
+                "a layer needs at least one participant"
+            ),
+            (
+                "temporary[0].layers[0].turn",
+                "\"fortnight\" is not a span; write e.g. 1d, 1w, 12h"
+            ),
+            (
+                "temporary[1].start",
+                "\"christmas\" is not an RFC 3339 instant (2026-03-29T09:00:00+02:00)"
+            ),
+            (
+                "temporary[2].layers",
+                "a temporary rotation needs at least one layer"
+            ),
+            ("temporary[3].end", "must be after start"),
+            ("temporary[2]", "overlaps temporary[0]"),
+            ("temporary[4]", "overlaps temporary[2]"),
+            (
+                "temporary[4].layers[0].participants[1]",
+                "no user named \"zoe\" is declared"
+            ),
+        ]
+    );
+    // Temporary participants are references to users.
+    let refs: Vec<String> = sched(vec![temp(a, b, vec![layer(&["alice", "bob"], "1d")])])
+        .references()
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            "layers[0].participants[0]",
+            "temporary[0].layers[0].participants[0]",
+            "temporary[0].layers[0].participants[1]",
+        ]
+    );
 }

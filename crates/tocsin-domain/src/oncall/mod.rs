@@ -8,7 +8,8 @@
 //! [`ScheduleRule::on_call_at`] answers for one instant,
 //! [`ScheduleRule::final_shifts`] for a range, [`ScheduleRule::layer_shifts`]
 //! for one layer alone (for drawing), [`ScheduleRule::gaps`] lists the
-//! spans with nobody and [`ScheduleRule::next_change`] the next hand-over.
+//! spans with nobody, [`ScheduleRule::next_change`] the next hand-over and
+//! [`ScheduleRule::temporary_periods`] the temporary periods.
 //!
 //! # Turns
 //!
@@ -61,12 +62,26 @@
 //! - A later layer in the list wins where it has someone. Where it has
 //!   nobody (before its turn 0, or outside its windows), the next earlier
 //!   layer with someone applies; where none has, nobody is on call (a gap).
+//! - A temporary period (`temporary[i]`, active on [start, end), RFC 3339
+//!   instants) replaces the layers: inside it the answer comes from the
+//!   period's own layers, by the same precedence (a later one wins where
+//!   it has someone, an earlier one fills its gaps; where none has, a gap),
+//!   and the schedule's layers are not consulted at all. Outside every
+//!   period the schedule's layers answer. Periods of one schedule never
+//!   overlap (refused).
+//! - A temporary layer is a layer like any other: its turn 0 starts on its
+//!   own `start` date at its `handoff`, and its boundaries and windows
+//!   follow the rules above. The period only cuts it: a temporary layer
+//!   whose `start` is before the period has its rotation already running
+//!   when the period begins; one whose turn 0 is inside the period has
+//!   nobody before it (the earlier temporary layers, else a gap).
 //! - Overrides are active on [start, end) and apply to the layers' answer
 //!   one after the other, in declaration order. With `replaces: x`, while
 //!   it is active, if x is on call x is replaced by `user`; if x is not on
 //!   call, nothing changes. Without `replaces`, `user` is the only one on
 //!   call for the whole span, gap or not. So a later override may replace
-//!   the user an earlier one put on call.
+//!   the user an earlier one put on call. Overrides apply on top of the
+//!   layers' answer, inside temporary periods too.
 //! - The final answer at an instant is nobody or one person;
 //!   [`Shift::users`] is a sorted list for generality.
 //!
@@ -76,7 +91,11 @@
 //! starts at `from`, each ends where the next starts, the last ends at
 //! `to`; neighbours never have the same users (they are merged) and gaps
 //! are shifts with no users. [`ScheduleRule::layer_shifts`] gives only the
-//! spans where one layer has someone, before overrides.
+//! spans where one layer has someone, before overrides;
+//! it and [`ScheduleRule::layer_names`] describe the schedule's own layers
+//! only, as if there were no temporary periods (temporary layers are not
+//! drawn on their own; [`ScheduleRule::temporary_periods`] says where the
+//! schedule's layers do not apply).
 //!
 //! # Cost
 //!

@@ -1,11 +1,12 @@
 //! The final schedule: the layers by precedence (a later layer wins where it
-//! has someone), then the overrides in declaration order. The rules are
+//! has someone), replaced inside a temporary period by that period's own
+//! layers, then the overrides in declaration order. The rules are
 //! spelled out in the module documentation of [`crate::oncall`].
 
 use super::Shift;
 use super::rotation::{Rotation, Segment};
 use crate::Name;
-use crate::catalog::{Override, Schedule};
+use crate::catalog::{Override, Schedule, Temporary};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
@@ -19,6 +20,93 @@ pub struct ScheduleRule {
     layers: Vec<Rotation>,
     /// In declaration order: applied one after the other.
     overrides: Vec<OverrideRule>,
+    /// Periods whose own layers replace `layers`; sorted by start, never
+    /// overlapping.
+    temporary: Vec<TemporaryRule>,
+}
+
+/// A temporary rotation ready to use: on [start, end) its layers replace
+/// the schedule's.
+#[derive(Debug, Clone)]
+struct TemporaryRule {
+    start: Timestamp,
+    end: Timestamp,
+    /// In declaration order: the last one with someone wins.
+    layers: Vec<Rotation>,
+}
+
+fn parse_instant(field: &str, s: &str) -> Result<Timestamp, String> {
+    s.parse::<Timestamp>().map_err(|_| {
+        format!("{field}: {s:?} is not an RFC 3339 instant (2026-03-29T09:00:00+02:00)")
+    })
+}
+
+impl TemporaryRule {
+    fn compile(t: &Temporary, zone: &TimeZone) -> Result<TemporaryRule, String> {
+        let start = parse_instant("start", &t.start)?;
+        let end = parse_instant("end", &t.end)?;
+        if end <= start {
+            return Err("end: must be after start".to_owned());
+        }
+        if t.layers.is_empty() {
+            return Err("layers: a temporary rotation needs at least one layer".to_owned());
+        }
+        let layers = t
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(j, l)| Rotation::compile(l, zone).map_err(|e| format!("layers[{j}].{e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(TemporaryRule { start, end, layers })
+    }
+
+    fn active(&self, t: Timestamp) -> bool {
+        self.start <= t && t < self.end
+    }
+}
+
+/// One stack of layers (the schedule's, or a temporary period's) cut into
+/// segments over a range, read at increasing instants.
+struct Stack<'a> {
+    layers: &'a [Rotation],
+    segments: Vec<Vec<Segment>>,
+    /// Per layer, the first segment that may still contain the next instant.
+    next: Vec<usize>,
+}
+
+impl<'a> Stack<'a> {
+    fn new(layers: &'a [Rotation], from: Timestamp, to: Timestamp) -> Stack<'a> {
+        let segments: Vec<Vec<Segment>> = layers.iter().map(|l| l.segments(from, to)).collect();
+        Stack {
+            layers,
+            next: vec![0; segments.len()],
+            segments,
+        }
+    }
+
+    fn edges(&self) -> impl Iterator<Item = Timestamp> + '_ {
+        self.segments
+            .iter()
+            .flatten()
+            .flat_map(|s| [s.start, s.end])
+    }
+
+    /// Who the stack has at `a` (the last layer with someone); `a` must not
+    /// decrease from one call to the next.
+    fn at(&mut self, a: Timestamp) -> Option<&'a Name> {
+        let mut layered = None;
+        for (i, (segs, layer)) in self.segments.iter().zip(self.layers).enumerate() {
+            while segs.get(self.next[i]).is_some_and(|s| s.end <= a) {
+                self.next[i] += 1;
+            }
+            if let Some(s) = segs.get(self.next[i])
+                && s.start <= a
+            {
+                layered = layer.participants.get(s.who);
+            }
+        }
+        layered
+    }
 }
 
 /// An override ready to apply: active on [start, end).
@@ -32,13 +120,8 @@ struct OverrideRule {
 
 impl OverrideRule {
     fn compile(o: &Override) -> Result<OverrideRule, String> {
-        let instant = |field: &str, s: &str| {
-            s.parse::<Timestamp>().map_err(|_| {
-                format!("{field}: {s:?} is not an RFC 3339 instant (2026-03-29T09:00:00+02:00)")
-            })
-        };
-        let start = instant("start", &o.start)?;
-        let end = instant("end", &o.end)?;
+        let start = parse_instant("start", &o.start)?;
+        let end = parse_instant("end", &o.end)?;
         if end <= start {
             return Err("end: must be after start".to_owned());
         }
@@ -81,11 +164,26 @@ impl ScheduleRule {
             .enumerate()
             .map(|(i, o)| OverrideRule::compile(o).map_err(|e| format!("overrides[{i}].{e}")))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut temporary: Vec<(usize, TemporaryRule)> = Vec::new();
+        for (i, t) in s.temporary.iter().enumerate() {
+            let rule =
+                TemporaryRule::compile(t, &time_zone).map_err(|e| format!("temporary[{i}].{e}"))?;
+            if let Some((k, _)) = temporary
+                .iter()
+                .find(|(_, o)| rule.start < o.end && o.start < rule.end)
+            {
+                return Err(format!("temporary[{i}]: overlaps temporary[{k}]"));
+            }
+            temporary.push((i, rule));
+        }
+        let mut temporary: Vec<TemporaryRule> = temporary.into_iter().map(|(_, t)| t).collect();
+        temporary.sort_by_key(|t| t.start);
         Ok(ScheduleRule {
             name: s.name.clone(),
             time_zone,
             layers,
             overrides,
+            temporary,
         })
     }
 
@@ -98,15 +196,32 @@ impl ScheduleRule {
         &self.time_zone
     }
 
-    /// The layers' names in declaration order.
+    /// The schedule's own layers' names in declaration order (not the
+    /// temporary periods' layers).
     pub fn layer_names(&self) -> Vec<Name> {
         self.layers.iter().map(|l| l.name.clone()).collect()
     }
 
+    /// The temporary periods, [start, end) each, sorted by start; they
+    /// never overlap.
+    pub fn temporary_periods(&self) -> Vec<(Timestamp, Timestamp)> {
+        self.temporary.iter().map(|t| (t.start, t.end)).collect()
+    }
+
+    /// The layers that answer at `t`: a temporary period's if one is
+    /// active, else the schedule's own.
+    fn layers_at(&self, t: Timestamp) -> &[Rotation] {
+        self.temporary
+            .iter()
+            .find(|p| p.active(t))
+            .map_or(&self.layers, |p| &p.layers)
+    }
+
     /// Who is on call at `t` in the final schedule (layers by precedence,
-    /// then overrides): nobody or one person, sorted.
+    /// a temporary period's layers instead inside it, then overrides):
+    /// nobody or one person, sorted.
     pub fn on_call_at(&self, t: Timestamp) -> Vec<Name> {
-        let layered = self.layers.iter().rev().find_map(|l| l.at(t));
+        let layered = self.layers_at(t).iter().rev().find_map(|l| l.at(t));
         self.apply_overrides(layered, t)
     }
 
@@ -137,14 +252,27 @@ impl ScheduleRule {
         if from >= to {
             return Vec::new();
         }
-        let segments: Vec<Vec<Segment>> =
-            self.layers.iter().map(|l| l.segments(from, to)).collect();
+        // The schedule's own layers over the whole range (their segments
+        // inside temporary periods are never read), each period's layers
+        // over its part of the range.
+        let mut normal = Stack::new(&self.layers, from, to);
+        let mut periods: Vec<(&TemporaryRule, Stack)> = self
+            .temporary
+            .iter()
+            .filter(|p| p.start < to && from < p.end)
+            .map(|p| (p, Stack::new(&p.layers, from.max(p.start), to.min(p.end))))
+            .collect();
         // Every instant where anything may change; between two of them the
         // answer is the same throughout.
         let mut points = vec![from, to];
-        for s in segments.iter().flatten() {
-            points.push(s.start);
-            points.push(s.end);
+        points.extend(normal.edges());
+        for (p, stack) in &periods {
+            points.extend(stack.edges());
+            points.extend(
+                [p.start, p.end]
+                    .into_iter()
+                    .filter(|t| from < *t && *t < to),
+            );
         }
         for o in &self.overrides {
             points.extend(
@@ -156,21 +284,13 @@ impl ScheduleRule {
         points.sort();
         points.dedup();
 
-        let mut next = vec![0usize; segments.len()];
         let mut shifts: Vec<Shift> = Vec::new();
         for pair in points.windows(2) {
             let (a, b) = (pair[0], pair[1]);
-            let mut layered = None;
-            for (i, (segs, layer)) in segments.iter().zip(&self.layers).enumerate() {
-                while segs.get(next[i]).is_some_and(|s| s.end <= a) {
-                    next[i] += 1;
-                }
-                if let Some(s) = segs.get(next[i])
-                    && s.start <= a
-                {
-                    layered = layer.participants.get(s.who);
-                }
-            }
+            let layered = match periods.iter_mut().find(|(p, _)| p.active(a)) {
+                Some((_, stack)) => stack.at(a),
+                None => normal.at(a),
+            };
             let users = self.apply_overrides(layered, a);
             match shifts.last_mut() {
                 Some(last) if last.users == users => last.end = b,
@@ -186,8 +306,9 @@ impl ScheduleRule {
 
     /// One layer's own shifts over [from, to) after its restrictions: only
     /// the spans where it has someone (no empty shifts), neighbours with the
-    /// same person merged. No overrides. A layer index out of range gives
-    /// none.
+    /// same person merged. No overrides. Only the schedule's own layers
+    /// (indexed as in [`ScheduleRule::layer_names`]), drawn as if there
+    /// were no temporary periods; a layer index out of range gives none.
     pub fn layer_shifts(&self, layer: usize, from: Timestamp, to: Timestamp) -> Vec<Shift> {
         let Some(l) = self.layers.get(layer) else {
             return Vec::new();

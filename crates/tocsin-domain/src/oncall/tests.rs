@@ -1,6 +1,6 @@
 use super::*;
 use crate::Name;
-use crate::catalog::{Layer, Override, Restriction, Schedule};
+use crate::catalog::{Layer, Override, Restriction, Schedule, Temporary};
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, Timestamp};
@@ -51,6 +51,15 @@ fn schedule(tz: &str, layers: Vec<Layer>, overrides: Vec<Override>) -> Schedule 
         time_zone: tz.to_owned(),
         layers,
         overrides,
+        temporary: vec![],
+    }
+}
+
+fn temp(start: &str, end: &str, layers: Vec<Layer>) -> Temporary {
+    Temporary {
+        start: start.to_owned(),
+        end: end.to_owned(),
+        layers,
     }
 }
 
@@ -818,6 +827,185 @@ fn schedules_that_do_not_compile_say_why() {
     }
 }
 
+// --- temporary periods ----------------------------------------------------------------
+
+#[test]
+fn a_holiday_week_replaces_the_weekly_layer() {
+    // Weekly from Monday 2026-12-07 09:00 UTC: alice, bob, carol (21st),
+    // alice (28th). Over the holidays, dave and erin take 24h turns from
+    // 2026-12-23 18:00, a rotation already running when the period starts.
+    let mut s = schedule(
+        "UTC",
+        vec![layer(
+            "weekly",
+            &["alice", "bob", "carol"],
+            "1w",
+            "09:00",
+            "2026-12-07",
+        )],
+        // Alice covers part of erin's turn inside the period.
+        vec![over(
+            "alice",
+            Some("erin"),
+            "2026-12-25T06:00:00Z",
+            "2026-12-25T12:00:00Z",
+        )],
+    );
+    s.temporary = vec![temp(
+        "2026-12-24T00:00:00Z",
+        "2026-12-28T00:00:00Z",
+        vec![layer(
+            "holiday",
+            &["dave", "erin"],
+            "24h",
+            "18:00",
+            "2026-12-23",
+        )],
+    )];
+    let r = ScheduleRule::compile(&s).unwrap();
+    assert_eq!(who(&r, "2026-12-23T23:59:59Z"), ["carol"]);
+    assert_eq!(who(&r, "2026-12-24T00:00:00Z"), ["dave"]);
+    assert_eq!(who(&r, "2026-12-27T23:59:59Z"), ["dave"]);
+    assert_eq!(who(&r, "2026-12-28T00:00:00Z"), ["carol"]);
+    assert_eq!(
+        show(&r.final_shifts(ts("2026-12-23T00:00:00Z"), ts("2026-12-29T00:00:00Z"))),
+        [
+            shift("2026-12-23T00:00:00Z", "2026-12-24T00:00:00Z", "carol"),
+            shift("2026-12-24T00:00:00Z", "2026-12-24T18:00:00Z", "dave"),
+            shift("2026-12-24T18:00:00Z", "2026-12-25T06:00:00Z", "erin"),
+            shift("2026-12-25T06:00:00Z", "2026-12-25T12:00:00Z", "alice"),
+            shift("2026-12-25T12:00:00Z", "2026-12-25T18:00:00Z", "erin"),
+            shift("2026-12-25T18:00:00Z", "2026-12-26T18:00:00Z", "dave"),
+            shift("2026-12-26T18:00:00Z", "2026-12-27T18:00:00Z", "erin"),
+            shift("2026-12-27T18:00:00Z", "2026-12-28T00:00:00Z", "dave"),
+            shift("2026-12-28T00:00:00Z", "2026-12-28T09:00:00Z", "carol"),
+            shift("2026-12-28T09:00:00Z", "2026-12-29T00:00:00Z", "alice"),
+        ]
+    );
+    assert_eq!(
+        r.next_change(ts("2026-12-23T12:00:00Z"), ts("2027-01-01T00:00:00Z")),
+        Some(ts("2026-12-24T00:00:00Z"))
+    );
+    assert_eq!(
+        r.next_change(ts("2026-12-27T18:00:00Z"), ts("2027-01-01T00:00:00Z")),
+        Some(ts("2026-12-28T00:00:00Z"))
+    );
+    // The layers alone and their names ignore the period.
+    assert_eq!(r.layer_names(), [n("weekly")]);
+    assert_eq!(
+        show(&r.layer_shifts(0, ts("2026-12-23T00:00:00Z"), ts("2026-12-29T00:00:00Z"))),
+        [
+            shift("2026-12-23T00:00:00Z", "2026-12-28T09:00:00Z", "carol"),
+            shift("2026-12-28T09:00:00Z", "2026-12-29T00:00:00Z", "alice"),
+        ]
+    );
+    assert_eq!(
+        r.temporary_periods(),
+        [(ts("2026-12-24T00:00:00Z"), ts("2026-12-28T00:00:00Z"))]
+    );
+}
+
+#[test]
+fn restricted_temporary_layers_leave_gaps_in_the_period() {
+    // The schedule's layer covers everything, but inside the period only
+    // the temporary layers count: a day rotation (09:00–17:00) and, from
+    // its own turn 0 on the 25th at 17:00, a night one.
+    let mut day = layer("day", &["bob"], "1d", "09:00", "2026-12-20");
+    day.restrictions = vec![restriction(&[], "09:00", "17:00")];
+    let mut night = layer("night", &["carol"], "1d", "17:00", "2026-12-25");
+    night.restrictions = vec![restriction(&[], "17:00", "09:00")];
+    let mut s = schedule(
+        "UTC",
+        vec![layer("always", &["alice"], "1w", "00:00", "2026-12-01")],
+        vec![],
+    );
+    s.temporary = vec![
+        temp(
+            "2026-12-24T00:00:00Z",
+            "2026-12-26T12:00:00Z",
+            vec![day, night],
+        ),
+        // A second, later period, declared after; periods are sorted.
+        temp(
+            "2026-12-31T00:00:00Z",
+            "2027-01-01T00:00:00Z",
+            vec![layer("nye", &["dave"], "1d", "00:00", "2026-12-31")],
+        ),
+    ];
+    s.temporary.reverse();
+    let r = ScheduleRule::compile(&s).unwrap();
+    assert_eq!(
+        r.gaps(ts("2026-12-23T00:00:00Z"), ts("2026-12-27T00:00:00Z")),
+        [
+            (ts("2026-12-24T00:00:00Z"), ts("2026-12-24T09:00:00Z")),
+            (ts("2026-12-24T17:00:00Z"), ts("2026-12-25T09:00:00Z")),
+        ]
+    );
+    assert_eq!(who(&r, "2026-12-25T17:00:00Z"), ["carol"]);
+    assert_eq!(who(&r, "2026-12-26T10:00:00Z"), ["bob"]);
+    assert_eq!(who(&r, "2026-12-26T12:00:00Z"), ["alice"]);
+    assert_eq!(who(&r, "2026-12-31T12:00:00Z"), ["dave"]);
+    assert_eq!(
+        r.temporary_periods(),
+        [
+            (ts("2026-12-24T00:00:00Z"), ts("2026-12-26T12:00:00Z")),
+            (ts("2026-12-31T00:00:00Z"), ts("2027-01-01T00:00:00Z")),
+        ]
+    );
+    // An override without `replaces` fills a gap inside a period.
+    s.overrides = vec![over(
+        "erin",
+        None,
+        "2026-12-24T17:00:00Z",
+        "2026-12-25T09:00:00Z",
+    )];
+    let r = ScheduleRule::compile(&s).unwrap();
+    assert_eq!(
+        r.gaps(ts("2026-12-23T00:00:00Z"), ts("2026-12-27T00:00:00Z")),
+        [(ts("2026-12-24T00:00:00Z"), ts("2026-12-24T09:00:00Z"))]
+    );
+}
+
+#[test]
+fn bad_temporary_periods_do_not_compile() {
+    let one = || layer("h", &["alice"], "1d", "09:00", "2026-12-20");
+    let with = |t: Vec<Temporary>| {
+        let mut s = schedule("UTC", vec![one()], vec![]);
+        s.temporary = t;
+        ScheduleRule::compile(&s)
+    };
+    let (a, b, c) = (
+        "2026-12-24T00:00:00Z",
+        "2026-12-26T00:00:00Z",
+        "2026-12-28T00:00:00Z",
+    );
+    // Touching periods are fine.
+    assert!(with(vec![temp(a, b, vec![one()]), temp(b, c, vec![one()])]).is_ok());
+    assert_eq!(
+        with(vec![temp(a, c, vec![one()]), temp(b, c, vec![one()])]).unwrap_err(),
+        "temporary[1]: overlaps temporary[0]"
+    );
+    assert_eq!(
+        with(vec![temp(b, a, vec![one()])]).unwrap_err(),
+        "temporary[0].end: must be after start"
+    );
+    assert!(
+        with(vec![temp("christmas", a, vec![one()])])
+            .unwrap_err()
+            .starts_with("temporary[0].start: \"christmas\" is not an RFC 3339 instant")
+    );
+    assert_eq!(
+        with(vec![temp(a, b, vec![])]).unwrap_err(),
+        "temporary[0].layers: a temporary rotation needs at least one layer"
+    );
+    let mut bad = one();
+    bad.turn = "0d".into();
+    assert_eq!(
+        with(vec![temp(a, b, vec![one(), bad])]).unwrap_err(),
+        "temporary[0].layers[1].turn: must be longer than zero"
+    );
+}
+
 // --- the properties -----------------------------------------------------------------
 
 const ZONES: [&str; 5] = [
@@ -874,6 +1062,25 @@ struct GenOverride {
     replaces: Option<usize>,
     start_min: i64,
     len_min: i64,
+}
+
+/// A temporary period: [start, start + len) in minutes from the base
+/// instant, with its own layers.
+#[derive(Debug, Clone)]
+struct GenTemporary {
+    start_min: i64,
+    len_min: i64,
+    layers: Vec<GenLayer>,
+}
+
+impl GenTemporary {
+    fn start(&self) -> Timestamp {
+        plus_mins(base_instant(), self.start_min)
+    }
+
+    fn end(&self) -> Timestamp {
+        plus_mins(self.start(), self.len_min)
+    }
 }
 
 fn hhmm(minute: i64) -> String {
@@ -963,30 +1170,39 @@ fn override_strategy() -> impl Strategy<Value = GenOverride> {
         })
 }
 
-fn to_schedule(zone: usize, layers: &[GenLayer], overrides: &[GenOverride]) -> Schedule {
+fn to_layer(i: usize, g: &GenLayer) -> Layer {
+    Layer {
+        name: n(&format!("layer-{i}")),
+        participants: g.people.iter().map(|p| n(PEOPLE[*p])).collect(),
+        turn: g.turn.text(),
+        handoff: hhmm(g.handoff),
+        start: plus_days(base_date(), g.start_day).to_string(),
+        time_zone: g.zone.map(|z| ZONES[z].to_owned()),
+        restrictions: g
+            .restrictions
+            .iter()
+            .map(|r| Restriction {
+                days: (0..7)
+                    .filter(|d| r.days & (1 << d) != 0)
+                    .map(|d| DAYS[d].to_owned())
+                    .collect(),
+                from: hhmm(r.from),
+                to: hhmm(r.to),
+            })
+            .collect(),
+    }
+}
+
+fn to_schedule(
+    zone: usize,
+    layers: &[GenLayer],
+    overrides: &[GenOverride],
+    temporary: Option<&GenTemporary>,
+) -> Schedule {
     let layers = layers
         .iter()
         .enumerate()
-        .map(|(i, g)| Layer {
-            name: n(&format!("layer-{i}")),
-            participants: g.people.iter().map(|p| n(PEOPLE[*p])).collect(),
-            turn: g.turn.text(),
-            handoff: hhmm(g.handoff),
-            start: plus_days(base_date(), g.start_day).to_string(),
-            time_zone: g.zone.map(|z| ZONES[z].to_owned()),
-            restrictions: g
-                .restrictions
-                .iter()
-                .map(|r| Restriction {
-                    days: (0..7)
-                        .filter(|d| r.days & (1 << d) != 0)
-                        .map(|d| DAYS[d].to_owned())
-                        .collect(),
-                    from: hhmm(r.from),
-                    to: hhmm(r.to),
-                })
-                .collect(),
-        })
+        .map(|(i, g)| to_layer(i, g))
         .collect();
     let overrides = overrides
         .iter()
@@ -1000,7 +1216,21 @@ fn to_schedule(zone: usize, layers: &[GenLayer], overrides: &[GenOverride]) -> S
             }
         })
         .collect();
-    schedule(ZONES[zone], layers, overrides)
+    let mut s = schedule(ZONES[zone], layers, overrides);
+    s.temporary = temporary
+        .iter()
+        .map(|t| Temporary {
+            start: t.start().to_string(),
+            end: t.end().to_string(),
+            layers: t
+                .layers
+                .iter()
+                .enumerate()
+                .map(|(i, g)| to_layer(i, g))
+                .collect(),
+        })
+        .collect();
+    s
 }
 
 /// The slow way, straight from the definition: every turn boundary of a
@@ -1092,7 +1322,17 @@ impl RefLayer {
     }
 }
 
-fn reference(layers: &[RefLayer], overrides: &[GenOverride], t: Timestamp) -> Vec<Name> {
+/// The schedule's layers, and a temporary period with its own layers.
+struct RefSchedule {
+    layers: Vec<RefLayer>,
+    temporary: Option<(Timestamp, Timestamp, Vec<RefLayer>)>,
+}
+
+fn reference(s: &RefSchedule, overrides: &[GenOverride], t: Timestamp) -> Vec<Name> {
+    let layers = match &s.temporary {
+        Some((start, end, layers)) if *start <= t && t < *end => layers,
+        _ => &s.layers,
+    };
     let mut who: Vec<Name> = layers
         .iter()
         .rev()
@@ -1126,11 +1366,19 @@ fn check(
     zone: usize,
     layers: &[GenLayer],
     overrides: &[GenOverride],
+    temporary: Option<&GenTemporary>,
     from: Timestamp,
     to: Timestamp,
     picks: &[f64],
 ) -> Result<(), TestCaseError> {
-    let r = ScheduleRule::compile(&to_schedule(zone, layers, overrides)).unwrap();
+    let r = ScheduleRule::compile(&to_schedule(zone, layers, overrides, temporary)).unwrap();
+    prop_assert_eq!(
+        r.temporary_periods(),
+        temporary
+            .iter()
+            .map(|t| (t.start(), t.end()))
+            .collect::<Vec<_>>()
+    );
 
     // (1) The shifts tile [from, to) exactly; neighbours differ.
     let shifts = r.final_shifts(from, to);
@@ -1177,10 +1425,20 @@ fn check(
     instants.retain(|t| from <= *t && *t < to);
 
     let until = plus_mins(to, 24 * 60);
-    let refs: Vec<RefLayer> = layers
-        .iter()
-        .map(|g| RefLayer::new(g, zone, until))
-        .collect();
+    let refs = RefSchedule {
+        layers: layers
+            .iter()
+            .map(|g| RefLayer::new(g, zone, until))
+            .collect(),
+        temporary: temporary.map(|t| {
+            let layers = t
+                .layers
+                .iter()
+                .map(|g| RefLayer::new(g, zone, until))
+                .collect();
+            (t.start(), t.end(), layers)
+        }),
+    };
     for t in instants {
         // (2) on_call_at agrees with the final shift containing t.
         let containing = shifts.iter().find(|s| s.start <= t && t < s.end).unwrap();
@@ -1189,7 +1447,7 @@ fn check(
         // (3) ... and with the slow reference.
         prop_assert_eq!(&now, &reference(&refs, overrides, t), "at {}", t);
         // Each layer alone agrees with its reference.
-        for (i, l) in refs.iter().enumerate() {
+        for (i, l) in refs.layers.iter().enumerate() {
             let drawn = layer_shifts[i]
                 .iter()
                 .find(|s| s.start <= t && t < s.end)
@@ -1255,10 +1513,37 @@ proptest! {
         overrides in proptest::collection::vec(override_strategy(), 0..=2),
         from_min in -(10i64 * 24 * 60)..(365 * 24 * 60),
         len_min in 1i64..(60 * 24 * 60),
+        temporary in proptest::option::of((
+            -(20i64 * 24 * 60)..(60 * 24 * 60),
+            1i64..(20 * 24 * 60),
+            proptest::collection::vec(layer_strategy(), 1..=2),
+        )),
         picks in proptest::collection::vec(0.0f64..1.0, 20),
     ) {
         let from = plus_mins(base_instant(), from_min);
-        check(zone, &layers, &overrides, from, plus_mins(from, len_min), &picks)?;
+        // The period starts near the range (before it, in it or after it)
+        // and its layers' turn 0 a few days either side of its start.
+        let temporary = temporary.map(|(offset_min, len_min, layers)| {
+            let start_min = from_min + offset_min;
+            let start_day = start_min.div_euclid(24 * 60);
+            GenTemporary {
+                start_min,
+                len_min,
+                layers: layers
+                    .into_iter()
+                    .map(|l| GenLayer { start_day: start_day - 10 + l.start_day % 15, ..l })
+                    .collect(),
+            }
+        });
+        check(
+            zone,
+            &layers,
+            &overrides,
+            temporary.as_ref(),
+            from,
+            plus_mins(from, len_min),
+            &picks,
+        )?;
     }
 
     #[test]
@@ -1276,6 +1561,6 @@ proptest! {
             .map(|l| GenLayer { start_day: day - 60 + l.start_day, ..l })
             .collect();
         let from = plus_mins(base_instant(), day * 24 * 60 - back_min);
-        check(zone, &layers, &[], from, plus_mins(from, len_min), &picks)?;
+        check(zone, &layers, &[], None, from, plus_mins(from, len_min), &picks)?;
     }
 }
