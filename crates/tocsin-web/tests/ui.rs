@@ -1735,6 +1735,46 @@ async fn incidents_are_listed_and_shown_with_timeline_and_recent_changes() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = b.page("/incidents/x").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Paging someone by hand: carol (viewer) may not, dave (platform) may.
+    let csrf = b.csrf().await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("target", "user:alice"),
+        ("message", "you know this disk"),
+    ];
+    let res = b.post("/incidents/1/page", &form).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let send_again = serde_json::json!({"action": "trigger", "dedup_key": "d2",
+        "summary": "Disk full again", "severity": "sev2"});
+    send_platform(&app, send_again).await;
+    let d = app.signed_in("dave").await;
+    let csrf = d.csrf().await;
+    let (_, body) = d.page("/incidents?show=all").await;
+    assert!(body.contains("/incidents/2"), "{body}");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("target", "user:alice"),
+        ("message", "you know this disk"),
+    ];
+    let res = d.post("/incidents/2/page", &form).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let (_, body) = d.page("/incidents/2").await;
+    assert!(
+        body.contains("paged alice by hand (via user:alice)"),
+        "{body}"
+    );
+    let res = d
+        .post(
+            "/incidents/2/page",
+            &[
+                ("csrf", csrf.as_str()),
+                ("target", "robot:x"),
+                ("message", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 /// Who the demo's `payments-primary` has on call at `t`, worked out by hand

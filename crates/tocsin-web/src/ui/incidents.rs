@@ -28,12 +28,66 @@ pub fn router() -> Router<AppState> {
         .route("/incidents", get(list))
         .route("/incidents/{number}", get(show))
         .route("/incidents/{number}/escalate", post(escalate))
+        .route("/incidents/{number}/page", post(page))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
     csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageForm {
+    #[serde(default)]
+    csrf: String,
+    /// `user:alice`, `team:payments`, `schedule:primary`.
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// "Page someone": a person, a team or a schedule's on-call, by hand.
+async fn page(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(number): Path<String>,
+    Form(form): Form<PageForm>,
+) -> Result<Response, UiError> {
+    use tocsin_core::escalation::EscalateError;
+    use tocsin_domain::catalog::Target;
+    me.check_csrf(&form.csrf)?;
+    let nav = me.nav("incidents");
+    let n = number
+        .parse::<i64>()
+        .map_err(|_| UiError::not_found(&nav, format!("there is no incident #{number}")))?;
+    let bad = || UiError::unprocessable(&nav, "choose whom to page from the list");
+    let (kind, name) = form.target.split_once(':').ok_or_else(bad)?;
+    let name = tocsin_domain::Name::parse(name).map_err(|_| bad())?;
+    let target = match kind {
+        "user" => Target::User(name),
+        "team" => Target::Team(name),
+        "schedule" => Target::Schedule(name),
+        _ => return Err(bad()),
+    };
+    let message = Some(form.message.trim()).filter(|m| !m.is_empty());
+    match tocsin_core::escalation::page(
+        state.store.as_ref(),
+        &me.principal,
+        n,
+        &target,
+        message,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/incidents/{n}")).into_response()),
+        Err(EscalateError::NotFound(m)) => Err(UiError::not_found(&nav, m)),
+        Err(EscalateError::Denied(m)) => Err(UiError::forbidden(&nav, m)),
+        Err(EscalateError::Conflict(m)) => Err(UiError::unprocessable(&nav, m)),
+        Err(EscalateError::Store(e)) => Err(e.into()),
+    }
 }
 
 /// "Escalate now": the next level fires at once; back to the page.
@@ -246,6 +300,10 @@ struct IncidentPage {
     changes: Vec<EventRow>,
     paging: Vec<PageRow>,
     intents: Vec<IntentRow>,
+    /// Whom the "page someone" form offers: names of people, teams, schedules.
+    page_users: Vec<String>,
+    page_teams: Vec<String>,
+    page_schedules: Vec<String>,
 }
 
 async fn show(
@@ -268,6 +326,7 @@ async fn show(
         .checked_sub(SignedDuration::from_hours(24))
         .unwrap_or(incident.created_at);
     let changes = store.recent_changes(&incident.service, since, 20).await?;
+    let directory = tocsin_core::directory::Directory::load(store).await?;
     let paging = store
         .incident_timeline(n)
         .await?
@@ -311,6 +370,9 @@ async fn show(
         changes: changes.into_iter().map(EventRow::from).collect(),
         paging,
         intents,
+        page_users: directory.users.keys().map(|n| n.to_string()).collect(),
+        page_teams: directory.teams.keys().map(|n| n.to_string()).collect(),
+        page_schedules: directory.schedules.keys().map(|n| n.to_string()).collect(),
         nav,
     })
 }
