@@ -122,6 +122,14 @@ macro_rules! __impl_job_store {
                 row.map(sql::job_state_from_row).transpose()
             }
 
+            async fn next_due_at(&self) -> Result<Option<Timestamp>, StoreError> {
+                let (t,): (Option<i64>,) = sqlx::query_as(sql::NEXT_DUE_AT)
+                    .fetch_one(self.pool())
+                    .await
+                    .map_err(map)?;
+                t.map(sql::timestamp).transpose()
+            }
+
             async fn purge_done_jobs(&self, before: Timestamp) -> Result<u64, StoreError> {
                 let done = sqlx::query(sql::PURGE_DONE_JOBS)
                     .bind(sql::millis(before))

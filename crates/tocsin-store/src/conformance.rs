@@ -124,6 +124,7 @@ macro_rules! conformance_tests {
             jobs_expired_lease_is_taken_over,
             jobs_retry_reschedules,
             jobs_dead_is_kept_with_error,
+            jobs_next_due_at,
             jobs_renew_lease,
             jobs_purge_done,
             locks_are_exclusive,
@@ -3042,4 +3043,22 @@ pub async fn ingest_mutes_and_finds_requests(store: Arc<dyn Store>) {
         (alert.muted, alert.incident, alert.count),
         (None, Some(number), 2)
     );
+}
+
+/// The next due time: the earliest pending due time or running lease end.
+pub async fn jobs_next_due_at(store: Arc<dyn Store>) {
+    let now = t0();
+    assert_eq!(store.next_due_at().await.unwrap(), None, "no jobs");
+    let later = now + SignedDuration::from_mins(10);
+    let sooner = now + SignedDuration::from_mins(3);
+    for (key, due) in [("a", later), ("b", sooner)] {
+        let job = crate::NewJob {
+            kind: "test.next".into(),
+            key: key.into(),
+            payload: serde_json::json!({}),
+            due_at: due,
+        };
+        store.enqueue_job(&job, now).await.unwrap();
+    }
+    assert_eq!(store.next_due_at().await.unwrap(), Some(sooner));
 }

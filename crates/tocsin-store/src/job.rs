@@ -99,6 +99,11 @@ pub trait JobStore {
 
     async fn job_by_key(&self, key: &str) -> Result<Option<JobState>, StoreError>;
 
+    /// When the next job comes due: the earliest due time of a pending job
+    /// or lease end of a running one; `None` when there is none. Lets an
+    /// idle engine sleep exactly until there is work.
+    async fn next_due_at(&self) -> Result<Option<Timestamp>, StoreError>;
+
     /// Deletes done jobs last updated before `before`; returns how many.
     async fn purge_done_jobs(&self, before: Timestamp) -> Result<u64, StoreError>;
 

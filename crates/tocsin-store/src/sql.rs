@@ -424,6 +424,13 @@ pub const JOB_BY_KEY: &str = "SELECT id, kind, key, state, attempts, due_at, lea
      last_error FROM jobs WHERE key = $1";
 
 /// `$1` before.
+/// The earliest due time (pending) or lease end (running), or NULL. Both
+/// halves use the `(state, due_at)` index or a scan of running jobs, which
+/// are few.
+pub const NEXT_DUE_AT: &str = "SELECT MIN(t) FROM ( \
+     SELECT MIN(due_at) AS t FROM jobs WHERE state = 'pending' \
+     UNION ALL SELECT MIN(lease_until) AS t FROM jobs WHERE state = 'running') AS due";
+
 pub const PURGE_DONE_JOBS: &str = "DELETE FROM jobs WHERE state = 'done' AND updated_at < $1";
 
 /// Columns a claim returns: id, kind, key, payload (JSON text), due_at,

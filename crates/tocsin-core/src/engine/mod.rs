@@ -225,6 +225,26 @@ impl Engine {
         }
     }
 
+    /// How long to rest after a cycle with nothing to do: until the next
+    /// job comes due, at most `idle_pause` (so modules still tick and jobs
+    /// enqueued by other instances are seen; a job enqueued by this
+    /// instance and due at once waits at most that long too).
+    async fn idle_pause(&self) -> std::time::Duration {
+        let Ok(Some(due)) = self.store.next_due_at().await else {
+            return self.config.idle_pause;
+        };
+        let until = due.duration_since(self.clock.now());
+        // Due already, yet the cycle found nothing to claim: another kind
+        // (no handler here) or another engine's lease. Rest as usual
+        // rather than spin.
+        if !until.is_positive() {
+            return self.config.idle_pause;
+        }
+        std::time::Duration::try_from(until)
+            .unwrap_or(self.config.idle_pause)
+            .min(self.config.idle_pause)
+    }
+
     /// Runs cycles until `shutdown` turns true, then releases module locks
     /// so another instance takes over at once.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
@@ -238,8 +258,9 @@ impl Engine {
                 }
             };
             if !busy {
+                let pause = self.idle_pause().await;
                 tokio::select! {
-                    _ = tokio::time::sleep(self.config.idle_pause) => {}
+                    _ = tokio::time::sleep(pause) => {}
                     _ = shutdown.changed() => {}
                 }
             }
