@@ -523,3 +523,53 @@ pub struct NoiseView {
     /// In force at the time of the request.
     pub active: bool,
 }
+
+/// Deletes run-time silences, maintenance windows and schedule overrides
+/// that ended more than `keep` ago (config-managed ones are the manifests'
+/// business), with a `system` audit entry each; returns how many. Run by
+/// housekeeping, so lists stay short; the audit log keeps the history.
+pub async fn purge_ended(
+    store: &dyn Store,
+    now: Timestamp,
+    keep: SignedDuration,
+) -> Result<usize, StoreError> {
+    let cutoff = now - keep;
+    let mut writes = Vec::new();
+    let mut audit = Vec::new();
+    let system = Actor::system();
+    for c in store.list_objects(None).await? {
+        if c.managed {
+            continue;
+        }
+        let ended: Option<Timestamp> = match Object::from_spec(c.kind, c.spec.clone()) {
+            Ok(Object::Silence(s)) => s.ends_at.parse().ok(),
+            Ok(Object::ScheduleOverride(o)) => o.end.parse().ok(),
+            Ok(Object::MaintenanceWindow(w)) => {
+                WindowRule::compile(&w)
+                    .ok()
+                    .and_then(|r| match (w.repeat, r.until) {
+                        (Repeat::None, _) => Some(r.first + r.duration),
+                        (_, Some(until)) => Some(until + r.duration),
+                        (_, None) => None,
+                    })
+            }
+            _ => None,
+        };
+        if ended.is_some_and(|e| e < cutoff) {
+            audit.push(system.entry(
+                "catalog.delete",
+                Some((c.kind.as_str(), c.name.as_str())),
+                serde_json::json!({ "reason": "ended", "kept_days": keep.as_hours() / 24 }),
+            ));
+            writes.push(CatalogWrite::Delete {
+                id: c.id,
+                expected_version: c.version,
+            });
+        }
+    }
+    if writes.is_empty() {
+        return Ok(0);
+    }
+    store.apply_catalog(&writes, &audit, now).await?;
+    Ok(writes.len())
+}

@@ -636,3 +636,76 @@ async fn a_manual_escalation_fires_the_next_level_now(db: Db) {
     store.close().await;
 }
 on_both_backends!(a_manual_escalation_fires_the_next_level_now);
+
+/// Housekeeping's purge: run-time silences and overrides that ended over a
+/// week ago go (audited); recent ones and config-managed ones stay.
+async fn ended_runtime_objects_are_purged(db: Db) {
+    use tocsin_core::noise::{self, NewSilence};
+    use tocsin_domain::access::{Principal, Role};
+    use tocsin_domain::catalog::Kind;
+    let store = db.open(true).await;
+    let now = at("2026-03-02T10:00:00Z");
+    tocsin_core::demo::load_if_empty(store.as_ref(), now)
+        .await
+        .unwrap();
+    let admin = Principal {
+        user: None,
+        label: "admin".into(),
+        role: Role::Admin,
+        teams: Default::default(),
+    };
+    let actor = tocsin_core::audit::Actor::system();
+    for (name, start, end) in [
+        ("old", "2026-02-01T00:00:00Z", "2026-02-10T00:00:00Z"),
+        ("recent", "2026-02-20T00:00:00Z", "2026-03-01T00:00:00Z"),
+    ] {
+        let req = NewSilence {
+            name: Some(name.into()),
+            matchers: vec!["alertname=Disk".into()],
+            starts_at: Some(start.into()),
+            ends_at: Some(end.into()),
+            ..NewSilence::default()
+        };
+        noise::create_silence(store.as_ref(), &admin, &actor, req, now)
+            .await
+            .unwrap();
+    }
+    let req = tocsin_core::oncall::NewOverride {
+        name: Some("old-cover".into()),
+        user: "alice".into(),
+        replaces: Some("carol".into()),
+        start: "2026-01-20T00:00:00Z".into(),
+        end: "2026-01-21T00:00:00Z".into(),
+        reason: None,
+    };
+    let schedule = tocsin_domain::Name::parse("payments-primary").unwrap();
+    tocsin_core::oncall::create_override(store.as_ref(), &admin, &actor, &schedule, req, now)
+        .await
+        .unwrap();
+    let week = SignedDuration::from_hours(24 * 7);
+    assert_eq!(
+        noise::purge_ended(store.as_ref(), now, week).await.unwrap(),
+        2
+    );
+    let silences: Vec<String> = store
+        .list_objects(Some(Kind::Silence))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name.to_string())
+        .collect();
+    assert_eq!(silences, ["recent", "staging-kafka-lag"]);
+    assert!(
+        store
+            .list_objects(Some(Kind::ScheduleOverride))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        noise::purge_ended(store.as_ref(), now, week).await.unwrap(),
+        0
+    );
+    store.close().await;
+}
+on_both_backends!(ended_runtime_objects_are_purged);

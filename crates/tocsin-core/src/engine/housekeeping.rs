@@ -1,5 +1,6 @@
 //! Housekeeping: done jobs are kept a while for inspection, then deleted;
-//! expired sign-in sessions are deleted.
+//! expired sign-in sessions are deleted; silences, maintenance windows and
+//! schedule overrides made at run time are deleted a week after they ended.
 
 use super::Module;
 use async_trait::async_trait;
@@ -53,11 +54,15 @@ impl Module for Housekeeping {
             .purge_expired_sessions(now)
             .await
             .map_err(|e| e.to_string())?;
-        if n > 0 || sessions > 0 {
+        let ended = crate::noise::purge_ended(self.store.as_ref(), now, self.keep)
+            .await
+            .map_err(|e| e.to_string())?;
+        if n > 0 || sessions > 0 || ended > 0 {
             tracing::info!(
                 jobs = n,
                 sessions,
-                "housekeeping: deleted old done jobs and expired sessions"
+                ended,
+                "housekeeping: deleted old done jobs, expired sessions, and silences, windows and overrides that ended"
             );
         }
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);
