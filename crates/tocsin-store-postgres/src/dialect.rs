@@ -9,7 +9,7 @@
 
 use sqlx::migrate::Migrator;
 use sqlx::{PgConnection, Pool, Postgres, Transaction};
-use tocsin_store::sql::{AlertInsert, AlertRow, ClaimedRow, EventInsert};
+use tocsin_store::sql::{AlertInsert, AlertRow, AlertUpdate, ClaimedRow, EventInsert};
 use tocsin_store::{Backend, StoreError};
 use tocsin_store_sqlx::Dialect;
 
@@ -47,6 +47,15 @@ const INSERT_ALERTS: &str = "INSERT INTO alerts (service, dedup_key, status, sev
          $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], \
          $12::text[]) \
      RETURNING id, service, dedup_key";
+
+/// One array per column, in [`AlertUpdate`] order.
+const UPDATE_ALERTS: &str = "UPDATE alerts SET status = v.status, severity = v.severity, \
+     summary = v.summary, count = v.count, last_seen = v.last_seen, incident_id = v.incident_id, \
+     labels = v.labels, muted_by = v.muted_by \
+     FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], \
+         $7::bigint[], $8::text[], $9::text[]) \
+         AS v(id, status, severity, summary, count, last_seen, incident_id, labels, muted_by) \
+     WHERE alerts.id = v.id";
 
 /// One array per column, in [`EventInsert`] order.
 const INSERT_EVENTS: &str = "INSERT INTO events (received_at, integration, service, action, \
@@ -127,6 +136,26 @@ impl Dialect for PostgresStore {
             .fetch_all(&mut *conn)
             .await
             .map_err(map)
+    }
+
+    async fn update_alerts(
+        conn: &mut PgConnection,
+        rows: &[AlertUpdate],
+    ) -> Result<(), StoreError> {
+        sqlx::query(UPDATE_ALERTS)
+            .bind(column(rows, |a| a.id))
+            .bind(column(rows, |a| a.status.to_owned()))
+            .bind(column(rows, |a| a.severity.clone()))
+            .bind(column(rows, |a| a.summary.clone()))
+            .bind(column(rows, |a| a.count))
+            .bind(column(rows, |a| a.last_seen))
+            .bind(column(rows, |a| a.incident_id))
+            .bind(column(rows, |a| a.labels.clone()))
+            .bind(column(rows, |a| a.muted_by.clone()))
+            .execute(&mut *conn)
+            .await
+            .map_err(map)?;
+        Ok(())
     }
 
     async fn insert_events(

@@ -8,7 +8,9 @@
 
 use sqlx::migrate::Migrator;
 use sqlx::{Pool, Sqlite, SqliteConnection, Transaction};
-use tocsin_store::sql::{self, AlertInsert, AlertRow, ClaimedRow, EventInsert, Params};
+use tocsin_store::sql::{
+    self, AlertInsert, AlertRow, AlertUpdate, ClaimedRow, EventInsert, Params,
+};
 use tocsin_store::{Backend, StoreError};
 use tocsin_store_sqlx::Dialect;
 
@@ -112,6 +114,30 @@ impl Dialect for SqliteStore {
             ids.extend(q.fetch_all(&mut *conn).await.map_err(map)?);
         }
         Ok(ids)
+    }
+
+    async fn update_alerts(
+        conn: &mut SqliteConnection,
+        rows: &[AlertUpdate],
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(sql::MAX_ROWS_PER_STATEMENT) {
+            let text = sql::update_alerts_sqlite(chunk.len());
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(text)).persistent(false);
+            for a in chunk {
+                q = q
+                    .bind(a.id)
+                    .bind(a.status)
+                    .bind(a.severity.clone())
+                    .bind(a.summary.clone())
+                    .bind(a.count)
+                    .bind(a.last_seen)
+                    .bind(a.incident_id)
+                    .bind(a.labels.clone())
+                    .bind(a.muted_by.clone());
+            }
+            q.execute(&mut *conn).await.map_err(map)?;
+        }
+        Ok(())
     }
 
     async fn insert_events(

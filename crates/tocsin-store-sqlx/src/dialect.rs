@@ -14,7 +14,7 @@
 use sqlx::migrate::Migrator;
 use sqlx::{Database, Pool, Transaction};
 use std::future::Future;
-use tocsin_store::sql::{AlertInsert, AlertRow, ClaimedRow, EventInsert};
+use tocsin_store::sql::{AlertInsert, AlertRow, AlertUpdate, ClaimedRow, EventInsert};
 use tocsin_store::{Backend, StoreError};
 
 /// A store type's dialect: what [`crate::impl_store!`] needs from it.
@@ -62,6 +62,13 @@ pub trait Dialect: Send + Sync + 'static {
         conn: &mut <Self::Db as Database>::Connection,
         rows: &[AlertInsert],
     ) -> impl Future<Output = Result<Vec<(i64, String, String)>, StoreError>> + Send;
+
+    /// Writes an ingest batch's changes to existing alerts in one round
+    /// trip. `rows` is not empty.
+    fn update_alerts(
+        conn: &mut <Self::Db as Database>::Connection,
+        rows: &[AlertUpdate],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Inserts an ingest batch's events. `rows` is not empty.
     fn insert_events(

@@ -200,22 +200,25 @@ macro_rules! __impl_ingest_store {
                     .and_then(|i| i.id)
             };
             let mut alert_ids: Vec<Option<i64>> = snapshot.alerts.iter().map(|a| a.id).collect();
-            for a in snapshot.alerts.iter().filter(|a| a.id.is_some() && a.dirty) {
-                let labels = serde_json::to_string(&a.labels)
-                    .map_err(|e| StoreError::Other(format!("labels: {e}")))?;
-                sqlx::query(sql::UPDATE_ALERT)
-                    .bind(a.id)
-                    .bind(a.status.as_str())
-                    .bind(a.severity.to_string())
-                    .bind(&a.summary)
-                    .bind(a.count)
-                    .bind(sql::millis(a.last_seen))
-                    .bind(incident_id(a.incident))
-                    .bind(labels)
-                    .bind(a.muted.as_ref().map(|m| m.as_stored()))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(map)?;
+            // Changed alerts, all in one round trip.
+            let mut updates = Vec::new();
+            for a in snapshot.alerts.iter().filter(|a| a.dirty) {
+                let Some(id) = a.id else { continue };
+                updates.push(sql::AlertUpdate {
+                    id,
+                    status: a.status.as_str(),
+                    severity: a.severity.to_string(),
+                    summary: a.summary.clone(),
+                    count: a.count,
+                    last_seen: sql::millis(a.last_seen),
+                    incident_id: incident_id(a.incident),
+                    labels: serde_json::to_string(&a.labels)
+                        .map_err(|e| StoreError::Other(format!("labels: {e}")))?,
+                    muted_by: a.muted.as_ref().map(|m| m.as_stored()),
+                });
+            }
+            if !updates.is_empty() {
+                <$store as Dialect>::update_alerts(conn, &updates).await?;
             }
             // New alerts, many per statement; ids come back by key.
             let new: Vec<usize> = (0..snapshot.alerts.len())

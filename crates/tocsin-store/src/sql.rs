@@ -656,6 +656,34 @@ pub struct AlertInsert {
     pub muted_by: Option<String>,
 }
 
+/// A change to an existing alert of an ingest batch, ready to bind.
+#[derive(Debug, Clone)]
+pub struct AlertUpdate {
+    pub id: i64,
+    pub status: &'static str,
+    pub severity: String,
+    pub summary: String,
+    pub count: i64,
+    pub last_seen: i64,
+    pub incident_id: Option<i64>,
+    /// JSON.
+    pub labels: String,
+    pub muted_by: Option<String>,
+}
+
+/// Updates `n` alerts in one statement, SQLite's way (`UPDATE … FROM
+/// (VALUES …)`, whose columns are `column1`…), each bound in
+/// [`AlertUpdate`]'s field order. PostgreSQL's is in its dialect.
+pub fn update_alerts_sqlite(n: usize) -> String {
+    format!(
+        "UPDATE alerts SET status = v.column2, severity = v.column3, summary = v.column4, \
+         count = v.column5, last_seen = v.column6, incident_id = v.column7, \
+         labels = v.column8, muted_by = v.column9 \
+         FROM (VALUES {}) AS v WHERE alerts.id = v.column1",
+        values(Params::Anonymous, n, 9, 0)
+    )
+}
+
 /// An event of an ingest batch, ready to bind.
 #[derive(Debug, Clone)]
 pub struct EventInsert {
@@ -701,11 +729,6 @@ pub const ALERT_BY_ID: &str = alert_select!(" WHERE id = $1");
 /// `$1` limit: alerts not resolved, newest first.
 pub const OPEN_ALERTS: &str =
     alert_select!(" WHERE status <> 'resolved' ORDER BY id DESC LIMIT $1");
-
-/// `$1` id, `$2` status, `$3` severity, `$4` summary, `$5` count, `$6`
-/// last_seen, `$7` incident id, `$8` labels (JSON), `$9` muted by.
-pub const UPDATE_ALERT: &str = "UPDATE alerts SET status = $2, severity = $3, summary = $4, \
-     count = $5, last_seen = $6, incident_id = $7, labels = $8, muted_by = $9 WHERE id = $1";
 
 /// id, service, dedup key, status, severity, summary, group key, labels
 /// (JSON), count, first_seen, last_seen, incident id, muted by.
