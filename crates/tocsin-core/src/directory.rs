@@ -28,6 +28,18 @@ pub struct Entry<T> {
     pub version: i64,
 }
 
+impl<T> Entry<T> {
+    /// An object's spec with its stored (managed, source, version).
+    fn new(spec: T, (managed, source, version): (bool, Option<String>, i64)) -> Self {
+        Entry {
+            spec,
+            managed,
+            source,
+            version,
+        }
+    }
+}
+
 /// Every declared object, by kind and name.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Directory {
@@ -61,107 +73,21 @@ impl Directory {
                     continue;
                 }
             };
-            let (managed, source, version) = (row.managed, row.source, row.version);
             let name = row.name;
+            let meta = (row.managed, row.source, row.version);
             match object {
-                Object::User(spec) => {
-                    d.users.insert(
-                        name,
-                        Entry {
-                            spec,
-                            managed,
-                            source,
-                            version,
-                        },
-                    );
+                Object::User(o) => _ = d.users.insert(name, Entry::new(o, meta)),
+                Object::Team(o) => _ = d.teams.insert(name, Entry::new(o, meta)),
+                Object::Schedule(o) => _ = d.schedules.insert(name, Entry::new(o, meta)),
+                Object::EscalationPolicy(o) => _ = d.policies.insert(name, Entry::new(o, meta)),
+                Object::Service(o) => _ = d.services.insert(name, Entry::new(o, meta)),
+                Object::Integration(o) => _ = d.integrations.insert(name, Entry::new(o, meta)),
+                Object::Silence(o) => _ = d.silences.insert(name, Entry::new(o, meta)),
+                Object::MaintenanceWindow(o) => {
+                    _ = d.maintenance_windows.insert(name, Entry::new(o, meta))
                 }
-                Object::Team(spec) => {
-                    d.teams.insert(
-                        name,
-                        Entry {
-                            spec,
-                            managed,
-                            source,
-                            version,
-                        },
-                    );
-                }
-                Object::Schedule(spec) => {
-                    d.schedules.insert(
-                        name,
-                        Entry {
-                            spec,
-                            managed,
-                            source,
-                            version,
-                        },
-                    );
-                }
-                Object::EscalationPolicy(spec) => {
-                    d.policies.insert(
-                        name,
-                        Entry {
-                            spec,
-                            managed,
-                            source,
-                            version,
-                        },
-                    );
-                }
-                Object::Service(spec) => {
-                    d.services.insert(
-                        name,
-                        Entry {
-                            spec,
-                            managed,
-                            source,
-                            version,
-                        },
-                    );
-                }
-                Object::Integration(spec) => {
-                    d.integrations.insert(
-                        name,
-                        Entry {
-                            spec,
-                            managed,
-                            source,
-                            version,
-                        },
-                    );
-                }
-                Object::ScheduleOverride(spec) => {
-                    d.schedule_overrides.insert(
-                        name,
-                        Entry {
-                            spec,
-                            managed,
-                            source,
-                            version,
-                        },
-                    );
-                }
-                Object::Silence(spec) => {
-                    d.silences.insert(
-                        name,
-                        Entry {
-                            spec,
-                            managed,
-                            source,
-                            version,
-                        },
-                    );
-                }
-                Object::MaintenanceWindow(spec) => {
-                    d.maintenance_windows.insert(
-                        name,
-                        Entry {
-                            spec,
-                            managed,
-                            source,
-                            version,
-                        },
-                    );
+                Object::ScheduleOverride(o) => {
+                    _ = d.schedule_overrides.insert(name, Entry::new(o, meta))
                 }
             }
         }

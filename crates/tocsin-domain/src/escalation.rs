@@ -139,10 +139,13 @@ pub fn intents(user: &User, paged_at: Timestamp) -> Vec<Intent> {
             })
             .collect()
     };
-    if out.is_empty()
-        && let Ok(email) = Name::parse("email")
-    {
-        out.push(intent(&email, ContactKind::Email, &user.email, 0));
+    if out.is_empty() {
+        out.push(intent(
+            &Name::from_static("email"),
+            ContactKind::Email,
+            &user.email,
+            0,
+        ));
     }
     out.sort_by_key(|i| i.due);
     out

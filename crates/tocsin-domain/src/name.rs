@@ -29,6 +29,13 @@ pub enum NameError {
 }
 
 impl Name {
+    /// A name written in the code (`"drill"`), which a test proves valid;
+    /// built without checking, so it cannot fail at run time.
+    pub fn from_static(s: &'static str) -> Self {
+        debug_assert!(Name::parse(s).is_ok(), "{s:?} is not a valid name");
+        Self(s.to_owned())
+    }
+
     /// Parses a name, saying precisely what is wrong when it is not one.
     pub fn parse(s: &str) -> Result<Self, NameError> {
         let first = s.chars().next().ok_or(NameError::Empty)?;
@@ -74,6 +81,13 @@ impl fmt::Display for Name {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn static_names_in_the_code_are_valid() {
+        for s in ["drill", "invalid", "api", "email"] {
+            assert_eq!(super::Name::from_static(s), super::Name::parse(s).unwrap());
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -132,7 +132,7 @@ pub async fn record_change(
         images: Vec::new(),
         note: Some(format!("recorded by {}", caller.principal.label)),
     };
-    let via = Name::parse(VIA_API).map_err(|e| Problem::internal(&e))?;
+    let via = Name::from_static(VIA_API);
     let item = IngestItem {
         integration: via,
         service: service.clone(),
