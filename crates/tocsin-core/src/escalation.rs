@@ -91,20 +91,50 @@ impl JobHandler for Escalator {
                 .and_then(|c| u32::try_from(c).ok())
                 .unwrap_or(0),
         };
-        run_step(self.store.as_ref(), incident, step, self.clock.now())
+        let run = job
+            .payload
+            .get("run")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0);
+        run_step(self.store.as_ref(), incident, run, step, self.clock.now())
             .await
             .map_err(transient)
     }
 }
 
-/// One step of an incident's escalation, at `now`, because its time came.
+/// One step of an incident's escalation run `run`, at `now`, because its
+/// time came. A step of a run that a reopen or reassignment superseded
+/// does nothing.
 pub async fn run_step(
     store: &dyn Store,
     incident: i64,
+    run: i64,
     step: Step,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    run(store, incident, step, now, None).await
+    fire(store, incident, run, step, now, None).await
+}
+
+/// The idempotency key of what step `step` of run `run` writes.
+pub(crate) fn step_key(incident: i64, run: i64, step: Step, what: &str) -> String {
+    if run == 0 {
+        format!("escalation:{incident}:{}:{}:{what}", step.cycle, step.level)
+    } else {
+        format!(
+            "escalation:{incident}:r{run}:{}:{}:{what}",
+            step.cycle, step.level
+        )
+    }
+}
+
+/// The job that runs step `step` of run `run` at `due_at`.
+pub(crate) fn step_job(incident: i64, run: i64, step: Step, due_at: Timestamp) -> NewJob {
+    NewJob {
+        kind: JOB_ESCALATION_STEP.to_owned(),
+        key: step_key(incident, run, step, "step"),
+        payload: json!({ "incident": incident, "level": step.level, "cycle": step.cycle, "run": run }),
+        due_at,
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,41 +160,31 @@ pub async fn escalate(
     incident: i64,
     now: Timestamp,
 ) -> Result<Step, EscalateError> {
-    let inc = store
-        .get_incident(incident)
-        .await?
-        .ok_or_else(|| EscalateError::NotFound(format!("no incident #{incident}")))?;
+    let (inc, service, objects) = responder_context(store, who, incident).await?;
     if inc.status == IncidentStatus::Resolved {
         return Err(EscalateError::Conflict(format!(
             "incident #{incident} is resolved; there is nothing to escalate"
         )));
     }
-    let objects = store.list_objects(None).await?;
-    let service = objects
-        .iter()
-        .find(|o| o.kind == Kind::Service && o.name == inc.service)
-        .and_then(|o| Object::from_spec(Kind::Service, o.spec.clone()).ok());
-    let Some(Object::Service(service)) = service else {
-        return Err(EscalateError::NotFound(format!(
-            "no service named {}",
-            inc.service
-        )));
-    };
-    who.authorize(&Action::Respond {
-        team: &service.team,
-    })
-    .map_err(|d| EscalateError::Denied(d.to_string()))?;
     let policy = policy_of(&objects, &service).ok_or_else(|| {
         EscalateError::Conflict(format!(
             "service {} has no escalation policy; page someone directly",
             service.name
         ))
     })?;
+    let run = inc.escalation_run;
     let last = store
         .incident_timeline(incident)
         .await?
         .into_iter()
-        .rfind(|t| t.kind == "escalation.level")
+        .rfind(|t| {
+            t.kind == "escalation.level"
+                && t.detail
+                    .get("run")
+                    .and_then(serde_json::Value::as_i64)
+                    .unwrap_or(0)
+                    == run
+        })
         .map(|t| Step {
             level: t
                 .detail
@@ -193,11 +213,11 @@ pub async fn escalate(
                 ))
             })?,
     };
-    run(store, incident, next, now, Some(&who.label)).await?;
+    fire(store, incident, run, next, now, Some(&who.label)).await?;
     Ok(next)
 }
 
-fn policy_of(
+pub(crate) fn policy_of(
     objects: &[tocsin_domain::plan::Current],
     service: &tocsin_domain::catalog::Service,
 ) -> Option<tocsin_domain::catalog::EscalationPolicy> {
@@ -211,14 +231,15 @@ fn policy_of(
     }
 }
 
-async fn run(
+async fn fire(
     store: &dyn Store,
     incident: i64,
+    run: i64,
     step: Step,
     now: Timestamp,
     manual_by: Option<&str>,
 ) -> Result<(), StoreError> {
-    let key = |what: &str| format!("escalation:{incident}:{}:{}:{what}", step.cycle, step.level);
+    let key = |what: &str| step_key(incident, run, step, what);
     let entry = |kind: &str, what: &str, detail: serde_json::Value| NewTimelineEntry {
         incident,
         at: now,
@@ -230,6 +251,10 @@ async fn run(
     let Some(inc) = store.get_incident(incident).await? else {
         return Ok(());
     };
+    if inc.escalation_run != run {
+        // Reopened or reassigned since: the newer run's entry says so.
+        return Ok(());
+    }
     let stops = match manual_by {
         None => inc.status != IncidentStatus::Triggered,
         Some(_) => inc.status == IncidentStatus::Resolved,
@@ -294,6 +319,7 @@ async fn run(
             "policy": policy.name,
             "level": step.level + 1,
             "cycle": step.cycle,
+            "run": run,
             "targets": plan.targets.iter().map(target_label).collect::<Vec<_>>(),
             "reached": reached.iter().map(|r| r.user.as_str()).collect::<Vec<_>>(),
         }),
@@ -328,18 +354,15 @@ async fn run(
             json!({ "level": step.level + 1, "reason": "no target of this level has anyone to page now" }),
         ));
     }
-    let next = plan.next.map(|(n, delay)| NewJob {
-        kind: JOB_ESCALATION_STEP.to_owned(),
-        key: format!("escalation:{incident}:{}:{}:step", n.cycle, n.level),
-        payload: json!({ "incident": incident, "level": n.level, "cycle": n.cycle }),
-        due_at: now + delay,
-    });
+    let next = plan
+        .next
+        .map(|(n, delay)| step_job(incident, run, n, now + delay));
     store
         .record_step(&entries, &intents, next.as_ref(), now)
         .await
 }
 
-fn target_label(t: &Target) -> String {
+pub(crate) fn target_label(t: &Target) -> String {
     match t {
         Target::User(u) => format!("user:{u}"),
         Target::Schedule(s) => format!("schedule:{s}"),
@@ -347,30 +370,29 @@ fn target_label(t: &Target) -> String {
     }
 }
 
-/// A responder pages someone on an incident by hand — a person, a team or
-/// whoever is on call in a schedule now — to add a responder or hand the
-/// incident over. Each person reached is on the timeline and gets
-/// notification intents by their own rules.
-pub async fn page(
+/// An incident with its service and the catalog it was read with.
+pub(crate) type Context = (
+    tocsin_store::IncidentRecord,
+    tocsin_domain::catalog::Service,
+    Vec<tocsin_domain::plan::Current>,
+);
+
+/// The incident, its service and its catalog, once `who` may respond to it.
+pub(crate) async fn responder_context(
     store: &dyn Store,
     who: &Principal,
     incident: i64,
-    target: &Target,
-    message: Option<&str>,
-    now: Timestamp,
-) -> Result<Vec<Name>, EscalateError> {
+) -> Result<Context, EscalateError> {
     let inc = store
         .get_incident(incident)
         .await?
         .ok_or_else(|| EscalateError::NotFound(format!("no incident #{incident}")))?;
     let objects = store.list_objects(None).await?;
-    let find = |kind: Kind, name: &Name| {
-        objects
-            .iter()
-            .find(|o| o.kind == kind && &o.name == name)
-            .and_then(|o| Object::from_spec(kind, o.spec.clone()).ok())
-    };
-    let Some(Object::Service(service)) = find(Kind::Service, &inc.service) else {
+    let service = objects
+        .iter()
+        .find(|o| o.kind == Kind::Service && o.name == inc.service)
+        .and_then(|o| Object::from_spec(Kind::Service, o.spec.clone()).ok());
+    let Some(Object::Service(service)) = service else {
         return Err(EscalateError::NotFound(format!(
             "no service named {}",
             inc.service
@@ -380,15 +402,46 @@ pub async fn page(
         team: &service.team,
     })
     .map_err(|d| EscalateError::Denied(d.to_string()))?;
-    let (kind, name) = match target {
+    Ok((inc, service, objects))
+}
+
+/// Whom a page by hand reached, and what to write for it.
+#[derive(Debug)]
+pub(crate) struct Reached {
+    pub users: Vec<Name>,
+    pub entries: Vec<NewTimelineEntry>,
+    pub intents: Vec<NewIntent>,
+}
+
+/// Who `target` reaches now, as timeline entries of `kind` by `actor` and
+/// notification intents, keyed under `key_prefix`. Conflict when the
+/// target names nothing or reaches nobody now.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn reach_now(
+    objects: &[tocsin_domain::plan::Current],
+    incident: i64,
+    target: &Target,
+    kind: &str,
+    actor: &str,
+    message: Option<&str>,
+    key_prefix: &str,
+    now: Timestamp,
+) -> Result<Reached, EscalateError> {
+    let find = |kind: Kind, name: &Name| {
+        objects
+            .iter()
+            .find(|o| o.kind == kind && &o.name == name)
+            .and_then(|o| Object::from_spec(kind, o.spec.clone()).ok())
+    };
+    let (k, name) = match target {
         Target::User(n) => (Kind::User, n),
         Target::Team(n) => (Kind::Team, n),
         Target::Schedule(n) => (Kind::Schedule, n),
     };
-    if find(kind, name).is_none() {
+    if find(k, name).is_none() {
         return Err(EscalateError::NotFound(format!(
             "no {} named {:?}",
-            kind.label(),
+            k.label(),
             name.as_str()
         )));
     }
@@ -409,16 +462,15 @@ pub async fn page(
             target_label(target)
         )));
     }
-    let stamp = now.as_millisecond();
-    let key = |what: &str| format!("page:{incident}:{stamp}:{}:{what}", target_label(target));
+    let key = |what: &str| format!("{key_prefix}:{}:{what}", target_label(target));
     let mut entries = Vec::new();
     let mut intents = Vec::new();
     for r in &reached {
         entries.push(NewTimelineEntry {
             incident,
             at: now,
-            kind: "responder.page".to_owned(),
-            actor: who.label.clone(),
+            kind: kind.to_owned(),
+            actor: actor.to_owned(),
             detail: json!({ "user": r.user, "via": target_label(&r.via), "message": message }),
             key: key(r.user.as_str()),
         });
@@ -438,6 +490,37 @@ pub async fn page(
             }
         }
     }
-    store.record_step(&entries, &intents, None, now).await?;
-    Ok(reached.into_iter().map(|r| r.user).collect())
+    Ok(Reached {
+        users: reached.into_iter().map(|r| r.user).collect(),
+        entries,
+        intents,
+    })
+}
+
+/// A responder pages someone on an incident by hand — a person, a team or
+/// whoever is on call in a schedule now — to add a responder. Each person
+/// reached is on the timeline and gets notification intents by their own
+/// rules.
+pub async fn page(
+    store: &dyn Store,
+    who: &Principal,
+    incident: i64,
+    target: &Target,
+    message: Option<&str>,
+    now: Timestamp,
+) -> Result<Vec<Name>, EscalateError> {
+    let (_, _, objects) = responder_context(store, who, incident).await?;
+    let prefix = format!("page:{incident}:{}", now.as_millisecond());
+    let r = reach_now(
+        &objects,
+        incident,
+        target,
+        "responder.page",
+        &who.label,
+        message,
+        &prefix,
+        now,
+    )?;
+    store.record_step(&r.entries, &r.intents, None, now).await?;
+    Ok(r.users)
 }

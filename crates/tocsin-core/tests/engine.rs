@@ -498,6 +498,7 @@ async fn escalation_pages_on_time_and_stops_on_ack(db: Db) {
     tocsin_core::escalation::run_step(
         store.as_ref(),
         incident,
+        0,
         tocsin_domain::escalation::Step { level: 1, cycle: 0 },
         at("2026-03-02T10:10:30Z"),
     )
@@ -636,6 +637,190 @@ async fn a_manual_escalation_fires_the_next_level_now(db: Db) {
     store.close().await;
 }
 on_both_backends!(a_manual_escalation_fires_the_next_level_now);
+
+fn responder(name: &str) -> tocsin_domain::access::Principal {
+    tocsin_domain::access::Principal {
+        user: Some(tocsin_domain::Name::parse(name).unwrap()),
+        label: name.into(),
+        role: tocsin_domain::access::Role::Responder,
+        teams: [tocsin_domain::Name::parse("payments").unwrap()].into(),
+    }
+}
+
+/// Resolved by hand at 10:02: its alerts resolve, the 10:10 step stops;
+/// reopened at 10:20: escalation starts again at level 1 at once (a new
+/// run), and level 2 follows at 10:30.
+async fn a_reopened_incident_escalates_again_from_level_one(db: Db) {
+    use tocsin_core::incident;
+    use tocsin_domain::alerting::IncidentStatus;
+    let store = db.open(true).await;
+    let (clock, number) = demo_incident(&store, "2026-03-02T10:00:00Z").await;
+    let e = escalator_engine(&store, &clock, "one");
+    e.cycle().await.unwrap();
+    let alice = responder("alice");
+    clock.set(at("2026-03-02T10:02:00Z"));
+    let inc = incident::resolve(
+        store.as_ref(),
+        &alice,
+        number,
+        Some("rolled back"),
+        clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(inc.status, IncidentStatus::Resolved);
+    assert_eq!(inc.open_alerts, 0);
+    assert!(
+        store
+            .incident_alerts(number)
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.status == tocsin_domain::alerting::AlertStatus::Resolved),
+        "resolving by hand resolves the alerts"
+    );
+    assert!(matches!(
+        incident::resolve(store.as_ref(), &alice, number, None, clock.now()).await,
+        Err(tocsin_core::escalation::EscalateError::Conflict(_))
+    ));
+    assert!(
+        store
+            .job_by_key(&format!("incident.resolved:{number}"))
+            .await
+            .unwrap()
+            .is_some(),
+        "the resolution is to be notified"
+    );
+    clock.set(at("2026-03-02T10:10:00Z"));
+    e.cycle().await.unwrap();
+    assert_eq!(pages(&store, number).await, ["carol@2026-03-02T10:00:00Z"]);
+    clock.set(at("2026-03-02T10:20:00Z"));
+    let inc = incident::reopen(
+        store.as_ref(),
+        &alice,
+        number,
+        Some("errors are back"),
+        clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (inc.status, inc.escalation_run),
+        (IncidentStatus::Triggered, 1)
+    );
+    assert_eq!(e.cycle().await.unwrap().completed, 1, "level 1 at once");
+    assert_eq!(
+        pages(&store, number).await,
+        ["carol@2026-03-02T10:00:00Z", "carol@2026-03-02T10:20:00Z"]
+    );
+    clock.set(at("2026-03-02T10:30:00Z"));
+    e.cycle().await.unwrap();
+    assert_eq!(
+        pages(&store, number).await.len(),
+        5,
+        "level 2: the team of three"
+    );
+    let kinds: Vec<String> = store
+        .incident_timeline(number)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.kind)
+        .collect();
+    assert!(kinds.contains(&"incident.resolved".to_owned()), "{kinds:?}");
+    assert!(kinds.contains(&"incident.reopened".to_owned()), "{kinds:?}");
+    store.close().await;
+}
+on_both_backends!(a_reopened_incident_escalates_again_from_level_one);
+
+/// Acknowledged at 10:01, reassigned to bob at 10:03: bob is paged now,
+/// the incident is triggered again, the old run's 10:10 step does nothing,
+/// and the policy starts over at 10:13 (10 minutes later) since nobody
+/// acknowledged; bob's acknowledgement at 10:14 stops it before level 2.
+async fn a_reassigned_incident_pages_the_new_person_and_escalates_if_ignored(db: Db) {
+    use tocsin_core::incident;
+    use tocsin_domain::alerting::IncidentStatus;
+    use tocsin_domain::catalog::Target;
+    let store = db.open(true).await;
+    let (clock, number) = demo_incident(&store, "2026-03-02T10:00:00Z").await;
+    let e = escalator_engine(&store, &clock, "one");
+    e.cycle().await.unwrap();
+    let carol = responder("carol");
+    clock.set(at("2026-03-02T10:01:00Z"));
+    incident::acknowledge(store.as_ref(), &carol, number, clock.now())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            incident::acknowledge(store.as_ref(), &carol, number, clock.now()).await,
+            Err(tocsin_core::escalation::EscalateError::Conflict(_))
+        ),
+        "a second acknowledgement is refused, not written twice"
+    );
+    clock.set(at("2026-03-02T10:03:00Z"));
+    let bob = Target::User(tocsin_domain::Name::parse("bob").unwrap());
+    let nobody = Target::User(tocsin_domain::Name::parse("nobody").unwrap());
+    assert!(matches!(
+        incident::reassign(store.as_ref(), &carol, number, &nobody, None, clock.now()).await,
+        Err(tocsin_core::escalation::EscalateError::NotFound(_))
+    ));
+    let inc = incident::reassign(
+        store.as_ref(),
+        &carol,
+        number,
+        &bob,
+        Some("going off shift"),
+        clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (inc.status, inc.escalation_run),
+        (IncidentStatus::Triggered, 1)
+    );
+    let timeline = store.incident_timeline(number).await.unwrap();
+    assert!(
+        timeline
+            .iter()
+            .any(|t| t.kind == "responder.page" && t.detail["user"] == "bob"),
+        "bob paged at once"
+    );
+    clock.set(at("2026-03-02T10:10:00Z"));
+    e.cycle().await.unwrap();
+    assert_eq!(
+        pages(&store, number).await,
+        ["carol@2026-03-02T10:00:00Z"],
+        "the old run's level 2 is superseded"
+    );
+    clock.set(at("2026-03-02T10:13:00Z"));
+    e.cycle().await.unwrap();
+    assert_eq!(
+        pages(&store, number).await,
+        ["carol@2026-03-02T10:00:00Z", "carol@2026-03-02T10:13:00Z"],
+        "nobody acknowledged: level 1 of the new run"
+    );
+    clock.set(at("2026-03-02T10:14:00Z"));
+    incident::acknowledge(store.as_ref(), &responder("bob"), number, clock.now())
+        .await
+        .unwrap();
+    clock.set(at("2026-03-02T10:23:00Z"));
+    e.cycle().await.unwrap();
+    assert_eq!(
+        pages(&store, number).await.len(),
+        2,
+        "acknowledged: nothing more"
+    );
+    let viewer = tocsin_domain::access::Principal {
+        role: tocsin_domain::access::Role::Viewer,
+        ..responder("dave")
+    };
+    assert!(matches!(
+        incident::resolve(store.as_ref(), &viewer, number, None, clock.now()).await,
+        Err(tocsin_core::escalation::EscalateError::Denied(_))
+    ));
+    store.close().await;
+}
+on_both_backends!(a_reassigned_incident_pages_the_new_person_and_escalates_if_ignored);
 
 /// Housekeeping's purge: run-time silences and overrides that ended over a
 /// week ago go (audited); recent ones and config-managed ones stay.

@@ -14,6 +14,7 @@ pub mod escalation;
 pub mod ingest;
 pub mod name;
 pub mod noise;
+pub mod notify;
 pub mod oncall;
 pub mod plan;
 pub mod severity;

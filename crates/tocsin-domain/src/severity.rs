@@ -27,6 +27,11 @@ impl Severity {
         self != Self::Sev5
     }
 
+    /// How people write it: `Sev1`.
+    pub fn label(self) -> &'static str {
+        ["Sev1", "Sev2", "Sev3", "Sev4", "Sev5"][self as usize]
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL
             .into_iter()

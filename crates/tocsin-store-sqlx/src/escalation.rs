@@ -8,12 +8,32 @@
 macro_rules! __impl_escalation_store {
     ($store:ty) => {
         use $crate::__private::tocsin_store::escalation::{
-            EscalationStore, IntentRecord, NewIntent, NewTimelineEntry, TimelineRecord,
+            EscalationStore, IncidentChange, IntentRecord, NewIntent, NewTimelineEntry,
+            TimelineRecord,
         };
         use $crate::__private::tocsin_store::sql::{IntentRow, TimelineRow};
 
         #[async_trait]
         impl EscalationStore for $store {
+            async fn change_incident(
+                &self,
+                change: &IncidentChange,
+                entries: &[NewTimelineEntry],
+                intents: &[NewIntent],
+                jobs: &[NewJob],
+                now: Timestamp,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.begin_ingest().await?;
+                let result = change_incident_in(&mut tx, change, entries, intents, jobs, now).await;
+                match result {
+                    Ok(false) => {
+                        tx.rollback().await.map_err(map)?;
+                        Ok(false)
+                    }
+                    other => $crate::finish::<$store, _>(tx, other, "incident change").await,
+                }
+            }
+
             async fn record_step(
                 &self,
                 entries: &[NewTimelineEntry],
@@ -79,6 +99,56 @@ macro_rules! __impl_escalation_store {
                     )
                     .collect()
             }
+        }
+
+        async fn change_incident_in(
+            conn: &mut Conn,
+            c: &IncidentChange,
+            entries: &[NewTimelineEntry],
+            intents: &[NewIntent],
+            jobs: &[NewJob],
+            now: Timestamp,
+        ) -> Result<bool, StoreError> {
+            let ms = sql::millis(now);
+            let open_alerts: Option<i64> = c.resolve_alerts.then_some(0);
+            let changed = sqlx::query(sql::CHANGE_INCIDENT)
+                .bind(c.incident)
+                .bind(c.to.as_str())
+                .bind(c.acknowledged_at.map(sql::millis))
+                .bind(c.resolved_at.map(sql::millis))
+                .bind(c.run)
+                .bind(open_alerts)
+                .bind(ms)
+                .bind(c.from.as_str())
+                .bind(c.from_run)
+                .execute(&mut *conn)
+                .await
+                .map_err(map)?
+                .rows_affected();
+            if changed == 0 {
+                return Ok(false);
+            }
+            if c.resolve_alerts {
+                sqlx::query(sql::RESOLVE_ALERTS_OF_INCIDENT)
+                    .bind(c.incident)
+                    .bind(ms)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map)?;
+            }
+            record_step_in(conn, entries, intents, None, now).await?;
+            for job in jobs {
+                sqlx::query(sql::ENQUEUE_JOB)
+                    .bind(&job.kind)
+                    .bind(&job.key)
+                    .bind(job.payload.to_string())
+                    .bind(sql::millis(job.due_at))
+                    .bind(ms)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map)?;
+            }
+            Ok(true)
         }
 
         async fn record_step_in(

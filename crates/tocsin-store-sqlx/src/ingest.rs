@@ -255,7 +255,7 @@ macro_rules! __impl_ingest_store {
             }
             let mut results = Vec::with_capacity(items.len());
             let mut rows = Vec::with_capacity(items.len());
-            let mut jobs: Vec<(&'static str, i64)> = Vec::new();
+            let mut jobs: Vec<(&'static str, i64, i64)> = Vec::new();
             for (item, d) in items.iter().zip(&decisions) {
                 let (alert, outcome) = match &d.outcome {
                     RuleOutcome::Opened {
@@ -291,15 +291,13 @@ macro_rules! __impl_ingest_store {
                     request_id: item.request_id.clone(),
                 });
                 if let Some(id) = incident {
+                    let state = d.incident.and_then(|i| snapshot.incidents.get(i));
+                    let run = state.map_or(0, |i| i.run);
                     if d.page {
-                        jobs.push((JOB_INCIDENT_PAGE, id));
+                        jobs.push((JOB_INCIDENT_PAGE, id, run));
                     }
-                    let paged = d
-                        .incident
-                        .and_then(|i| snapshot.incidents.get(i))
-                        .is_some_and(|i| i.paged);
-                    if d.incident_resolved && paged {
-                        jobs.push((JOB_INCIDENT_RESOLVED, id));
+                    if d.incident_resolved && state.is_some_and(|i| i.paged) {
+                        jobs.push((JOB_INCIDENT_RESOLVED, id, run));
                     }
                 }
                 results.push(IngestResult {
@@ -309,12 +307,12 @@ macro_rules! __impl_ingest_store {
                 });
             }
             <$store as Dialect>::insert_events(conn, &rows).await?;
-            for (kind, id) in jobs {
-                let key = format!("{kind}:{id}");
+            for (kind, id, run) in jobs {
+                let key = $crate::__private::tocsin_store::ingest::incident_job_key(kind, id, run);
                 sqlx::query(sql::ENQUEUE_JOB)
                     .bind(kind)
                     .bind(&key)
-                    .bind(format!("{{\"incident\":{id}}}"))
+                    .bind(format!("{{\"incident\":{id},\"run\":{run}}}"))
                     .bind(ms)
                     .bind(ms)
                     .execute(&mut *conn)

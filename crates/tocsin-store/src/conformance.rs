@@ -125,6 +125,7 @@ macro_rules! conformance_tests {
             jobs_retry_reschedules,
             jobs_dead_is_kept_with_error,
             jobs_next_due_at,
+            incident_change_is_compare_and_set,
             jobs_renew_lease,
             jobs_purge_done,
             locks_are_exclusive,
@@ -3061,4 +3062,137 @@ pub async fn jobs_next_due_at(store: Arc<dyn Store>) {
         store.enqueue_job(&job, now).await.unwrap();
     }
     assert_eq!(store.next_due_at().await.unwrap(), Some(sooner));
+}
+
+/// A change by hand applies only to the status and run it was read with;
+/// a stale one writes nothing (no timeline entry, no job); resolving
+/// resolves the incident's alerts; a reopened incident's next resolution
+/// and page get their own job keys.
+pub async fn incident_change_is_compare_and_set(store: Arc<dyn Store>) {
+    use crate::{IncidentChange, NewTimelineEntry};
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::alerting::{AlertStatus, IncidentStatus};
+    use tocsin_domain::ingest::EventAction::*;
+    let now = t0();
+    let none: Arc<tocsin_domain::alerting::Policy> = Default::default();
+    let r = store
+        .ingest(
+            &[item("web", ingest_event(Trigger, "a", Sev2, None), now)],
+            &none,
+            now,
+        )
+        .await
+        .unwrap();
+    let number = r[0].incident.unwrap();
+    let entry = |key: &str| NewTimelineEntry {
+        incident: number,
+        at: now,
+        kind: "incident.resolved".into(),
+        actor: "alice".into(),
+        detail: serde_json::json!({}),
+        key: key.into(),
+    };
+    let job = |key: &str| crate::NewJob {
+        kind: "incident.resolved".into(),
+        key: key.into(),
+        payload: serde_json::json!({ "incident": number }),
+        due_at: now,
+    };
+    let resolve = IncidentChange {
+        incident: number,
+        from: IncidentStatus::Triggered,
+        from_run: 0,
+        to: IncidentStatus::Resolved,
+        run: 0,
+        acknowledged_at: None,
+        resolved_at: Some(now),
+        resolve_alerts: true,
+    };
+    let stale = IncidentChange {
+        from: IncidentStatus::Acknowledged,
+        ..resolve.clone()
+    };
+    assert!(
+        !store
+            .change_incident(&stale, &[entry("stale")], &[], &[job("stale")], now)
+            .await
+            .unwrap()
+    );
+    assert!(store.incident_timeline(number).await.unwrap().is_empty());
+    assert!(store.job_by_key("stale").await.unwrap().is_none());
+    let inc = store.get_incident(number).await.unwrap().unwrap();
+    assert_eq!(
+        (inc.status, inc.open_alerts),
+        (IncidentStatus::Triggered, 1)
+    );
+    assert!(
+        store
+            .change_incident(&resolve, &[entry("r0")], &[], &[job("r0")], now)
+            .await
+            .unwrap()
+    );
+    let inc = store.get_incident(number).await.unwrap().unwrap();
+    assert_eq!((inc.status, inc.open_alerts), (IncidentStatus::Resolved, 0));
+    assert!(
+        store
+            .incident_alerts(number)
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.status == AlertStatus::Resolved)
+    );
+    assert!(store.job_by_key("r0").await.unwrap().is_some());
+    assert!(
+        !store
+            .change_incident(&resolve, &[entry("again")], &[], &[], now)
+            .await
+            .unwrap(),
+        "the same change twice applies once"
+    );
+    let reopen = IncidentChange {
+        from: IncidentStatus::Resolved,
+        to: IncidentStatus::Triggered,
+        run: 1,
+        resolved_at: None,
+        resolve_alerts: false,
+        ..resolve.clone()
+    };
+    assert!(
+        store
+            .change_incident(&reopen, &[], &[], &[], now)
+            .await
+            .unwrap()
+    );
+    let inc = store.get_incident(number).await.unwrap().unwrap();
+    assert_eq!(
+        (inc.status, inc.escalation_run),
+        (IncidentStatus::Triggered, 1)
+    );
+    // The same key again gets a new alert (the old one was resolved), which
+    // joins the reopened incident; its resolution is keyed by the run.
+    let later = now + SignedDuration::from_mins(1);
+    let r = store
+        .ingest(
+            &[item("web", ingest_event(Trigger, "a", Sev2, None), later)],
+            &none,
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r[0].incident, Some(number), "joins the reopened incident");
+    store
+        .ingest(
+            &[item("web", ingest_event(Resolve, "a", Sev2, None), later)],
+            &none,
+            later,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .job_by_key(&format!("incident.resolved:{number}:r1"))
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

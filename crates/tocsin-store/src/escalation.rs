@@ -7,6 +7,7 @@ use crate::{NewJob, StoreError};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use tocsin_domain::Name;
+use tocsin_domain::alerting::IncidentStatus;
 use tocsin_domain::catalog::ContactKind;
 
 /// The job kind of an escalation step (`{"incident": N, "level": L, "cycle": C}`).
@@ -62,8 +63,38 @@ pub struct IntentRecord {
     pub state: String,
 }
 
+/// A responder changes an incident's status by hand. Applied only if the
+/// incident still has the status and run it was read with, so two people
+/// (or a person and an alert) racing write one change, not two.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentChange {
+    pub incident: i64,
+    pub from: IncidentStatus,
+    pub from_run: i64,
+    pub to: IncidentStatus,
+    pub run: i64,
+    pub acknowledged_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    /// Resolving by hand resolves the incident's open alerts too, so that
+    /// their next trigger opens a new incident instead of counting into a
+    /// resolved one.
+    pub resolve_alerts: bool,
+}
+
 #[async_trait]
 pub trait EscalationStore {
+    /// Applies `change` with its timeline entries, intents and jobs in one
+    /// transaction (taken like an ingest batch, so it never interleaves
+    /// with one). `false`: the incident changed meanwhile; nothing written.
+    async fn change_incident(
+        &self,
+        change: &IncidentChange,
+        entries: &[NewTimelineEntry],
+        intents: &[NewIntent],
+        jobs: &[NewJob],
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+
     /// Writes a step's timeline entries and intents and enqueues the next
     /// step, all or nothing; rows whose key exists are skipped.
     async fn record_step(

@@ -28,6 +28,16 @@ use tocsin_domain::noise::Muted;
 pub const JOB_INCIDENT_PAGE: &str = "incident.page";
 pub const JOB_INCIDENT_RESOLVED: &str = "incident.resolved";
 
+/// The key of an incident's `incident.page` / `incident.resolved` job in
+/// escalation run `run`: one per run, so a reopened incident pages again.
+pub fn incident_job_key(kind: &str, incident: i64, run: i64) -> String {
+    if run == 0 {
+        format!("{kind}:{incident}")
+    } else {
+        format!("{kind}:{incident}:r{run}")
+    }
+}
+
 /// One event to store, with where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IngestItem {
@@ -66,6 +76,9 @@ pub struct IncidentRecord {
     pub resolved_at: Option<Timestamp>,
     pub open_alerts: i64,
     pub paged: bool,
+    /// Which escalation run is current: 0 for the first page; a reopen or
+    /// a reassignment starts the next.
+    pub escalation_run: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

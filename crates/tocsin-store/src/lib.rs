@@ -27,7 +27,8 @@ pub use audit::{AuditQuery, AuditRecord, AuditStore};
 pub use catalog::{CatalogStore, CatalogWrite};
 pub use error::StoreError;
 pub use escalation::{
-    EscalationStore, IntentRecord, JOB_ESCALATION_STEP, NewIntent, NewTimelineEntry, TimelineRecord,
+    EscalationStore, IncidentChange, IntentRecord, JOB_ESCALATION_STEP, NewIntent,
+    NewTimelineEntry, TimelineRecord,
 };
 pub use ingest::{
     AlertRecord, EventRecord, IncidentQuery, IncidentRecord, IngestItem, IngestResult, IngestStore,

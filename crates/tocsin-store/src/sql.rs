@@ -516,7 +516,7 @@ macro_rules! const_format_incidents {
     ($where:literal) => {
         concat!(
             "SELECT id, service, title, severity, status, group_key, created_at, \
-             acknowledged_at, resolved_at, open_alerts, paged FROM incidents ",
+             acknowledged_at, resolved_at, open_alerts, paged, escalation_run FROM incidents ",
             $where
         )
     };
@@ -549,8 +549,20 @@ pub const INSERT_INCIDENT: &str = "INSERT INTO incidents \
 pub const UPDATE_INCIDENT: &str = "UPDATE incidents SET severity = $2, status = $3, \
      acknowledged_at = $4, resolved_at = $5, open_alerts = $6, updated_at = $7 WHERE id = $1";
 
+/// A status change by hand, compare-and-set on the status and run it was
+/// read with: `$1` id, `$2` new status, `$3` acknowledged_at, `$4`
+/// resolved_at, `$5` new run, `$6` open alerts (NULL: unchanged), `$7`
+/// now, `$8` expected status, `$9` expected run.
+pub const CHANGE_INCIDENT: &str = "UPDATE incidents SET status = $2, acknowledged_at = $3, \
+     resolved_at = $4, escalation_run = $5, open_alerts = COALESCE($6, open_alerts), \
+     updated_at = $7 WHERE id = $1 AND status = $8 AND escalation_run = $9";
+
+/// `$1` incident, `$2` now: its alerts that are not resolved become resolved.
+pub const RESOLVE_ALERTS_OF_INCIDENT: &str = "UPDATE alerts SET status = 'resolved', \
+     last_seen = $2 WHERE incident_id = $1 AND status <> 'resolved'";
+
 /// id, service, title, severity, status, group key, created_at,
-/// acknowledged_at, resolved_at, open alerts, paged.
+/// acknowledged_at, resolved_at, open alerts, paged, escalation run.
 pub type IncidentRow = (
     i64,
     String,
@@ -563,6 +575,7 @@ pub type IncidentRow = (
     Option<i64>,
     i64,
     bool,
+    i64,
 );
 
 /// Columns of alert reads, in [`AlertRow`] order.
@@ -778,7 +791,8 @@ fn parse_severity(s: &str) -> Result<Severity, StoreError> {
 }
 
 pub fn incident_from_row(row: IncidentRow) -> Result<IncidentRecord, StoreError> {
-    let (id, service, title, severity, status, group, created, acked, resolved, open, paged) = row;
+    let (id, service, title, severity, status, group, created, acked, resolved, open, paged, run) =
+        row;
     let status = match status.as_str() {
         "triggered" => IncidentStatus::Triggered,
         "acknowledged" => IncidentStatus::Acknowledged,
@@ -801,6 +815,7 @@ pub fn incident_from_row(row: IncidentRow) -> Result<IncidentRecord, StoreError>
         resolved_at: resolved.map(timestamp).transpose()?,
         open_alerts: open,
         paged,
+        escalation_run: run,
     })
 }
 
@@ -902,6 +917,7 @@ pub fn incident_state(r: &IncidentRecord) -> IncidentState {
         resolved_at: r.resolved_at,
         open_alerts: r.open_alerts,
         paged: r.paged,
+        run: r.escalation_run,
         dirty: false,
     }
 }

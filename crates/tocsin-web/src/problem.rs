@@ -149,3 +149,22 @@ impl From<axum::extract::rejection::JsonRejection> for Problem {
         p
     }
 }
+
+/// A JSON body that may be absent: an empty body is `T::default()`; one
+/// that does not parse answers 422 naming the field.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(
+    body: &axum::body::Bytes,
+) -> Result<T, Problem> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        Problem::invalid(
+            "the request body is not valid",
+            vec![Problem::field(&field, e.inner().to_string())],
+        )
+    })
+}

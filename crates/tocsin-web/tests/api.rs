@@ -1724,5 +1724,90 @@ async fn an_incident_is_escalated_by_hand() {
         .filter(|e| e["kind"] == "responder.page")
         .count();
     assert_eq!(by_hand, 4, "{detail}");
+
+    // The lifecycle by hand: acknowledge (once), reassign, resolve, reopen.
+    let r = App::json_of(
+        app.post("/api/v1/incidents/1/acknowledge", Some(&dave), &json!({}))
+            .await,
+        StatusCode::OK,
+        "acknowledge",
+    )
+    .await;
+    assert_eq!(r["status"], "acknowledged", "{r}");
+    problem(
+        app.post("/api/v1/incidents/1/acknowledge", Some(&dave), &json!({}))
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let r = App::json_of(
+        app.post(
+            "/api/v1/incidents/1/reassign",
+            Some(&dave),
+            &json!({"user": "erin", "message": "end of my shift"}),
+        )
+        .await,
+        StatusCode::OK,
+        "reassign",
+    )
+    .await;
+    assert_eq!(r["status"], "triggered", "{r}");
+    problem(
+        app.post("/api/v1/incidents/1/resolve", Some(&alice), &json!({}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let bad = problem(
+        app.post(
+            "/api/v1/incidents/1/resolve",
+            Some(&dave),
+            &json!({"note": 5}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["field"], "note", "{bad}");
+    let r = App::json_of(
+        app.post(
+            "/api/v1/incidents/1/resolve",
+            Some(&dave),
+            &json!({"note": "freed 40 GB"}),
+        )
+        .await,
+        StatusCode::OK,
+        "resolve",
+    )
+    .await;
+    assert_eq!(
+        (r["status"].as_str(), r["open_alerts"].as_i64()),
+        (Some("resolved"), Some(0)),
+        "{r}"
+    );
+    let res = app
+        .client
+        .post(app.url("/api/v1/incidents/1/reopen"))
+        .bearer_auth(&dave)
+        .send()
+        .await
+        .unwrap();
+    let r = App::json_of(res, StatusCode::OK, "reopen without a body").await;
+    assert_eq!(r["status"], "triggered", "{r}");
+    let detail = app.get_json("/api/v1/incidents/1").await;
+    let kinds: Vec<&str> = detail["escalation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "incident.acknowledged",
+        "incident.reassigned",
+        "incident.resolved",
+        "incident.reopened",
+    ] {
+        assert!(kinds.contains(&k), "{k}: {kinds:?}");
+    }
     app.finish().await;
 }

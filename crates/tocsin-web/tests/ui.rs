@@ -1775,6 +1775,58 @@ async fn incidents_are_listed_and_shown_with_timeline_and_recent_changes() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The lifecycle buttons: acknowledge, resolve with a note, reopen,
+    // reassign; each on the page's record.
+    let (_, body) = d.page("/incidents/2").await;
+    assert!(body.contains("/incidents/2/acknowledge"), "{body}");
+    let res = d
+        .post("/incidents/2/acknowledge", &[("csrf", csrf.as_str())])
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let res = d
+        .post("/incidents/2/acknowledge", &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "twice");
+    let res = d
+        .post(
+            "/incidents/2/page",
+            &[
+                ("csrf", csrf.as_str()),
+                ("target", "user:erin"),
+                ("message", "over to you"),
+                ("mode", "reassign"),
+            ],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let (_, body) = d.page("/incidents/2").await;
+    assert!(body.contains("reassigned by dave to user:erin"), "{body}");
+    assert!(body.contains("<dd>triggered</dd>"), "{body}");
+    let res = d
+        .post(
+            "/incidents/2/resolve",
+            &[("csrf", csrf.as_str()), ("note", "freed 40 GB")],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let (_, body) = d.page("/incidents/2").await;
+    assert!(body.contains("resolved by dave: freed 40 GB"), "{body}");
+    assert!(body.contains("/incidents/2/reopen"), "{body}");
+    let res = d
+        .post(
+            "/incidents/2/reopen",
+            &[("csrf", csrf.as_str()), ("note", "")],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let (_, body) = d.page("/incidents/2").await;
+    assert!(
+        body.contains("reopened by dave; escalation starts again"),
+        "{body}"
+    );
+    let res = d.post("/incidents/2/resolve", &[("csrf", "wrong")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "CSRF checked");
 }
 
 /// Who the demo's `payments-primary` has on call at `t`, worked out by hand

@@ -85,6 +85,9 @@ pub struct IncidentState {
     /// Whether it paged (a page was due when it opened); its resolution is
     /// then notified too.
     pub paged: bool,
+    /// The escalation run that is current (a reopen by hand starts the
+    /// next); jobs about the incident are keyed by it.
+    pub run: i64,
     pub dirty: bool,
 }
 
@@ -348,6 +351,7 @@ fn attach(s: &mut Snapshot, service: &Name, event: &Event, now: Timestamp) -> At
             resolved_at: None,
             open_alerts: 0,
             paged: true,
+            run: 0,
             dirty: true,
         });
         incident = Some(s.incidents.len() - 1);

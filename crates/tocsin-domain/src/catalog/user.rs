@@ -42,6 +42,8 @@ pub enum ContactKind {
     Teams,
     Ntfy,
     Webhook,
+    /// Printed to tocsin's own log: for development and tests.
+    Console,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

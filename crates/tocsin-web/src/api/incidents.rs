@@ -326,6 +326,152 @@ pub async fn page(
     crate::problem::JsonBody(req): crate::problem::JsonBody<PageRequest>,
 ) -> Result<Json<Paged>, Problem> {
     use tocsin_core::escalation;
+    let target = page_target(&req)?;
+    let paged = escalation::page(
+        state.store.as_ref(),
+        &caller.principal,
+        number,
+        &target,
+        req.message.as_deref(),
+        state.clock.now(),
+    )
+    .await
+    .map_err(escalate_problem)?;
+    Ok(Json(Paged {
+        paged: paged.into_iter().map(|n| n.to_string()).collect(),
+    }))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRequest {
+    /// What fixed it (resolve) or why (reopen); shown on the timeline.
+    pub note: Option<String>,
+}
+
+/// Acknowledges a triggered incident: escalation stops. A responder of the
+/// service's team may; 409 if it is not triggered (any more).
+#[utoipa::path(post, path = "/api/v1/incidents/{number}/acknowledge", tag = "incidents",
+    params(("number" = i64, Path, description = "The incident's number")),
+    responses(
+        (status = 200, body = IncidentView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<i64>,
+) -> Result<Json<IncidentView>, Problem> {
+    let inc = tocsin_core::incident::acknowledge(
+        state.store.as_ref(),
+        &caller.principal,
+        number,
+        state.clock.now(),
+    )
+    .await
+    .map_err(escalate_problem)?;
+    Ok(Json(inc.into()))
+}
+
+/// Resolves an incident and its open alerts; escalation stops, and the
+/// people who were paged are told. 409 if it is already resolved.
+#[utoipa::path(post, path = "/api/v1/incidents/{number}/resolve", tag = "incidents",
+    request_body(content = NoteRequest, description = "Optional; an empty body is fine"),
+    params(("number" = i64, Path, description = "The incident's number")),
+    responses(
+        (status = 200, body = IncidentView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn resolve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<IncidentView>, Problem> {
+    let note = crate::problem::optional_json::<NoteRequest>(&body)?.note;
+    let inc = tocsin_core::incident::resolve(
+        state.store.as_ref(),
+        &caller.principal,
+        number,
+        note.as_deref(),
+        state.clock.now(),
+    )
+    .await
+    .map_err(escalate_problem)?;
+    Ok(Json(inc.into()))
+}
+
+/// Reopens a resolved incident: it is triggered again and escalation starts
+/// over at level 1 now. 409 unless it is resolved.
+#[utoipa::path(post, path = "/api/v1/incidents/{number}/reopen", tag = "incidents",
+    request_body(content = NoteRequest, description = "Optional; an empty body is fine"),
+    params(("number" = i64, Path, description = "The incident's number")),
+    responses(
+        (status = 200, body = IncidentView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reopen(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<IncidentView>, Problem> {
+    let note = crate::problem::optional_json::<NoteRequest>(&body)?.note;
+    let inc = tocsin_core::incident::reopen(
+        state.store.as_ref(),
+        &caller.principal,
+        number,
+        note.as_deref(),
+        state.clock.now(),
+    )
+    .await
+    .map_err(escalate_problem)?;
+    Ok(Json(inc.into()))
+}
+
+/// Hands the incident to a person, a team or a schedule's on-call: they are
+/// paged now and must acknowledge; if nobody does, the service's policy
+/// starts over at level 1 after its first delay. Same body as `page`.
+#[utoipa::path(post, path = "/api/v1/incidents/{number}/reassign", tag = "incidents",
+    request_body = PageRequest,
+    params(("number" = i64, Path, description = "The incident's number")),
+    responses(
+        (status = 200, body = IncidentView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reassign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<i64>,
+    crate::problem::JsonBody(req): crate::problem::JsonBody<PageRequest>,
+) -> Result<Json<IncidentView>, Problem> {
+    let target = page_target(&req)?;
+    let inc = tocsin_core::incident::reassign(
+        state.store.as_ref(),
+        &caller.principal,
+        number,
+        &target,
+        req.message.as_deref(),
+        state.clock.now(),
+    )
+    .await
+    .map_err(escalate_problem)?;
+    Ok(Json(inc.into()))
+}
+
+/// The one target a page or reassignment names.
+fn page_target(req: &PageRequest) -> Result<tocsin_domain::catalog::Target, Problem> {
     use tocsin_domain::catalog::Target;
     let given: Vec<(&str, &String)> = [
         ("user", req.user.as_ref()),
@@ -350,24 +496,11 @@ pub async fn page(
             vec![Problem::field(field, e.to_string())],
         )
     })?;
-    let target = match *field {
+    Ok(match *field {
         "user" => Target::User(name),
         "team" => Target::Team(name),
         _ => Target::Schedule(name),
-    };
-    let paged = escalation::page(
-        state.store.as_ref(),
-        &caller.principal,
-        number,
-        &target,
-        req.message.as_deref(),
-        state.clock.now(),
-    )
-    .await
-    .map_err(escalate_problem)?;
-    Ok(Json(Paged {
-        paged: paged.into_iter().map(|n| n.to_string()).collect(),
-    }))
+    })
 }
 
 fn escalate_problem(e: tocsin_core::escalation::EscalateError) -> Problem {

@@ -29,6 +29,88 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{number}", get(show))
         .route("/incidents/{number}/escalate", post(escalate))
         .route("/incidents/{number}/page", post(page))
+        .route("/incidents/{number}/acknowledge", post(acknowledge))
+        .route("/incidents/{number}/resolve", post(resolve))
+        .route("/incidents/{number}/reopen", post(reopen))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// What a lifecycle button does.
+#[derive(Debug, Clone, Copy)]
+enum Act {
+    Acknowledge,
+    Resolve,
+    Reopen,
+}
+
+async fn acknowledge(
+    state: State<AppState>,
+    me: SignedIn,
+    number: Path<String>,
+    form: Form<NoteForm>,
+) -> Result<Response, UiError> {
+    act(state, me, number, form, Act::Acknowledge).await
+}
+
+async fn resolve(
+    state: State<AppState>,
+    me: SignedIn,
+    number: Path<String>,
+    form: Form<NoteForm>,
+) -> Result<Response, UiError> {
+    act(state, me, number, form, Act::Resolve).await
+}
+
+async fn reopen(
+    state: State<AppState>,
+    me: SignedIn,
+    number: Path<String>,
+    form: Form<NoteForm>,
+) -> Result<Response, UiError> {
+    act(state, me, number, form, Act::Reopen).await
+}
+
+/// Acknowledge / resolve / reopen by hand; back to the incident.
+async fn act(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(number): Path<String>,
+    Form(form): Form<NoteForm>,
+    what: Act,
+) -> Result<Response, UiError> {
+    use tocsin_core::incident;
+    me.check_csrf(&form.csrf)?;
+    let nav = me.nav("incidents");
+    let n = number
+        .parse::<i64>()
+        .map_err(|_| UiError::not_found(&nav, format!("there is no incident #{number}")))?;
+    let store = state.store.as_ref();
+    let now = state.clock.now();
+    let note = Some(form.note.trim()).filter(|m| !m.is_empty());
+    let done = match what {
+        Act::Acknowledge => incident::acknowledge(store, &me.principal, n, now).await,
+        Act::Resolve => incident::resolve(store, &me.principal, n, note, now).await,
+        Act::Reopen => incident::reopen(store, &me.principal, n, note, now).await,
+    };
+    done.map_err(|e| escalate_error(&nav, e))?;
+    Ok(Redirect::to(&format!("/incidents/{n}")).into_response())
+}
+
+fn escalate_error(nav: &Nav, e: tocsin_core::escalation::EscalateError) -> UiError {
+    use tocsin_core::escalation::EscalateError;
+    match e {
+        EscalateError::NotFound(m) => UiError::not_found(nav, m),
+        EscalateError::Denied(m) => UiError::forbidden(nav, m),
+        EscalateError::Conflict(m) => UiError::unprocessable(nav, m),
+        EscalateError::Store(e) => e.into(),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +128,9 @@ pub struct PageForm {
     target: String,
     #[serde(default)]
     message: String,
+    /// `reassign` hands the incident over; otherwise a responder is added.
+    #[serde(default)]
+    mode: String,
 }
 
 /// "Page someone": a person, a team or a schedule's on-call, by hand.
@@ -55,7 +140,6 @@ async fn page(
     Path(number): Path<String>,
     Form(form): Form<PageForm>,
 ) -> Result<Response, UiError> {
-    use tocsin_core::escalation::EscalateError;
     use tocsin_domain::catalog::Target;
     me.check_csrf(&form.csrf)?;
     let nav = me.nav("incidents");
@@ -72,22 +156,18 @@ async fn page(
         _ => return Err(bad()),
     };
     let message = Some(form.message.trim()).filter(|m| !m.is_empty());
-    match tocsin_core::escalation::page(
-        state.store.as_ref(),
-        &me.principal,
-        n,
-        &target,
-        message,
-        state.clock.now(),
-    )
-    .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/incidents/{n}")).into_response()),
-        Err(EscalateError::NotFound(m)) => Err(UiError::not_found(&nav, m)),
-        Err(EscalateError::Denied(m)) => Err(UiError::forbidden(&nav, m)),
-        Err(EscalateError::Conflict(m)) => Err(UiError::unprocessable(&nav, m)),
-        Err(EscalateError::Store(e)) => Err(e.into()),
-    }
+    let (store, who, now) = (state.store.as_ref(), &me.principal, state.clock.now());
+    let done = if form.mode == "reassign" {
+        tocsin_core::incident::reassign(store, who, n, &target, message, now)
+            .await
+            .map(|_| ())
+    } else {
+        tocsin_core::escalation::page(store, who, n, &target, message, now)
+            .await
+            .map(|_| ())
+    };
+    done.map_err(|e| escalate_error(&nav, e))?;
+    Ok(Redirect::to(&format!("/incidents/{n}")).into_response())
 }
 
 /// "Escalate now": the next level fires at once; back to the page.
@@ -102,21 +182,10 @@ async fn escalate(
     let n = number
         .parse::<i64>()
         .map_err(|_| UiError::not_found(&nav, format!("there is no incident #{number}")))?;
-    use tocsin_core::escalation::EscalateError;
-    match tocsin_core::escalation::escalate(
-        state.store.as_ref(),
-        &me.principal,
-        n,
-        state.clock.now(),
-    )
-    .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/incidents/{n}")).into_response()),
-        Err(EscalateError::NotFound(m)) => Err(UiError::not_found(&nav, m)),
-        Err(EscalateError::Denied(m)) => Err(UiError::forbidden(&nav, m)),
-        Err(EscalateError::Conflict(m)) => Err(UiError::unprocessable(&nav, m)),
-        Err(EscalateError::Store(e)) => Err(e.into()),
-    }
+    tocsin_core::escalation::escalate(state.store.as_ref(), &me.principal, n, state.clock.now())
+        .await
+        .map_err(|e| escalate_error(&nav, e))?;
+    Ok(Redirect::to(&format!("/incidents/{n}")).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -283,6 +352,16 @@ fn escalation_text(kind: &str, d: &serde_json::Value) -> String {
         "escalation.none" => s("reason").to_owned(),
         "escalation.manual" => format!("{} escalated by hand to level {}", s("by"), n("level")),
         "responder.page" => format!("paged {} by hand (via {})", s("user"), s("via")),
+        "incident.acknowledged" => format!("acknowledged by {}", s("by")),
+        "incident.resolved" => match s("note") {
+            "" => format!("resolved by {}", s("by")),
+            note => format!("resolved by {}: {note}", s("by")),
+        },
+        "incident.reopened" => match s("reason") {
+            "" => format!("reopened by {}; escalation starts again", s("by")),
+            why => format!("reopened by {}: {why}; escalation starts again", s("by")),
+        },
+        "incident.reassigned" => format!("reassigned by {} to {}", s("by"), s("to")),
         other => other.to_owned(),
     }
 }

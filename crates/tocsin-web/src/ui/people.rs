@@ -265,6 +265,7 @@ pub fn contact_label(k: ContactKind) -> &'static str {
         ContactKind::Teams => "Microsoft Teams",
         ContactKind::Ntfy => "ntfy push",
         ContactKind::Webhook => "Webhook",
+        ContactKind::Console => "Console (development)",
     }
 }
 
