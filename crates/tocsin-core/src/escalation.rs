@@ -24,7 +24,6 @@ use tocsin_domain::access::{Action, Principal};
 use tocsin_domain::alerting::IncidentStatus;
 use tocsin_domain::catalog::{Kind, Object, Target};
 use tocsin_domain::escalation::{self, Step};
-use tocsin_domain::oncall::ScheduleRule;
 use tocsin_store::ingest::JOB_INCIDENT_PAGE;
 use tocsin_store::{JOB_ESCALATION_STEP, NewIntent, NewJob, NewTimelineEntry, Store, StoreError};
 
@@ -290,11 +289,11 @@ async fn fire(
     let Some(plan) = escalation::plan(&policy, step) else {
         return Ok(());
     };
-    let on_call = |schedule: &Name| match find(Kind::Schedule, schedule) {
-        Some(Object::Schedule(s)) => ScheduleRule::compile(&s)
+    // Run-time overrides count: a manager's cover is who gets paged.
+    let on_call = |schedule: &Name| {
+        crate::oncall::compiled_schedule(&objects, schedule)
             .map(|r| r.on_call_at(now))
-            .unwrap_or_default(),
-        _ => Vec::new(),
+            .unwrap_or_default()
     };
     let members = |team: &Name| match find(Kind::Team, team) {
         Some(Object::Team(t)) => t.members,
@@ -343,6 +342,8 @@ async fn fire(
                     due_at: i.due,
                     level: step.level,
                     cycle: step.cycle,
+                    purpose: tocsin_store::notify::Purpose::Page,
+                    previous: None,
                 });
             }
         }
@@ -445,11 +446,11 @@ pub(crate) fn reach_now(
             name.as_str()
         )));
     }
-    let on_call = |schedule: &Name| match find(Kind::Schedule, schedule) {
-        Some(Object::Schedule(s)) => ScheduleRule::compile(&s)
+    // Run-time overrides count: a manager's cover is who gets paged.
+    let on_call = |schedule: &Name| {
+        crate::oncall::compiled_schedule(objects, schedule)
             .map(|r| r.on_call_at(now))
-            .unwrap_or_default(),
-        _ => Vec::new(),
+            .unwrap_or_default()
     };
     let members = |team: &Name| match find(Kind::Team, team) {
         Some(Object::Team(t)) => t.members,
@@ -486,6 +487,8 @@ pub(crate) fn reach_now(
                     due_at: i.due,
                     level: 0,
                     cycle: 0,
+                    purpose: tocsin_store::notify::Purpose::Page,
+                    previous: None,
                 });
             }
         }

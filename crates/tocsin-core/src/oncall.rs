@@ -12,6 +12,7 @@ use tocsin_domain::Name;
 use tocsin_domain::access::Principal;
 use tocsin_domain::catalog::{Kind, Object, ScheduleOverride};
 use tocsin_domain::oncall::{ScheduleRule, Shift};
+use tocsin_domain::plan::Current;
 use tocsin_store::{Store, StoreError};
 
 /// The longest range a shift query may cover.
@@ -111,6 +112,38 @@ pub async fn schedules(store: &dyn Store) -> Result<Vec<(ScheduleRule, Option<Na
         }
     }
     Ok(out)
+}
+
+/// Schedule `name` as it pages, from a read of the whole catalog: its own
+/// overrides, then those made at run time (`schedule_override` objects),
+/// by start time. `None` if there is no such schedule or it does not
+/// compile.
+pub(crate) fn compiled_schedule(objects: &[Current], name: &Name) -> Option<ScheduleRule> {
+    let mut s = objects
+        .iter()
+        .find(|o| o.kind == Kind::Schedule && &o.name == name)
+        .and_then(
+            |o| match Object::from_spec(Kind::Schedule, o.spec.clone()) {
+                Ok(Object::Schedule(s)) => Some(s),
+                _ => None,
+            },
+        )?;
+    let mut runtime: Vec<(Option<Timestamp>, ScheduleOverride)> = objects
+        .iter()
+        .filter(|o| o.kind == Kind::ScheduleOverride)
+        .filter_map(
+            |o| match Object::from_spec(Kind::ScheduleOverride, o.spec.clone()) {
+                Ok(Object::ScheduleOverride(o)) if &o.schedule == name => {
+                    Some((o.start.parse().ok(), o))
+                }
+                _ => None,
+            },
+        )
+        .collect();
+    runtime.sort_by_key(|(start, _)| *start);
+    s.overrides
+        .extend(runtime.iter().map(|(_, o)| o.as_override()));
+    ScheduleRule::compile(&s).ok()
 }
 
 /// Who is on call at `at`, per schedule, optionally only one team's or one

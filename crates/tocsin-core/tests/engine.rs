@@ -733,6 +733,55 @@ async fn a_reopened_incident_escalates_again_from_level_one(db: Db) {
 }
 on_both_backends!(a_reopened_incident_escalates_again_from_level_one);
 
+/// A manager's run-time override (alice covers carol 09:00–12:00 UTC) is
+/// who escalation pages: the override made in the UI or API, not only
+/// those in manifests.
+async fn a_runtime_override_is_who_gets_paged(db: Db) {
+    use tocsin_domain::access::{Principal, Role};
+    let store = db.open(true).await;
+    let clock = ManualClock::new(at("2026-03-02T09:30:00Z"));
+    tocsin_core::demo::load_if_empty(store.as_ref(), clock.now())
+        .await
+        .unwrap();
+    let admin = Principal {
+        user: None,
+        label: "admin".into(),
+        role: Role::Admin,
+        teams: Default::default(),
+    };
+    let req = tocsin_core::oncall::NewOverride {
+        name: Some("alice-covers".into()),
+        user: "alice".into(),
+        replaces: Some("carol".into()),
+        start: "2026-03-02T09:00:00Z".into(),
+        end: "2026-03-02T12:00:00Z".into(),
+        reason: Some("carol at the dentist".into()),
+    };
+    let schedule = tocsin_domain::Name::parse("payments-primary").unwrap();
+    tocsin_core::oncall::create_override(
+        store.as_ref(),
+        &admin,
+        &tocsin_core::audit::Actor::system(),
+        &schedule,
+        req,
+        clock.now(),
+    )
+    .await
+    .unwrap();
+    clock.set(at("2026-03-02T10:00:00Z"));
+    let incident = checkout_incident(&store, clock.now(), "trigger")
+        .await
+        .unwrap();
+    let e = escalator_engine(&store, &clock, "one");
+    e.cycle().await.unwrap();
+    assert_eq!(
+        pages(&store, incident).await,
+        ["alice@2026-03-02T10:00:00Z"]
+    );
+    store.close().await;
+}
+on_both_backends!(a_runtime_override_is_who_gets_paged);
+
 /// Acknowledged at 10:01, reassigned to bob at 10:03: bob is paged now,
 /// the incident is triggered again, the old run's 10:10 step does nothing,
 /// and the policy starts over at 10:13 (10 minutes later) since nobody

@@ -176,8 +176,9 @@ macro_rules! __impl_escalation_store {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
-                sqlx::query(sql::INSERT_INTENT)
+                let inserted = sqlx::query(sql::INSERT_NOTIFICATION)
                     .bind(i.incident)
+                    .bind(i.purpose.as_str())
                     .bind(i.user.as_str())
                     .bind(i.contact.as_str())
                     .bind(kind)
@@ -185,11 +186,25 @@ macro_rules! __impl_escalation_store {
                     .bind(sql::millis(i.due_at))
                     .bind(i64::try_from(i.level).unwrap_or(i64::MAX))
                     .bind(i64::from(i.cycle))
+                    .bind(i.previous.as_deref())
                     .bind(ms)
                     .bind(&i.key)
                     .execute(&mut *conn)
                     .await
-                    .map_err(map)?;
+                    .map_err(map)?
+                    .rows_affected();
+                if inserted > 0 {
+                    use $crate::__private::tocsin_store::notify::{JOB_NOTIFY_DELIVER, deliver_job_key};
+                    sqlx::query(sql::ENQUEUE_JOB)
+                        .bind(JOB_NOTIFY_DELIVER)
+                        .bind(deliver_job_key(&i.key))
+                        .bind(serde_json::json!({ "notification": i.key }).to_string())
+                        .bind(sql::millis(i.due_at))
+                        .bind(ms)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(map)?;
+                }
             }
             if let Some(job) = next {
                 sqlx::query(sql::ENQUEUE_JOB)

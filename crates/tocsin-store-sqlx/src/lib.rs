@@ -29,6 +29,7 @@ mod error;
 mod escalation;
 mod ingest;
 mod job;
+mod notify;
 mod store;
 mod token;
 mod tx;
@@ -110,6 +111,7 @@ macro_rules! impl_store {
             $crate::__impl_audit_store!($store);
             $crate::__impl_ingest_store!($store);
             $crate::__impl_escalation_store!($store);
+            $crate::__impl_notify_store!($store);
         };
     };
 }

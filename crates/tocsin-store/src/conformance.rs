@@ -126,6 +126,7 @@ macro_rules! conformance_tests {
             jobs_dead_is_kept_with_error,
             jobs_next_due_at,
             incident_change_is_compare_and_set,
+            notifications_outbox_and_rate_limit,
             jobs_renew_lease,
             jobs_purge_done,
             locks_are_exclusive,
@@ -3194,5 +3195,171 @@ pub async fn incident_change_is_compare_and_set(store: Arc<dyn Store>) {
             .await
             .unwrap()
             .is_some()
+    );
+}
+
+/// The outbox: a notification is written once per key with its delivery
+/// job; an attempt moves it to sending once (a second start finds it
+/// sending and takes it again: an interrupted attempt); the outcome is
+/// recorded with its timeline entries; the per-destination rate limit
+/// lets a burst through, then one per interval, and says when the next
+/// slot is.
+pub async fn notifications_outbox_and_rate_limit(store: Arc<dyn Store>) {
+    use crate::notify::{AttemptOutcome, DeliveryState, Purpose, RateLimit, deliver_job_key};
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::ingest::EventAction::*;
+    let now = t0();
+    let none: Arc<tocsin_domain::alerting::Policy> = Default::default();
+    let r = store
+        .ingest(
+            &[item("web", ingest_event(Trigger, "a", Sev2, None), now)],
+            &none,
+            now,
+        )
+        .await
+        .unwrap();
+    let incident = r[0].incident.unwrap();
+    let intent = crate::NewIntent {
+        incident,
+        user: Name::parse("alice").unwrap(),
+        contact: Name::parse("hook").unwrap(),
+        kind: tocsin_domain::catalog::ContactKind::Webhook,
+        address: "https://example.com/hook".into(),
+        due_at: now,
+        level: 0,
+        cycle: 0,
+        purpose: Purpose::Page,
+        previous: None,
+        key: "n1".into(),
+    };
+    let intent_for = |key: &str| crate::NewIntent {
+        key: key.into(),
+        ..intent.clone()
+    };
+    for _ in 0..2 {
+        store
+            .enqueue_notifications(std::slice::from_ref(&intent), &[], now)
+            .await
+            .unwrap();
+    }
+    let all = store.incident_notifications(incident, None).await.unwrap();
+    assert_eq!(all.len(), 1, "one row per key");
+    assert_eq!(all[0].state, DeliveryState::Queued);
+    assert!(
+        store
+            .job_by_key(&deliver_job_key("n1"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let due = store
+        .due_for_destination("webhook", "https://example.com/hook", now, 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    let keys = vec!["n1".to_owned()];
+    let hold = now + SignedDuration::from_secs(60);
+    assert_eq!(store.start_attempt(&keys, now, hold).await.unwrap(), keys);
+    assert!(
+        store
+            .start_attempt(&keys, now, hold)
+            .await
+            .unwrap()
+            .is_empty(),
+        "held by a live attempt"
+    );
+    store
+        .enqueue_notifications(&[intent_for("n2")], &[], now)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .start_attempt(&["n1".to_owned(), "n2".to_owned()], now, hold)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a lead that is held takes nothing along"
+    );
+    assert_eq!(
+        store.notification("n2").await.unwrap().unwrap().state,
+        DeliveryState::Queued
+    );
+    assert_eq!(
+        store
+            .start_attempt(&keys, hold, hold + SignedDuration::from_secs(60))
+            .await
+            .unwrap(),
+        keys,
+        "an interrupted attempt's hold ran out: taken again"
+    );
+    let n = store.notification("n1").await.unwrap().unwrap();
+    assert_eq!((n.state, n.attempts), (DeliveryState::Sending, 2));
+    let entry = crate::NewTimelineEntry {
+        incident,
+        at: now,
+        kind: "notification.delivered".into(),
+        actor: "notifications".into(),
+        detail: serde_json::json!({}),
+        key: "n1:delivered".into(),
+    };
+    store
+        .finish_attempt(
+            &keys,
+            &AttemptOutcome::Delivered {
+                reference: Some("ref-1".into()),
+                bundle: None,
+            },
+            &[entry],
+            &[],
+            now,
+        )
+        .await
+        .unwrap();
+    let n = store.notification("n1").await.unwrap().unwrap();
+    assert_eq!(n.state, DeliveryState::Delivered);
+    assert_eq!(n.reference.as_deref(), Some("ref-1"));
+    assert_eq!(n.lease_until, None);
+    assert!(
+        store
+            .start_attempt(&keys, hold, hold + SignedDuration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty(),
+        "final"
+    );
+    assert_eq!(store.incident_timeline(incident).await.unwrap().len(), 1);
+    // Burst 2, then one per 10 s.
+    let limit = RateLimit {
+        interval: SignedDuration::from_secs(10),
+        burst: 2,
+    };
+    let slot = |t: Timestamp| {
+        let store = store.clone();
+        async move { store.take_send_slot("slack", "C1", limit, t).await.unwrap() }
+    };
+    assert_eq!(slot(now).await, None);
+    assert_eq!(slot(now).await, None);
+    assert_eq!(slot(now).await, Some(now + SignedDuration::from_secs(10)));
+    assert_eq!(
+        store
+            .take_send_slot("slack", "C2", limit, now)
+            .await
+            .unwrap(),
+        None,
+        "another destination has its own"
+    );
+    assert_eq!(slot(now + SignedDuration::from_secs(10)).await, None);
+    assert_eq!(
+        slot(now + SignedDuration::from_secs(10)).await,
+        Some(now + SignedDuration::from_secs(20))
+    );
+    assert_eq!(
+        store.instance_secret("k", "first".into()).await.unwrap(),
+        "first"
+    );
+    assert_eq!(
+        store.instance_secret("k", "second".into()).await.unwrap(),
+        "first",
+        "the first value wins"
     );
 }

@@ -44,6 +44,10 @@ pub struct NewIntent {
     pub due_at: Timestamp,
     pub level: usize,
     pub cycle: u32,
+    /// A page, a resolution, …
+    pub purpose: crate::notify::Purpose,
+    /// The reference of the earlier message this one follows.
+    pub previous: Option<String>,
     pub key: String,
 }
 
@@ -59,7 +63,7 @@ pub struct IntentRecord {
     pub due_at: Timestamp,
     pub level: i64,
     pub cycle: i64,
-    /// `pending` until the notifications work delivers it.
+    /// `queued`, `sending`, `delivered`, `failed`, `dead`, `cancelled`.
     pub state: String,
 }
 

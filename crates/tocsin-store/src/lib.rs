@@ -19,6 +19,7 @@ pub mod error;
 pub mod escalation;
 pub mod ingest;
 pub mod job;
+pub mod notify;
 pub mod sql;
 pub mod token;
 
@@ -81,6 +82,7 @@ pub trait Store:
     + AuditStore
     + IngestStore
     + EscalationStore
+    + notify::NotifyStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -118,7 +118,8 @@ pub struct NotificationRecord {
     pub previous: Option<String>,
     pub bundle: Option<String>,
     pub created_at: Timestamp,
-    pub delivered_at: Option<Timestamp>,
+    /// While sending: until when the attempt holds it.
+    pub lease_until: Option<Timestamp>,
     pub key: String,
 }
 
@@ -132,9 +133,16 @@ pub enum AttemptOutcome {
         bundle: Option<String>,
     },
     /// Another attempt comes at `retry_at`.
-    Failed { error: String, retry_at: Timestamp },
-    Dead { error: String },
-    Cancelled { reason: String },
+    Failed {
+        error: String,
+        retry_at: Timestamp,
+    },
+    Dead {
+        error: String,
+    },
+    Cancelled {
+        reason: String,
+    },
 }
 
 /// A rate limit: at most `burst` messages at once, then one per
@@ -178,13 +186,15 @@ pub trait NotifyStore {
         now: Timestamp,
     ) -> Result<Option<Timestamp>, StoreError>;
 
-    /// Moves the notifications that are still queued, failed or sending
-    /// (an interrupted attempt) to sending with one more attempt; returns
-    /// the keys it moved.
+    /// Moves the notifications that are queued, failed, or sending under a
+    /// hold that ran out (an interrupted attempt) to sending, held until
+    /// `hold_until`, with one more attempt; returns the keys it moved. The
+    /// first key leads: when it cannot be taken, nothing is.
     async fn start_attempt(
         &self,
         keys: &[String],
         now: Timestamp,
+        hold_until: Timestamp,
     ) -> Result<Vec<String>, StoreError>;
 
     /// Records an attempt's outcome for `keys`, with its timeline entries

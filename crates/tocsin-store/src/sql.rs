@@ -18,6 +18,7 @@ use crate::account::{Account, Session};
 use crate::audit::{AuditQuery, AuditRecord};
 use crate::ingest::{AlertRecord, EventRecord, IncidentRecord};
 use crate::job::{ClaimedJob, JobState};
+use crate::notify::{DeliveryState, NotificationRecord, Purpose};
 use crate::token::TokenRecord;
 use jiff::{SignedDuration, Timestamp};
 use tocsin_domain::Name;
@@ -968,12 +969,6 @@ fn parse_role(user: &str, role: &str) -> Result<Role, StoreError> {
 pub const INSERT_TIMELINE: &str = "INSERT INTO timeline (incident_id, at, kind, actor, detail, key) \
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING";
 
-/// `$1` incident, `$2` user, `$3` contact, `$4` kind, `$5` address, `$6`
-/// due_at, `$7` level, `$8` cycle, `$9` now, `$10` key.
-pub const INSERT_INTENT: &str = "INSERT INTO notification_intents \
-     (incident_id, user_name, contact, kind, address, due_at, level, cycle, state, created_at, key) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10) ON CONFLICT (key) DO NOTHING";
-
 /// `$1` incident: oldest first.
 pub const TIMELINE_OF_INCIDENT: &str = "SELECT id, incident_id, at, kind, actor, detail \
      FROM timeline WHERE incident_id = $1 ORDER BY at, id";
@@ -983,7 +978,7 @@ pub type TimelineRow = (i64, i64, i64, String, String, String);
 
 /// `$1` incident: by due time.
 pub const INTENTS_OF_INCIDENT: &str = "SELECT id, incident_id, user_name, contact, kind, address, \
-     due_at, level, cycle, state FROM notification_intents WHERE incident_id = $1 \
+     due_at, level, cycle, state FROM notifications WHERE incident_id = $1 \
      ORDER BY due_at, id";
 
 /// id, incident, user, contact, kind, address, due_at, level, cycle, state.
@@ -999,6 +994,150 @@ pub type IntentRow = (
     i64,
     String,
 );
+
+// ---------------------------------------------------------------------------
+// Notifications (the outbox)
+// ---------------------------------------------------------------------------
+
+/// `$1` incident, `$2` purpose, `$3` user, `$4` contact, `$5` kind, `$6`
+/// address, `$7` due_at, `$8` level, `$9` cycle, `$10` previous, `$11` now,
+/// `$12` key.
+pub const INSERT_NOTIFICATION: &str = "INSERT INTO notifications \
+     (incident_id, purpose, user_name, contact, kind, address, due_at, level, cycle, state, \
+      attempts, previous, created_at, updated_at, key) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', 0, $10, $11, $11, $12) \
+     ON CONFLICT (key) DO NOTHING";
+
+/// Columns of notification reads, in [`NotificationRow`] order.
+macro_rules! notification_select {
+    ($where:literal) => {
+        concat!(
+            "SELECT incident_id, purpose, user_name, contact, kind, address, due_at, state, \
+             attempts, last_error, reference, previous, bundle, created_at, lease_until, key \
+             FROM notifications ",
+            $where
+        )
+    };
+}
+
+/// `$1` key.
+pub const NOTIFICATION_BY_KEY: &str = notification_select!("WHERE key = $1");
+
+/// `$1` kind, `$2` address, `$3` now, `$4` limit: due and not yet sent.
+pub const DUE_FOR_DESTINATION: &str = notification_select!(
+    "WHERE kind = $1 AND address = $2 AND state IN ('queued', 'failed') AND due_at <= $3 \
+     ORDER BY due_at, id LIMIT $4"
+);
+
+/// `$1` incident, `$2` purpose (NULL for any): oldest first.
+pub const NOTIFICATIONS_OF_INCIDENT: &str =
+    notification_select!("WHERE incident_id = $1 AND ($2 IS NULL OR purpose = $2) ORDER BY id");
+
+/// `$1` limit: newest first.
+pub const DEAD_NOTIFICATIONS: &str =
+    notification_select!("WHERE state = 'dead' ORDER BY updated_at DESC, id DESC LIMIT $1");
+
+/// incident, purpose, user, contact, kind, address, due_at, state,
+/// attempts, last error, reference, previous, bundle, created_at,
+/// lease_until, key.
+pub type NotificationRow = (
+    i64,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<i64>,
+    String,
+);
+
+pub fn notification_from_row(row: NotificationRow) -> Result<NotificationRecord, StoreError> {
+    let (
+        incident,
+        purpose,
+        user,
+        contact,
+        kind,
+        address,
+        due,
+        state,
+        attempts,
+        last_error,
+        reference,
+        previous,
+        bundle,
+        created,
+        lease,
+        key,
+    ) = row;
+    Ok(NotificationRecord {
+        incident,
+        purpose: Purpose::parse(&purpose).ok_or_else(|| {
+            StoreError::Corrupt(format!("notification {key}: unknown purpose {purpose:?}"))
+        })?,
+        user: user.as_deref().map(parse_name).transpose()?,
+        contact,
+        kind,
+        address,
+        due_at: timestamp(due)?,
+        state: DeliveryState::parse(&state).ok_or_else(|| {
+            StoreError::Corrupt(format!("notification {key}: unknown state {state:?}"))
+        })?,
+        attempts,
+        last_error,
+        reference,
+        previous,
+        bundle,
+        created_at: timestamp(created)?,
+        lease_until: lease.map(timestamp).transpose()?,
+        key,
+    })
+}
+
+/// `$1` key, `$2` now, `$3` hold until: into sending with one more
+/// attempt, if it waits or an earlier attempt's hold ran out.
+pub const START_ATTEMPT: &str = "UPDATE notifications \
+     SET state = 'sending', attempts = attempts + 1, lease_until = $3, updated_at = $2 \
+     WHERE key = $1 AND (state IN ('queued', 'failed') OR (state = 'sending' AND lease_until <= $2))";
+
+/// `$1` key, `$2` new state, `$3` error, `$4` reference, `$5` bundle, `$6`
+/// delivered_at, `$7` due_at (NULL: unchanged), `$8` now: an attempt's end,
+/// only for a notification that is sending (or, to cancel, queued/failed).
+pub const FINISH_ATTEMPT: &str = "UPDATE notifications \
+     SET state = $2, last_error = COALESCE($3, last_error), reference = COALESCE($4, reference), \
+         bundle = COALESCE($5, bundle), delivered_at = COALESCE($6, delivered_at), \
+         due_at = COALESCE($7, due_at), lease_until = NULL, updated_at = $8 \
+     WHERE key = $1 AND state IN ('queued', 'failed', 'sending')";
+
+/// Takes a send slot (the generic cell rate algorithm) in one statement:
+/// `$1` kind, `$2` address, `$3` now, `$4` interval, `$5` tolerance
+/// (interval × (burst − 1)), all in ms. Returns the new theoretical
+/// arrival time when a message may go now; no row when it may not.
+pub const TAKE_SEND_SLOT: &str = "INSERT INTO notify_destinations (kind, address, tat) \
+     VALUES ($1, $2, $3 + $4) \
+     ON CONFLICT (kind, address) DO UPDATE \
+     SET tat = (CASE WHEN notify_destinations.tat > $3 THEN notify_destinations.tat ELSE $3 END) + $4 \
+     WHERE (CASE WHEN notify_destinations.tat > $3 THEN notify_destinations.tat ELSE $3 END) - $3 <= $5 \
+     RETURNING tat";
+
+/// `$1` kind, `$2` address: the destination's theoretical arrival time.
+pub const DESTINATION_TAT: &str =
+    "SELECT tat FROM notify_destinations WHERE kind = $1 AND address = $2";
+
+/// `$1` name, `$2` value, `$3` now: the first value wins.
+pub const INSERT_INSTANCE_SECRET: &str = "INSERT INTO instance_secrets (name, value, created_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING";
+
+/// `$1` name.
+pub const INSTANCE_SECRET: &str = "SELECT value FROM instance_secrets WHERE name = $1";
 
 #[cfg(test)]
 mod tests {

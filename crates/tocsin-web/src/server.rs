@@ -41,13 +41,19 @@ impl AppState {
     /// Starts the ingest writer task: call inside a Tokio runtime. The
     /// writer drains and stops when the last clone of the state is dropped.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppState {
+        AppState::with_ingest(store, clock, IngestorConfig::default())
+    }
+
+    /// [`AppState::new`] with the ingest writer's settings (its batch
+    /// size, queue, and the engine to wake after a batch).
+    pub fn with_ingest(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: IngestorConfig,
+    ) -> AppState {
         let integrations = Arc::new(IntegrationIndex::new(store.clone()));
-        let (ingestor, _writer) = Ingestor::start(
-            store.clone(),
-            integrations.clone(),
-            clock.clone(),
-            IngestorConfig::default(),
-        );
+        let (ingestor, _writer) =
+            Ingestor::start(store.clone(), integrations.clone(), clock.clone(), config);
         AppState {
             store,
             clock,

@@ -1827,6 +1827,69 @@ async fn incidents_are_listed_and_shown_with_timeline_and_recent_changes() {
     );
     let res = d.post("/incidents/2/resolve", &[("csrf", "wrong")]).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "CSRF checked");
+
+    // The one-click acknowledge link of a page: no session needed; GET
+    // only shows a button (mail scanners follow links), POST acknowledges.
+    let signer = tocsin_core::notify::AckSigner::from_store(app.store.as_ref())
+        .await
+        .unwrap();
+    let now = tocsin_core::clock::Clock::now(&app.clock);
+    let dave = tocsin_domain::Name::parse("dave").unwrap();
+    let token = signer.token(2, &dave, now + jiff::SignedDuration::from_hours(1));
+    let anon = reqwest::Client::builder().no_proxy().build().unwrap();
+    let res = anon
+        .get(format!("{}/ack/{token}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("<button type=\"submit\">Acknowledge</button>"),
+        "{body}"
+    );
+    let (_, page) = d.page("/incidents/2").await;
+    assert!(
+        page.contains("<dd>triggered</dd>"),
+        "GET changed nothing: {page}"
+    );
+    let res = anon
+        .post(format!("{}/ack/{token}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("Acknowledged by dave."));
+    let (_, page) = d.page("/incidents/2").await;
+    assert!(page.contains("<dd>acknowledged</dd>"), "{page}");
+    assert!(
+        page.contains("acknowledged by dave (acknowledge link)"),
+        "{page}"
+    );
+    let res = anon
+        .post(format!("{}/ack/{token}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.text().await.unwrap().contains("Nothing to do"),
+        "twice is harmless"
+    );
+    let forged = token.replacen("2.", "1.", 1);
+    let res = anon
+        .post(format!("{}/ack/{forged}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let expired = signer.token(2, &dave, now - jiff::SignedDuration::from_secs(1));
+    let res = anon
+        .get(format!("{}/ack/{expired}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.text().await.unwrap().contains("expired"));
 }
 
 /// Who the demo's `payments-primary` has on call at `t`, worked out by hand

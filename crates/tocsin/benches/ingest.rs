@@ -18,162 +18,14 @@
 //! at the start and end of the run. Asserts only that the load succeeded.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use support::{env_num, pct, rss_mib, start_alertmanager, start_tocsin};
 
 const ROUTING_KEY: &str = "0123456789abcdef0123456789abcdef";
-
-struct Server {
-    child: Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Resident memory of a process, in MiB.
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn start_tocsin(database_url: Option<&str>) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("org.yaml"),
-        "users:\n  - { name: ops, full_name: Ops, email: ops@example.com, time_zone: UTC }\n\
-         teams:\n  - { name: ops, members: [ops] }\n\
-         services:\n  - { name: bench, team: ops }\n\
-         integrations:\n  - { name: bench-pd, service: bench, format: pagerduty, key_env: BENCH_KEY }\n",
-    )
-    .unwrap();
-    let tocsin = env!("CARGO_BIN_EXE_tocsin");
-    let mut base = Command::new(tocsin);
-    base.arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .env("BENCH_KEY", ROUTING_KEY)
-        .env("RUST_LOG", "warn,tocsin=info");
-    if let Some(url) = database_url {
-        base.arg("--database-url").arg(url);
-    }
-    let mut apply = Command::new(tocsin);
-    apply
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .env("BENCH_KEY", ROUTING_KEY);
-    if let Some(url) = database_url {
-        apply.arg("--database-url").arg(url);
-    }
-    let out = apply
-        .arg("apply")
-        .arg(dir.path().join("org.yaml"))
-        .arg("--yes")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "apply: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut child = base
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("tocsin exited before listening")
-            .unwrap();
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        addr,
-        _dir: dir,
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_alertmanager() -> Option<Server> {
-    let bin = ["prometheus-alertmanager", "alertmanager"]
-        .into_iter()
-        .find(|b| {
-            Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })?;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("am.yml");
-    std::fs::write(
-        &config,
-        "route:\n  receiver: devnull\nreceivers:\n  - name: devnull\n",
-    )
-    .unwrap();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let child = Command::new(bin)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address={addr}"))
-        .arg(format!("--web.external-url=http://{addr}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let server = Server {
-        child,
-        addr,
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(&server.addr).is_ok() {
-            return Some(server);
-        }
-        #[allow(clippy::disallowed_methods)] // a real process starting up: real time is the point
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    None
-}
 
 struct Report {
     requests: u64,
@@ -234,14 +86,6 @@ async fn load(url: String, clients: u64, secs: u64, body: fn(u64) -> String) -> 
     }
 }
 
-fn pct(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i] as f64 / 1000.0
-}
-
 fn print(name: &str, r: &Report, rss: (f64, f64)) {
     println!(
         "{name:<26} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  errors {:>5}  RSS {:>5.0} → {:>5.0} MiB  ({} requests in {:.1} s)",
@@ -287,7 +131,11 @@ fn main() {
         None => println!("(PostgreSQL skipped: set TOCSIN_TEST_POSTGRES_URL)"),
     }
     for (name, url) in &targets {
-        let server = start_tocsin(url.as_deref());
+        let org = "users:\n  - { name: ops, full_name: Ops, email: ops@example.com, time_zone: UTC }\n\
+             teams:\n  - { name: ops, members: [ops] }\n\
+             services:\n  - { name: bench, team: ops }\n\
+             integrations:\n  - { name: bench-pd, service: bench, format: pagerduty, key_env: BENCH_KEY }\n";
+        let server = start_tocsin(url.as_deref(), org, &[("BENCH_KEY", ROUTING_KEY)], &[]);
         let pid = server.child.id();
         let before = rss_mib(pid);
         let r = rt.block_on(load(
@@ -321,7 +169,7 @@ fn main() {
             rt.block_on(tocsin_store_postgres::testing::drop_database(url));
         }
     }
-    match start_alertmanager() {
+    match start_alertmanager("route:\n  receiver: devnull\nreceivers:\n  - name: devnull\n") {
         Some(am) => {
             let pid = am.child.id();
             let before = rss_mib(pid);

@@ -1,6 +1,7 @@
 //! `tocsin`: the incident hub's one binary — the server, and the CLI that
 //! manages it (migrations, config as code, tokens, reading the catalog).
 
+mod channels;
 mod cmd;
 mod database;
 mod logging;
@@ -59,6 +60,8 @@ enum Command {
         /// of 2.5 times that); beyond it senders get 429 with Retry-After.
         #[arg(long, env = "TOCSIN_INGEST_RATE_LIMIT", default_value_t = 20_000)]
         ingest_rate_limit: u32,
+        #[command(flatten)]
+        channels: Box<channels::ChannelArgs>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -194,7 +197,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo,
             public_url,
             ingest_rate_limit,
-        } => cmd::serve::run(target()?, listen, demo, public_url, ingest_rate_limit).await,
+            channels,
+        } => {
+            cmd::serve::run(
+                target()?,
+                listen,
+                demo,
+                public_url,
+                ingest_rate_limit,
+                *channels,
+            )
+            .await
+        }
         Command::Migrate => cmd::migrate::run(target()?).await,
         Command::Validate { paths } => Ok(cmd::config::validate(&paths)),
         Command::Plan {

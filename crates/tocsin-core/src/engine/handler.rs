@@ -14,6 +14,12 @@ pub enum JobError {
     /// Will never work (bad address, rejected payload): buried at once.
     #[error("permanent: {0}")]
     Permanent(String),
+    /// Not now, and the handler knows when (a rate limit's next slot, a
+    /// receiver's `Retry-After`, its own backoff): rescheduled at `at`,
+    /// without counting towards the engine's attempt limit — the handler
+    /// decides itself when to give up.
+    #[error("retry at {at}: {error}")]
+    RetryAt { at: Timestamp, error: String },
 }
 
 #[async_trait]

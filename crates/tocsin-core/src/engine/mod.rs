@@ -36,6 +36,8 @@ pub struct EngineConfig {
     pub lease: SignedDuration,
     /// Jobs claimed per cycle.
     pub batch: u32,
+    /// Claimed jobs run side by side, at most this many at once.
+    pub concurrency: usize,
     /// Pause between cycles when there was nothing to do.
     pub idle_pause: std::time::Duration,
     /// After this many attempts a failing job is buried as dead.
@@ -52,6 +54,7 @@ impl Default for EngineConfig {
         Self {
             lease: SignedDuration::from_secs(60),
             batch: 32,
+            concurrency: 16,
             idle_pause: std::time::Duration::from_millis(500),
             max_attempts: 10,
             base_backoff: SignedDuration::from_secs(10),
@@ -59,6 +62,15 @@ impl Default for EngineConfig {
             lock_ttl: SignedDuration::from_secs(30),
         }
     }
+}
+
+/// What became of one claimed job.
+enum Ran {
+    Completed,
+    Retried,
+    Dead,
+    Lost,
+    Unrecorded,
 }
 
 /// What one cycle did, for tests and logs.
@@ -87,6 +99,8 @@ pub struct Engine {
     handlers: HashMap<String, Arc<dyn JobHandler>>,
     modules: Vec<Arc<dyn Module>>,
     config: EngineConfig,
+    /// Cuts an idle pause short: work was just enqueued in this process.
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl Engine {
@@ -98,7 +112,14 @@ impl Engine {
             handlers: HashMap::new(),
             modules: Vec::new(),
             config: EngineConfig::default(),
+            wake: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Notify it when this process enqueued work due now (ingestion that
+    /// opened an incident): an idle engine starts a cycle at once.
+    pub fn waker(&self) -> Arc<tokio::sync::Notify> {
+        self.wake.clone()
     }
 
     pub fn with_config(mut self, config: EngineConfig) -> Self {
@@ -151,16 +172,30 @@ impl Engine {
                 self.config.batch,
             )
             .await?;
-        for job in jobs {
-            self.run_job(job, &mut report).await?;
+        // Side by side: a delivery mostly waits on a receiver.
+        use futures_util::StreamExt;
+        let outcomes: Vec<Result<Ran, StoreError>> = futures_util::stream::iter(jobs)
+            .map(|job| self.run_job(job))
+            .buffer_unordered(self.config.concurrency.max(1))
+            .collect()
+            .await;
+        for o in outcomes {
+            match o? {
+                Ran::Completed => report.completed += 1,
+                Ran::Retried => report.retried += 1,
+                Ran::Dead => report.dead += 1,
+                Ran::Lost => report.lost += 1,
+                Ran::Unrecorded => {}
+            }
         }
         Ok(report)
     }
 
-    async fn run_job(&self, job: ClaimedJob, report: &mut CycleReport) -> Result<(), StoreError> {
+    async fn run_job(&self, job: ClaimedJob) -> Result<Ran, StoreError> {
         let Some(handler) = self.handlers.get(&job.kind) else {
-            return Ok(()); // claimed only for known kinds; unreachable in practice
+            return Ok(Ran::Unrecorded); // claimed only for known kinds; unreachable in practice
         };
+        let mut ran = Ran::Unrecorded;
         // Leave a tenth of the lease (at least a second) to record the result.
         let margin = (self.config.lease / 10).max(SignedDuration::from_secs(1));
         let budget = (self.config.lease - margin).unsigned_abs();
@@ -173,11 +208,13 @@ impl Engine {
             Ok(()) => {
                 let ok = self.store.complete_job(job.id, &self.worker, now).await?;
                 if ok {
-                    report.completed += 1;
+                    ran = Ran::Completed;
                 }
                 ok
             }
             Err(err) => {
+                // A handler that set its own time is not failing, only waiting.
+                let deferred = matches!(err, JobError::RetryAt { .. });
                 let failure = self.failure_for(&job, err, now);
                 let ok = self
                     .store
@@ -186,12 +223,16 @@ impl Engine {
                 if ok {
                     match &failure {
                         JobFailure::Retry { error, retry_at } => {
-                            tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, %retry_at, %error, "job failed; will retry");
-                            report.retried += 1;
+                            if deferred {
+                                tracing::debug!(job = job.id, kind = %job.kind, %retry_at, %error, "job deferred");
+                            } else {
+                                tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, %retry_at, %error, "job failed; will retry");
+                            }
+                            ran = Ran::Retried;
                         }
                         JobFailure::Dead { error } => {
                             tracing::error!(job = job.id, kind = %job.kind, attempts = job.attempts, %error, "job failed for good");
-                            report.dead += 1;
+                            ran = Ran::Dead;
                         }
                     }
                 }
@@ -203,14 +244,18 @@ impl Engine {
             .increment(1);
         if !recorded {
             tracing::warn!(job = job.id, kind = %job.kind, "lease lost before the result was recorded");
-            report.lost += 1;
+            ran = Ran::Lost;
         }
-        Ok(())
+        Ok(ran)
     }
 
     fn failure_for(&self, job: &ClaimedJob, err: JobError, now: Timestamp) -> JobFailure {
         match err {
             JobError::Permanent(error) => JobFailure::Dead { error },
+            JobError::RetryAt { at, error } => JobFailure::Retry {
+                retry_at: at.max(now),
+                error,
+            },
             JobError::Transient(error) if job.attempts >= self.config.max_attempts => {
                 JobFailure::Dead {
                     error: format!("gave up after {} attempts: {error}", job.attempts),
@@ -261,6 +306,7 @@ impl Engine {
                 let pause = self.idle_pause().await;
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
+                    _ = self.wake.notified() => {}
                     _ = shutdown.changed() => {}
                 }
             }

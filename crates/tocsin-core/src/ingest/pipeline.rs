@@ -18,6 +18,10 @@ pub struct IngestorConfig {
     /// Events waiting beyond this are refused with 503 (back-pressure
     /// rather than unbounded memory).
     pub queue: usize,
+    /// Woken after a batch that touched an incident (it may have enqueued
+    /// a page or a resolution): the engine's [`crate::engine::Engine::waker`],
+    /// so a page starts at once instead of at the engine's next idle tick.
+    pub wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for IngestorConfig {
@@ -25,6 +29,7 @@ impl Default for IngestorConfig {
         IngestorConfig {
             max_batch: 2048,
             queue: 65_536,
+            wake: None,
         }
     }
 }
@@ -116,6 +121,11 @@ async fn writer(
         match result {
             Ok(results) => {
                 metrics::counter!("tocsin_ingest_events_total").increment(results.len() as u64);
+                if let Some(wake) = &config.wake
+                    && results.iter().any(|r| r.incident.is_some())
+                {
+                    wake.notify_one();
+                }
                 for (reply, r) in replies.into_iter().zip(results) {
                     let _ = reply.send(Ok(r));
                 }

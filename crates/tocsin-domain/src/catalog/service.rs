@@ -16,6 +16,14 @@ pub struct Service {
     /// Who is paged; without one the owning team is told but nobody is paged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation_policy: Option<Name>,
+    /// What breaks for customers when this service does; the first lines
+    /// of every page say it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<String>,
+    /// What a responder does first (a runbook's opening steps); pages
+    /// carry it with the runbook links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_steps: Option<String>,
     /// Dashboards, logs, repositories, access.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link>,

@@ -21,6 +21,8 @@ fn service(name: &str, team: &str) -> Service {
         description: None,
         team: n(team),
         escalation_policy: None,
+        impact: None,
+        first_steps: None,
         links: vec![],
         runbooks: vec![],
         depends_on: vec![],

@@ -330,9 +330,15 @@ struct IntentRow {
     user: String,
     contact: String,
     kind: String,
+    purpose: &'static str,
     due: String,
-    level: i64,
-    state: String,
+    state: &'static str,
+    attempts: i64,
+    error: String,
+}
+
+fn n_of(d: &serde_json::Value, k: &str) -> i64 {
+    d.get(k).and_then(serde_json::Value::as_i64).unwrap_or(0)
 }
 
 /// A timeline entry of escalation in words.
@@ -362,6 +368,31 @@ fn escalation_text(kind: &str, d: &serde_json::Value) -> String {
             why => format!("reopened by {}: {why}; escalation starts again", s("by")),
         },
         "incident.reassigned" => format!("reassigned by {} to {}", s("by"), s("to")),
+        "notification.delivered"
+        | "notification.failed"
+        | "notification.dead"
+        | "notification.cancelled" => {
+            let n = &d["notification"];
+            let who = n["user"].as_str().unwrap_or("");
+            let via = format!(
+                "{} ({})",
+                n["contact"].as_str().unwrap_or(""),
+                n["channel"].as_str().unwrap_or("")
+            );
+            let what = n["purpose"].as_str().unwrap_or("").replace('_', " ");
+            match kind {
+                "notification.delivered" => format!("{what} delivered to {who} by {via}"),
+                "notification.failed" => format!(
+                    "{what} to {who} by {via} failed (attempt {}): {}; retrying",
+                    n_of(d, "attempt"),
+                    s("error")
+                ),
+                "notification.dead" => {
+                    format!("{what} to {who} by {via} given up: {}", s("error"))
+                }
+                _ => format!("{what} to {who} by {via} cancelled: {}", s("reason")),
+            }
+        }
         other => other.to_owned(),
     }
 }
@@ -416,16 +447,18 @@ async fn show(
         })
         .collect();
     let intents = store
-        .incident_intents(n)
+        .incident_notifications(n, None)
         .await?
         .into_iter()
         .map(|i| IntentRow {
-            user: i.user.to_string(),
-            contact: i.contact.to_string(),
+            user: i.user.map(|u| u.to_string()).unwrap_or_default(),
+            contact: i.contact,
             kind: i.kind,
+            purpose: i.purpose.as_str(),
             due: when(i.due_at),
-            level: i.level + 1,
-            state: i.state,
+            state: i.state.as_str(),
+            attempts: i.attempts,
+            error: i.last_error.unwrap_or_default(),
         })
         .collect();
     Ok(IncidentPage {

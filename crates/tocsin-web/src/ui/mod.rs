@@ -3,6 +3,7 @@
 //! State-changing forms are POSTs carrying the session's CSRF token.
 
 mod accounts;
+mod ack;
 mod audit_page;
 mod auth_pages;
 pub mod chart;
@@ -172,6 +173,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(auth_pages::home))
         .route("/static/tocsin.css", get(stylesheet))
         .merge(auth_pages::router())
+        .merge(ack::router())
         .merge(services::router())
         .merge(incidents::router())
         .merge(noise::router())

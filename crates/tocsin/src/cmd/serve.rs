@@ -9,7 +9,8 @@ use tocsin_core::audit::Actor;
 use tocsin_core::clock::{Clock, SystemClock};
 use tocsin_core::engine::{Engine, Housekeeping};
 use tocsin_core::escalation::Escalator;
-use tocsin_core::ingest::{RateLimit, RateLimiter};
+use tocsin_core::ingest::{IngestorConfig, RateLimit, RateLimiter};
+use tocsin_core::notify::{AckSigner, Deliverer, Links, Resolutions};
 use tocsin_domain::token::TokenScope;
 use tocsin_web::{AppState, Server, ServerConfig};
 
@@ -19,6 +20,7 @@ pub async fn run(
     demo: bool,
     public_url: Option<String>,
     ingest_rate_limit: u32,
+    channel_args: crate::channels::ChannelArgs,
 ) -> anyhow::Result<ExitCode> {
     if ingest_rate_limit == 0 {
         anyhow::bail!("--ingest-rate-limit must be at least 1 event per second");
@@ -63,12 +65,30 @@ pub async fn run(
         std::process::id(),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
+    let channels = crate::channels::build(&channel_args, clock.clone())?;
+    let links = Links {
+        base_url: public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned(),
+        signer: AckSigner::from_store(store.as_ref()).await?,
+    };
     let engine = Arc::new(
         Engine::new(store.clone(), clock.clone(), worker)
             .with_module(Arc::new(Housekeeping::new(store.clone())))
             .with_handler(Arc::new(Escalator::pages(store.clone(), clock.clone())))
-            .with_handler(Arc::new(Escalator::steps(store.clone(), clock.clone()))),
+            .with_handler(Arc::new(Escalator::steps(store.clone(), clock.clone())))
+            .with_handler(Arc::new(Resolutions::new(store.clone(), clock.clone())))
+            .with_handler(Arc::new(Deliverer::new(
+                store.clone(),
+                clock.clone(),
+                channels,
+                links,
+                crate::channels::policy(&channel_args)?,
+            ))),
     );
+    let wake = engine.waker();
     let (stop_engine, stopped) = tokio::sync::watch::channel(false);
     let engine_task = tokio::spawn(engine.run(stopped));
 
@@ -79,7 +99,14 @@ pub async fn run(
             ingest_limit: Arc::new(RateLimiter::new(RateLimit::per_second(f64::from(
                 ingest_rate_limit,
             )))),
-            ..AppState::new(store.clone(), clock)
+            ..AppState::with_ingest(
+                store.clone(),
+                clock,
+                IngestorConfig {
+                    wake: Some(wake),
+                    ..IngestorConfig::default()
+                },
+            )
         },
     )
     .await?;
