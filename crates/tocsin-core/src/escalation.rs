@@ -267,7 +267,7 @@ async fn fire(
         );
         return store.record_step(&[e], &[], None, now).await;
     }
-    let objects = store.list_objects(None).await?;
+    let objects = step_objects(store, &inc.service, step).await?;
     let find = |kind: Kind, name: &Name| {
         objects
             .iter()
@@ -323,6 +323,12 @@ async fn fire(
             "reached": reached.iter().map(|r| r.user.as_str()).collect::<Vec<_>>(),
         }),
     ));
+    // A few people: read each; a crowd (a whole team): read them all once.
+    let people = if reached.len() > 8 {
+        Some(store.list_objects(Some(Kind::User)).await?)
+    } else {
+        None
+    };
     let mut intents = Vec::new();
     for r in &reached {
         entries.push(entry(
@@ -330,7 +336,17 @@ async fn fire(
             &format!("page:{}", r.user),
             json!({ "user": r.user, "via": target_label(&r.via), "level": step.level + 1 }),
         ));
-        if let Some(Object::User(u)) = find(Kind::User, &r.user) {
+        let person = match &people {
+            Some(all) => all
+                .iter()
+                .find(|c| c.name == r.user)
+                .and_then(|c| Object::from_spec(Kind::User, c.spec.clone()).ok()),
+            None => match store.get_object(Kind::User, &r.user).await? {
+                Some(c) => Object::from_spec(Kind::User, c.spec).ok(),
+                None => None,
+            },
+        };
+        if let Some(Object::User(u)) = person {
             for i in escalation::intents(&u, now) {
                 intents.push(NewIntent {
                     incident,
@@ -361,6 +377,61 @@ async fn fire(
     store
         .record_step(&entries, &intents, next.as_ref(), now)
         .await
+}
+
+/// What one step reads of the catalog, object by object rather than the
+/// whole catalog (which grows with every person and service): the
+/// service, its policy, and the step's schedules (with the run-time
+/// overrides) and teams. The people reached are read after.
+async fn step_objects(
+    store: &dyn Store,
+    service: &Name,
+    step: Step,
+) -> Result<Vec<tocsin_domain::plan::Current>, StoreError> {
+    let mut out = Vec::new();
+    let Some(svc) = store.get_object(Kind::Service, service).await? else {
+        return Ok(out);
+    };
+    let policy_name = match Object::from_spec(Kind::Service, svc.spec.clone()) {
+        Ok(Object::Service(s)) => s.escalation_policy,
+        _ => None,
+    };
+    out.push(svc);
+    let Some(policy_name) = policy_name else {
+        return Ok(out);
+    };
+    let Some(pol) = store
+        .get_object(Kind::EscalationPolicy, &policy_name)
+        .await?
+    else {
+        return Ok(out);
+    };
+    let policy = match Object::from_spec(Kind::EscalationPolicy, pol.spec.clone()) {
+        Ok(Object::EscalationPolicy(p)) => p,
+        _ => return Ok(out),
+    };
+    out.push(pol);
+    let Some(plan) = escalation::plan(&policy, step) else {
+        return Ok(out);
+    };
+    let mut overrides = false;
+    for t in plan.targets {
+        let (kind, name) = match t {
+            Target::User(_) => continue,
+            Target::Team(n) => (Kind::Team, n),
+            Target::Schedule(n) => {
+                overrides = true;
+                (Kind::Schedule, n)
+            }
+        };
+        if let Some(c) = store.get_object(kind, name).await? {
+            out.push(c);
+        }
+    }
+    if overrides {
+        out.extend(store.list_objects(Some(Kind::ScheduleOverride)).await?);
+    }
+    Ok(out)
 }
 
 pub(crate) fn target_label(t: &Target) -> String {
