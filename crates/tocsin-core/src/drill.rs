@@ -46,6 +46,10 @@ pub struct DrillStarted {
 /// One step of the drill's report.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DrillStep {
+    /// `paged` (escalation reached someone), `nobody` (a level reached
+    /// nobody), `delivered` (a notification arrived: `via` is the contact
+    /// method), `failed` (a delivery attempt failed), `acknowledged`.
+    pub what: String,
     /// Seconds after the drill started.
     pub after_seconds: i64,
     /// 1-based escalation level.
@@ -153,7 +157,8 @@ pub async fn end(
     Ok(())
 }
 
-/// Who was reached at which level, and how long after `started`.
+/// Who was reached at which level, whose notifications arrived, and who
+/// acknowledged — each with how long after `started` it happened.
 pub fn report(timeline: &[TimelineRecord], started: Timestamp) -> Vec<DrillStep> {
     timeline
         .iter()
@@ -165,19 +170,30 @@ pub fn report(timeline: &[TimelineRecord], started: Timestamp) -> Vec<DrillStep>
                 .and_then(serde_json::Value::as_i64)
                 .unwrap_or(0);
             let text = |k: &str| t.detail.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            let step = |what: &str, user: Option<String>, via: Option<String>| DrillStep {
+                what: what.to_owned(),
+                after_seconds: after,
+                level,
+                user,
+                via,
+            };
+            let n = &t.detail["notification"];
+            let contact = || {
+                Some(format!(
+                    "{} ({})",
+                    n["contact"].as_str().unwrap_or(""),
+                    n["channel"].as_str().unwrap_or("")
+                ))
+            };
+            let person = || n["user"].as_str().map(str::to_owned);
             match t.kind.as_str() {
-                "escalation.page" => Some(DrillStep {
-                    after_seconds: after,
-                    level,
-                    user: text("user"),
-                    via: text("via"),
-                }),
-                "escalation.nobody" => Some(DrillStep {
-                    after_seconds: after,
-                    level,
-                    user: None,
-                    via: None,
-                }),
+                "escalation.page" => Some(step("paged", text("user"), text("via"))),
+                "escalation.nobody" => Some(step("nobody", None, None)),
+                "notification.delivered" => Some(step("delivered", person(), contact())),
+                "notification.failed" | "notification.dead" => {
+                    Some(step("failed", person(), contact()))
+                }
+                "incident.acknowledged" => Some(step("acknowledged", text("by"), None)),
                 _ => None,
             }
         })

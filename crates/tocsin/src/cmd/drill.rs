@@ -71,11 +71,16 @@ pub async fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
                 .as_str()
                 .map(|v| format!(" via {v}"))
                 .unwrap_or_default();
-            println!(
-                "  +{:>4} s  level {}: {who}{via}",
-                s["after_seconds"].as_i64().unwrap_or(0),
-                s["level"].as_i64().unwrap_or(0)
-            );
+            let after = s["after_seconds"].as_i64().unwrap_or(0);
+            match s["what"].as_str().unwrap_or("paged") {
+                "delivered" => println!("  +{after:>4} s  delivered to {who}{via}"),
+                "failed" => println!("  +{after:>4} s  delivery to {who}{via} failed"),
+                "acknowledged" => println!("  +{after:>4} s  acknowledged by {who}"),
+                _ => println!(
+                    "  +{after:>4} s  level {}: {who}{via}",
+                    s["level"].as_i64().unwrap_or(0)
+                ),
+            }
         }
         shown = shown.max(steps.len());
         if Instant::now() >= deadline {
