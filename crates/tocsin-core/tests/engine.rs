@@ -479,7 +479,7 @@ async fn escalation_pages_on_time_and_stops_on_ack(db: Db) {
         paged.contains(&"alice@2026-03-02T10:10:00Z".to_owned()),
         "{paged:?}"
     );
-    // Alice's rules: phone at once, email after 5 minutes.
+    // Alice's rules: the console and phone at once, email after 5 minutes.
     let intents = store.incident_intents(incident).await.unwrap();
     let alice: Vec<(String, Timestamp)> = intents
         .iter()
@@ -489,6 +489,7 @@ async fn escalation_pages_on_time_and_stops_on_ack(db: Db) {
     assert_eq!(
         alice,
         [
+            ("console".to_owned(), at("2026-03-02T10:10:00Z")),
             ("phone".to_owned(), at("2026-03-02T10:10:00Z")),
             ("work-email".to_owned(), at("2026-03-02T10:15:00Z"))
         ]

@@ -110,6 +110,11 @@ impl Message {
     pub fn headline(&self) -> String {
         let i = &self.incident;
         let drill = if i.drill { "[DRILL] " } else { "" };
+        // A drill's title carries the mark too; say it once, first.
+        let title = match i.drill {
+            true => i.title.trim_start_matches("[DRILL]").trim_start(),
+            false => i.title.as_str(),
+        };
         let what = match self.kind {
             MessageKind::Page | MessageKind::Update => String::new(),
             MessageKind::Resolved => "Resolved: ".to_owned(),
@@ -117,11 +122,10 @@ impl Message {
             MessageKind::DeadLetter => "Undelivered notification: ".to_owned(),
         };
         format!(
-            "{drill}{what}{} #{} {}: {}",
+            "{drill}{what}{} #{} {}: {title}",
             i.severity.label(),
             i.number,
             i.service,
-            i.title
         )
     }
 }
