@@ -66,6 +66,11 @@ pub async fn run(
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
     let channels = crate::channels::build(&channel_args, clock.clone())?;
+    if public_url.is_none() {
+        tracing::warn!(
+            "links in notifications point at http://{listen}; set --public-url (TOCSIN_PUBLIC_URL) to where people reach tocsin"
+        );
+    }
     let links = Links {
         base_url: public_url
             .clone()
