@@ -3363,3 +3363,59 @@ pub async fn notifications_outbox_and_rate_limit(store: Arc<dyn Store>) {
         "the first value wins"
     );
 }
+
+/// What a database held before the outbox migration (version 7): an
+/// incident, one notification intent still pending and one sent. Written
+/// by the upgrade tests at version 6; [`outbox_upgrade_kept_intents`] checks
+/// the result after the upgrade. SQL valid on both backends.
+pub const BEFORE_OUTBOX: &[&str] = &[
+    "INSERT INTO incidents (service, title, severity, status, group_key, created_at, \
+     acknowledged_at, resolved_at, open_alerts, paged, updated_at) \
+     VALUES ('web', 'Old page', 'sev2', 'triggered', NULL, 1772445600000, NULL, NULL, 1, TRUE, \
+     1772445600000)",
+    "INSERT INTO notification_intents (incident_id, user_name, contact, kind, address, due_at, \
+     level, cycle, state, created_at, key) VALUES \
+     (1, 'alice', 'hook', 'webhook', 'https://example.com/h', 1772445900000, 0, 0, 'pending', \
+      1772445600000, 'old-pending'), \
+     (1, 'alice', 'mail', 'email', 'alice@example.com', 1772445600000, 0, 0, 'sent', \
+      1772445600000, 'old-sent')",
+];
+
+/// After the outbox migration: the pending intent is a queued notification
+/// with its delivery job due when it was due; the sent one is delivered and
+/// gets no job. Nothing acknowledged before the upgrade is lost.
+pub async fn outbox_upgrade_kept_intents(store: Arc<dyn Store>) {
+    use crate::notify::{DeliveryState, Purpose, deliver_job_key};
+    let all = store.incident_notifications(1, None).await.unwrap();
+    let state = |key: &str| {
+        all.iter()
+            .find(|n| n.key == key)
+            .map(|n| (n.state, n.purpose))
+    };
+    assert_eq!(
+        state("old-pending"),
+        Some((DeliveryState::Queued, Purpose::Page)),
+        "{all:?}"
+    );
+    assert_eq!(
+        state("old-sent"),
+        Some((DeliveryState::Delivered, Purpose::Page)),
+        "{all:?}"
+    );
+    let job = store
+        .job_by_key(&deliver_job_key("old-pending"))
+        .await
+        .unwrap()
+        .expect("the pending one has its delivery job");
+    assert_eq!(
+        job.due_at,
+        Timestamp::from_millisecond(1_772_445_900_000).unwrap()
+    );
+    assert!(
+        store
+            .job_by_key(&deliver_job_key("old-sent"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
