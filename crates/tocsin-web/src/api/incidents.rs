@@ -118,8 +118,8 @@ pub struct IncidentDetail {
     /// Escalation's record: each level reached, each person paged, why it
     /// stopped; oldest first.
     pub escalation: Vec<TimelineView>,
-    /// The notifications escalation asked for, by due time (`pending` until
-    /// the notifications work delivers them).
+    /// The incident's notifications (pages by each person's rules), by due
+    /// time, with their delivery state (docs/notifications.md).
     pub notifications: Vec<IntentView>,
 }
 
@@ -144,6 +144,8 @@ pub struct IntentView {
     /// 1-based.
     pub level: i64,
     pub cycle: i64,
+    /// `queued`, `sending`, `delivered`, `failed` (retrying), `dead` or
+    /// `cancelled` (acknowledged before it was due).
     pub state: String,
 }
 
