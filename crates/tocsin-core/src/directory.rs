@@ -9,11 +9,13 @@
 //! dropped on the way in: nothing read through here can leak one.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 use tocsin_domain::Name;
 use tocsin_domain::catalog::{
-    EscalationPolicy, Integration, MaintenanceWindow, Object, Schedule, ScheduleOverride, Service,
-    Silence, Team, User,
+    EscalationPolicy, Integration, MaintenanceWindow, MessageTemplate, Object, Schedule,
+    ScheduleOverride, Service, Silence, Team, User,
 };
+use tocsin_domain::notify::template::Templates;
 use tocsin_domain::plan::Current;
 use tocsin_store::{Store, StoreError};
 
@@ -52,6 +54,21 @@ pub struct Directory {
     pub silences: BTreeMap<Name, Entry<Silence>>,
     pub maintenance_windows: BTreeMap<Name, Entry<MaintenanceWindow>>,
     pub schedule_overrides: BTreeMap<Name, Entry<ScheduleOverride>>,
+    pub message_templates: BTreeMap<Name, Entry<MessageTemplate>>,
+    /// [`Self::message_templates`] compiled, on first use (most snapshots,
+    /// the web UI's, never render a message).
+    templates: TemplateCache,
+}
+
+/// The compiled templates of a snapshot. Not part of a snapshot's
+/// equality: they follow from its `message_templates`.
+#[derive(Debug, Clone, Default)]
+struct TemplateCache(OnceLock<Templates>);
+
+impl PartialEq for TemplateCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Directory {
@@ -89,9 +106,20 @@ impl Directory {
                 Object::ScheduleOverride(o) => {
                     _ = d.schedule_overrides.insert(name, Entry::new(o, meta))
                 }
+                Object::MessageTemplate(o) => {
+                    _ = d.message_templates.insert(name, Entry::new(o, meta))
+                }
             }
         }
         d
+    }
+
+    /// The declared message templates, compiled on the first call (later
+    /// changes to `message_templates` are not seen: a snapshot is read once).
+    pub fn templates(&self) -> &Templates {
+        self.templates
+            .0
+            .get_or_init(|| Templates::new(self.message_templates.values().map(|e| &e.spec)))
     }
 
     /// Services matching every word of `query` (case-insensitive) in

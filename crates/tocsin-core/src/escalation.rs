@@ -351,7 +351,7 @@ async fn fire(
                 intents.push(NewIntent {
                     incident,
                     key: key(&format!("intent:{}:{}", i.user, i.contact)),
-                    user: i.user,
+                    user: Some(i.user),
                     contact: i.contact,
                     kind: i.kind,
                     address: i.address,
@@ -360,6 +360,7 @@ async fn fire(
                     cycle: step.cycle,
                     purpose: tocsin_store::notify::Purpose::Page,
                     previous: None,
+                    text: None,
                 });
             }
         }
@@ -551,7 +552,7 @@ pub(crate) fn reach_now(
                 intents.push(NewIntent {
                     incident,
                     key: key(&format!("intent:{}:{}", i.user, i.contact)),
-                    user: i.user,
+                    user: Some(i.user),
                     contact: i.contact,
                     kind: i.kind,
                     address: i.address,
@@ -560,6 +561,7 @@ pub(crate) fn reach_now(
                     cycle: 0,
                     purpose: tocsin_store::notify::Purpose::Page,
                     previous: None,
+                    text: None,
                 });
             }
         }

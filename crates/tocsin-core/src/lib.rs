@@ -20,5 +20,8 @@ pub mod noise;
 pub mod notify;
 pub mod oncall;
 pub mod profile;
+pub mod reminders;
+pub mod response;
+pub mod review;
 pub mod session;
 pub mod token;

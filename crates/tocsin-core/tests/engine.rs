@@ -10,73 +10,14 @@
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tocsin_core::clock::{Clock, ManualClock};
 use tocsin_core::engine::{Engine, EngineConfig, JobError, JobHandler, Module};
 use tocsin_store::{ClaimedJob, NewJob, Store};
-use tocsin_store_sqlite::{OpenMode, SqliteStore};
 
-/// Where a test's database lives; `open` may be called again to simulate a
-/// restart or a second instance.
-enum Db {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir, PathBuf),
-    Postgres(String),
-}
-
-impl Db {
-    async fn sqlite() -> Db {
-        let (dir, path) = tocsin_store_sqlite::testing::fresh_file();
-        Db::Sqlite(dir, path)
-    }
-
-    /// A new connection (pool) to the same database, migrated. For SQLite
-    /// the first opener is the server (holding the file lock), later ones
-    /// clients: the single-instance rule is about processes, and these
-    /// share one.
-    async fn open(&self, server: bool) -> Arc<dyn Store> {
-        let store: Arc<dyn Store> = match self {
-            Db::Sqlite(_, path) => {
-                let mode = if server {
-                    OpenMode::Server
-                } else {
-                    OpenMode::Client
-                };
-                Arc::new(SqliteStore::open(path, mode).await.unwrap())
-            }
-            Db::Postgres(url) => Arc::new(
-                tocsin_store_postgres::PostgresStore::connect(url)
-                    .await
-                    .unwrap(),
-            ),
-        };
-        store.migrate().await.unwrap();
-        store
-    }
-}
-
-/// Runs a scenario on SQLite and (when configured) PostgreSQL.
-macro_rules! on_both_backends {
-    ($scenario:ident) => {
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$scenario(super::Db::sqlite().await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                match tocsin_store_postgres::testing::fresh_database().await {
-                    Some(url) => {
-                        super::$scenario(super::Db::Postgres(url.clone())).await;
-                        tocsin_store_postgres::testing::drop_database(&url).await;
-                    }
-                    None => eprintln!("skipped: TOCSIN_TEST_POSTGRES_URL not set"),
-                }
-            }
-        }
-    };
-}
+#[macro_use]
+mod support;
+use support::*;
 
 fn t0() -> Timestamp {
     "2026-03-29T00:30:00Z".parse().unwrap()
@@ -375,81 +316,6 @@ on_both_backends!(singleton_modules_run_on_one_engine_at_a_time);
 
 // --- Escalation on the engine --------------------------------------------
 
-fn at(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
-
-/// An alert for the demo's checkout (policy payments-default: level 1 the
-/// payments-primary schedule, 10 min; level 2 team payments, 15 min;
-/// repeated twice); returns the incident number.
-async fn checkout_incident(store: &Arc<dyn Store>, now: Timestamp, action: &str) -> Option<i64> {
-    use tocsin_domain::ingest::{Event, EventAction};
-    let action = match action {
-        "trigger" => EventAction::Trigger,
-        _ => EventAction::Acknowledge,
-    };
-    let event = Event {
-        action,
-        dedup_key: "checkout-5xx".into(),
-        summary: "Checkout returns 5xx".into(),
-        source: None,
-        severity: tocsin_domain::Severity::Sev2,
-        sender_severity: None,
-        occurred_at: None,
-        component: None,
-        group: None,
-        class: None,
-        labels: Default::default(),
-        details: serde_json::Value::Null,
-        links: vec![],
-        images: vec![],
-        note: None,
-    };
-    let item = tocsin_store::IngestItem {
-        integration: tocsin_domain::Name::parse("checkout-alertmanager").unwrap(),
-        service: tocsin_domain::Name::parse("checkout").unwrap(),
-        event,
-        received_at: now,
-        request_id: None,
-    };
-    store
-        .ingest(&[item], &Default::default(), now)
-        .await
-        .unwrap()[0]
-        .incident
-}
-
-/// The demo organisation loaded at `start`, and an open checkout incident.
-async fn demo_incident(store: &Arc<dyn Store>, start: &str) -> (ManualClock, i64) {
-    let clock = ManualClock::new(at(start));
-    tocsin_core::demo::load_if_empty(store.as_ref(), clock.now())
-        .await
-        .unwrap();
-    let incident = checkout_incident(store, clock.now(), "trigger")
-        .await
-        .unwrap();
-    (clock, incident)
-}
-
-fn escalator_engine(store: &Arc<dyn Store>, clock: &ManualClock, worker: &str) -> Engine {
-    use tocsin_core::escalation::Escalator;
-    let c: Arc<dyn Clock> = Arc::new(clock.clone());
-    Engine::new(store.clone(), c.clone(), worker)
-        .with_handler(Arc::new(Escalator::pages(store.clone(), c.clone())))
-        .with_handler(Arc::new(Escalator::steps(store.clone(), c)))
-}
-
-async fn pages(store: &Arc<dyn Store>, incident: i64) -> Vec<String> {
-    store
-        .incident_timeline(incident)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.kind == "escalation.page")
-        .map(|e| format!("{}@{}", e.detail["user"].as_str().unwrap(), e.at))
-        .collect()
-}
-
 /// "Incident at 10:00, nobody acks: level 1 pages whoever is on call; at
 /// 10:10 level 2 pages the team (alice, bob, carol); ack at 10:11, nothing
 /// more": on time, once,
@@ -483,7 +349,7 @@ async fn escalation_pages_on_time_and_stops_on_ack(db: Db) {
     let intents = store.incident_intents(incident).await.unwrap();
     let alice: Vec<(String, Timestamp)> = intents
         .iter()
-        .filter(|i| i.user.as_str() == "alice")
+        .filter(|i| i.user.as_ref().is_some_and(|u| u.as_str() == "alice"))
         .map(|i| (i.contact.to_string(), i.due_at))
         .collect();
     assert_eq!(
@@ -638,15 +504,6 @@ async fn a_manual_escalation_fires_the_next_level_now(db: Db) {
     store.close().await;
 }
 on_both_backends!(a_manual_escalation_fires_the_next_level_now);
-
-fn responder(name: &str) -> tocsin_domain::access::Principal {
-    tocsin_domain::access::Principal {
-        user: Some(tocsin_domain::Name::parse(name).unwrap()),
-        label: name.into(),
-        role: tocsin_domain::access::Role::Responder,
-        teams: [tocsin_domain::Name::parse("payments").unwrap()].into(),
-    }
-}
 
 /// Resolved by hand at 10:02: its alerts resolve, the 10:10 step stops;
 /// reopened at 10:20: escalation starts again at level 1 at once (a new

@@ -1,7 +1,9 @@
 //! Pure types and rules of tocsin: names, the declared catalog (teams, users,
 //! services, schedules, escalation policies, integrations, silences,
-//! maintenance windows), what mutes an alert (`noise`), severities, API
-//! token scopes, and the diff that turns a desired catalog into a plan.
+//! maintenance windows, message templates), what mutes an alert (`noise`),
+//! what a notification says and how templates reword it (`notify`),
+//! severities, API token scopes, and the diff that turns a desired catalog
+//! into a plan.
 //!
 //! Invariants: no I/O, no async, no database or HTTP types. Time, when a rule
 //! needs it, is an argument.
@@ -17,6 +19,8 @@ pub mod noise;
 pub mod notify;
 pub mod oncall;
 pub mod plan;
+pub mod response;
+pub mod review;
 pub mod severity;
 pub mod token;
 

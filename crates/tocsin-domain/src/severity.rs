@@ -32,6 +32,17 @@ impl Severity {
         ["Sev1", "Sev2", "Sev3", "Sev4", "Sev5"][self as usize]
     }
 
+    /// What it means, in the common scale's words.
+    pub fn definition(self) -> &'static str {
+        [
+            "complete outage",
+            "major functionality broken or revenue affected",
+            "minor problem",
+            "redundant component failure",
+            "false alarm or unactionable alert; never pages",
+        ][self as usize]
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL
             .into_iter()

@@ -53,7 +53,7 @@ pub fn render(message: &Message) -> String {
 }
 
 /// Everything after the headline, one section per line (or indented
-/// lines), empty sections left out.
+/// lines), empty sections left out; then the links to act.
 pub fn body(message: &Message) -> String {
     let m = message;
     let mut out = sections(m);
@@ -69,8 +69,12 @@ pub fn body(message: &Message) -> String {
 }
 
 /// The lines between the headline and the links, for channels that show
-/// links as buttons of their own (ntfy).
+/// links as buttons of their own (ntfy): a template's body when the
+/// message has one, else tocsin's own sections.
 pub(crate) fn sections(m: &Message) -> Vec<String> {
+    if let Some(body) = &m.body {
+        return body.lines().map(str::to_owned).collect();
+    }
     let mut out: Vec<String> = Vec::new();
     match m.kind {
         MessageKind::Resolved => {

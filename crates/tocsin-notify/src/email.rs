@@ -349,6 +349,18 @@ pub(crate) fn text_body(m: &Message) -> String {
         let _ = writeln!(t, "{DRILL_NOTE}");
     }
     t.push('\n');
+    if let Some(body) = &m.body {
+        if !body.trim().is_empty() {
+            let _ = writeln!(t, "{}\n", body.trim_end());
+        }
+        let _ = writeln!(t, "Open the incident: {}", m.actions.incident_url);
+        if m.kind != MessageKind::Resolved
+            && let Some(ack) = &m.actions.acknowledge_url
+        {
+            let _ = writeln!(t, "Acknowledge #{} (one click): {ack}", i.number);
+        }
+        return t;
+    }
     match m.kind {
         MessageKind::Resolved => {
             let _ = writeln!(t, "#{} on {} is resolved.", i.number, i.service);
@@ -435,6 +447,19 @@ pub(crate) fn html_body(m: &Message) -> String {
         "<p>{}</p>",
         link(&m.actions.incident_url, "Open the incident")
     );
+    if let Some(body) = &m.body {
+        // Plain text: escaped, a paragraph per blank-line-separated block,
+        // its line breaks kept.
+        for paragraph in paragraphs(body) {
+            let _ = writeln!(h, "<p>{}</p>", lines(&paragraph));
+        }
+        match m.kind {
+            MessageKind::Resolved => h.push_str(&open),
+            _ => h.push_str(&links(m)),
+        }
+        h.push('\n');
+        return h;
+    }
     match m.kind {
         MessageKind::Resolved => {
             let _ = writeln!(
@@ -528,20 +553,47 @@ pub(crate) fn html_body(m: &Message) -> String {
         }
         h.push_str("</ul>\n");
     }
-    let _ = write!(
-        h,
-        "<p>{}",
-        link(&m.actions.incident_url, "Open the incident")
-    );
+    h.push_str(&links(m));
+    h.push('\n');
+    h
+}
+
+/// `<p>` with the link to the incident and, when the message has one, the
+/// one-click acknowledge link.
+fn links(m: &Message) -> String {
+    let mut h = format!("<p>{}", link(&m.actions.incident_url, "Open the incident"));
     if let Some(ack) = &m.actions.acknowledge_url {
         let _ = write!(
             h,
             " · <strong>{}</strong>",
-            link(ack, &format!("Acknowledge #{} (one click)", i.number))
+            link(
+                ack,
+                &format!("Acknowledge #{} (one click)", m.incident.number)
+            )
         );
     }
-    h.push_str("</p>\n");
+    h.push_str("</p>");
     h
+}
+
+/// A text's paragraphs: blocks of lines between blank lines.
+fn paragraphs(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                out.push(current.join("\n"));
+                current.clear();
+            }
+        } else {
+            current.push(line);
+        }
+    }
+    if !current.is_empty() {
+        out.push(current.join("\n"));
+    }
+    out
 }
 
 /// Escaped text with its line breaks kept.

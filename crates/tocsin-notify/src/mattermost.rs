@@ -65,11 +65,14 @@ pub fn color(severity: Severity) -> &'static str {
 /// title_link, text, fields}]}`.
 pub fn render(message: &Message) -> Value {
     let m = message;
-    let mut text = format!("**{}**\n{}", m.headline(), source_line(m));
-    if m.kind == MessageKind::Update
-        && let Some(update) = non_empty(m.text.as_deref())
-    {
-        text.push_str(&format!("\n**Update:** {update}"));
+    let mut text = format!("**{}**", m.headline());
+    if m.body.is_none() {
+        text.push_str(&format!("\n{}", source_line(m)));
+        if m.kind == MessageKind::Update
+            && let Some(update) = non_empty(m.text.as_deref())
+        {
+            text.push_str(&format!("\n**Update:** {update}"));
+        }
     }
 
     let mut attachment = Map::new();
@@ -95,10 +98,32 @@ pub fn render(message: &Message) -> Value {
     json!({ "text": text, "attachments": [attachment] })
 }
 
-/// The attachment's markdown: what breaks, what to do, what changed, and
-/// where to act.
+/// The attachment's markdown: what breaks, what to do, what changed (or a
+/// template's body, as markdown), and where to act.
 fn details(m: &Message) -> String {
     let mut out: Vec<String> = Vec::new();
+    match m.body.as_deref() {
+        Some(body) if !body.trim().is_empty() => out.push(body.to_owned()),
+        Some(_) => {}
+        None => sections(m, &mut out),
+    }
+    let mut links = Vec::new();
+    if !m.actions.incident_url.trim().is_empty() {
+        links.push(format!("[Open incident]({})", m.actions.incident_url));
+    }
+    if m.kind != MessageKind::Resolved
+        && let Some(ack) = non_empty(m.actions.acknowledge_url.as_deref())
+    {
+        links.push(format!("[Acknowledge]({ack})"));
+    }
+    if !links.is_empty() {
+        out.push(links.join(" · "));
+    }
+    out.join("\n\n")
+}
+
+/// tocsin's own details, before the links.
+fn sections(m: &Message, out: &mut Vec<String>) {
     match m.kind {
         MessageKind::Resolved => {}
         MessageKind::Bundle => {
@@ -148,19 +173,6 @@ fn details(m: &Message) -> String {
             }
         }
     }
-    let mut links = Vec::new();
-    if !m.actions.incident_url.trim().is_empty() {
-        links.push(format!("[Open incident]({})", m.actions.incident_url));
-    }
-    if m.kind != MessageKind::Resolved
-        && let Some(ack) = non_empty(m.actions.acknowledge_url.as_deref())
-    {
-        links.push(format!("[Acknowledge]({ack})"));
-    }
-    if !links.is_empty() {
-        out.push(links.join(" · "));
-    }
-    out.join("\n\n")
 }
 
 /// `Source: prometheus-prod · For: Alice Example`.

@@ -3,6 +3,8 @@
 
 use jiff::Timestamp;
 use tocsin_domain::Severity;
+use tocsin_domain::catalog::{ContactKind, MessageTemplate};
+use tocsin_domain::notify::template::Templates;
 use tocsin_domain::notify::{Actions, ChangeLine, IncidentLine, LinkLine, Message, MessageKind};
 
 fn at(s: &str) -> Timestamp {
@@ -48,6 +50,8 @@ pub fn page() -> Message {
         },
         text: None,
         also: Vec::new(),
+        title: None,
+        body: None,
     }
 }
 
@@ -82,6 +86,8 @@ pub fn bare() -> Message {
         },
         text: None,
         also: Vec::new(),
+        title: None,
+        body: None,
     }
 }
 
@@ -133,5 +139,28 @@ pub fn dead_letter() -> Message {
         "slack to Alice Example failed 5 times: slack: chat.postMessage refused: channel_not_found"
             .to_owned(),
     );
+    m
+}
+
+/// The template [`templated`] is rendered with: a short title, and a body
+/// with a blank line and characters every markup must escape.
+#[allow(clippy::expect_used)] // a literal, checked by the snapshot tests
+pub fn template() -> MessageTemplate {
+    serde_json::from_value(serde_json::json!({
+        "name": "house-style",
+        "messages": ["page"],
+        "title": "{{ severity }} {{ incident.service }} is failing: {{ incident.title }}",
+        "body": "Customers: {{ impact }}\n\
+                 Runbooks: {{ runbooks | map(attribute='url') | join(', ') }}\n\
+                 \n\
+                 Stuck? Ask in #payments & page <payments-lead>.\n",
+    }))
+    .expect("the sample template has a template's shape")
+}
+
+/// [`page`] reworded by the organisation's template ([`template`]).
+pub fn templated() -> Message {
+    let mut m = page();
+    let _ = Templates::new([&template()]).apply(&mut m, ContactKind::Slack);
     m
 }

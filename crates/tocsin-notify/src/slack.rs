@@ -122,6 +122,19 @@ fn fallback(m: &Message) -> String {
 
 fn blocks(m: &Message) -> Vec<Value> {
     let mut blocks = vec![header(&m.headline())];
+    match m.body.as_deref() {
+        // A template's body: plain text, escaped, so its own `*bold*` works
+        // but nothing in it (an alert's title) can mention or link.
+        Some(body) if !body.trim().is_empty() => blocks.push(section(&escape(body))),
+        Some(_) => {}
+        None => sections(m, &mut blocks),
+    }
+    blocks.extend(actions(m));
+    blocks
+}
+
+/// tocsin's own sections between the header and the actions.
+fn sections(m: &Message, blocks: &mut Vec<Value>) {
     match m.kind {
         MessageKind::Resolved => {
             blocks.push(context(&escape(&origin(m))));
@@ -178,8 +191,6 @@ fn blocks(m: &Message) -> Vec<Value> {
             }
         }
     }
-    blocks.extend(actions(m));
-    blocks
 }
 
 /// The buttons (interactive pages and updates of unresolved incidents) or

@@ -92,6 +92,23 @@ fn lines(text: &str) -> impl Iterator<Item = Value> + '_ {
         .map(|l| json!({ "type": "TextBlock", "text": l, "wrap": true, "spacing": "None" }))
 }
 
+/// A template's body: one block per line, as Teams ignores single line
+/// breaks; a blank line leaves a gap before the next block.
+fn template_blocks(text: &str) -> Vec<Value> {
+    let mut blocks = Vec::new();
+    let mut gap = true;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            gap = true;
+            continue;
+        }
+        let spacing = if gap { "Medium" } else { "None" };
+        blocks.push(json!({ "type": "TextBlock", "text": line, "wrap": true, "spacing": spacing }));
+        gap = false;
+    }
+    blocks
+}
+
 fn headline_color(m: &Message) -> &'static str {
     match (m.kind, m.incident.severity) {
         (MessageKind::Resolved, _) => "Good",
@@ -111,6 +128,10 @@ fn body(m: &Message) -> Vec<Value> {
         "weight": "Bolder",
         "color": headline_color(m),
     })];
+    if let Some(text) = &m.body {
+        body.extend(template_blocks(text));
+        return body;
+    }
     let mut facts = vec![
         ("Source", m.incident.source.clone()),
         ("Status", m.incident.status.clone()),

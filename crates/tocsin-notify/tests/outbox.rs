@@ -5,8 +5,9 @@
 //! the receiver drops; two instances deliver each notification once; a
 //! permanent failure is dead at once and told to the admins; a storm to one
 //! person is bundled; the resolution goes where the page went; a page not
-//! yet due when the incident is acknowledged is cancelled. Time is a
-//! [`ManualClock`]; nothing sleeps.
+//! yet due when the incident is acknowledged is cancelled; a declared
+//! message template rewords what is sent. Time is a [`ManualClock`];
+//! nothing sleeps.
 //!
 //! PostgreSQL runs when `TOCSIN_TEST_POSTGRES_URL` is set (CI sets it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -240,11 +241,17 @@ fn engine(
 }
 
 async fn hub(db: &Db, base: &str, start: &str) -> Hub {
+    hub_with(db, base, start, "").await
+}
+
+/// A hub whose catalog also declares `extra` (more lists of the same
+/// manifest document).
+async fn hub_with(db: &Db, base: &str, start: &str, extra: &str) -> Hub {
     let store = db.open(true).await;
     let clock = ManualClock::new(at(start));
     let manifests = manifest::parse(vec![Source {
         path: "catalog.yaml".into(),
-        text: manifest(base),
+        text: format!("{}{extra}", manifest(base)),
     }]);
     assert!(manifests.errors.is_empty(), "{:?}", manifests.errors);
     let plan = tocsin_core::catalog::plan(store.as_ref(), &manifests, false, &|_: &str| None)
@@ -664,3 +671,50 @@ async fn a_kill_between_send_and_mark_resends_with_the_same_key(db: Db) {
     h.store.close().await;
 }
 on_both_backends!(a_kill_between_send_and_mark_resends_with_the_same_key);
+
+/// A message template declared in the manifests rewords the pages the
+/// webhook sends (title and body fields of the message), and only them:
+/// the resolution, which it does not name, is tocsin's own.
+async fn a_declared_template_rewords_what_is_sent(db: Db) {
+    let (rx, base) = Receiver::start().await;
+    let templates = r#"
+message_templates:
+  - name: webhook-pages
+    messages: [page]
+    channels: [webhook]
+    title: "{{ severity }} {{ incident.service }} is down: {{ incident.title }}"
+    body: |
+      {{ impact }}
+      First: {{ first_steps }}
+"#;
+    let h = hub_with(&db, &base, "2026-03-02T10:00:00Z", templates).await;
+    let number = h.alert("db-down", "trigger").await.unwrap();
+    h.settle().await;
+    assert_eq!(rx.counts(), (1, 1));
+    let page = rx.got.lock().unwrap()[0].1.clone();
+    assert_eq!(
+        page["message"]["title"], "Sev2 api is down: db-down is failing",
+        "{page}"
+    );
+    assert_eq!(
+        page["message"]["body"],
+        "Customers cannot log in.\nFirst: Check the identity provider first."
+    );
+    let ann = tocsin_domain::access::Principal {
+        user: Some(tocsin_domain::Name::parse("ann").unwrap()),
+        label: "ann".into(),
+        role: tocsin_domain::access::Role::Responder,
+        teams: [tocsin_domain::Name::parse("ops").unwrap()].into(),
+    };
+    h.clock.set(at("2026-03-02T10:03:00Z"));
+    tocsin_core::incident::resolve(h.store.as_ref(), &ann, number, None, h.clock.now())
+        .await
+        .unwrap();
+    h.settle().await;
+    let resolved = rx.got.lock().unwrap().last().unwrap().1.clone();
+    assert_eq!(resolved["event"], "resolved");
+    assert!(resolved["message"].get("title").is_none(), "{resolved}");
+    assert!(resolved["message"].get("body").is_none(), "{resolved}");
+    h.store.close().await;
+}
+on_both_backends!(a_declared_template_rewords_what_is_sent);

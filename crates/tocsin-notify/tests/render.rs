@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use tocsin_domain::notify::Message;
-use tocsin_notify::{console, mattermost, ntfy, sample, slack, teams, webhook};
+use tocsin_notify::{console, email, matrix, mattermost, ntfy, sample, slack, teams, webhook};
 
 fn samples() -> Vec<(&'static str, Message)> {
     vec![
@@ -16,6 +16,7 @@ fn samples() -> Vec<(&'static str, Message)> {
         ("bundle", sample::bundle()),
         ("update", sample::update()),
         ("dead_letter", sample::dead_letter()),
+        ("templated", sample::templated()),
     ]
 }
 
@@ -167,5 +168,90 @@ fn slack_buttons_carry_the_incident_number_for_chatops() {
     assert_eq!(
         actions["elements"][3]["url"],
         "https://tocsin.example.com/incidents/42"
+    );
+}
+
+/// Email and Matrix (which posts email's rendering) of a page reworded by
+/// a message template; the other channels' are in their own snapshots.
+#[test]
+fn templated_mail_and_matrix_renderings() {
+    let m = sample::templated();
+    let mail = email::render(&m);
+    insta::assert_snapshot!(
+        "email_templated",
+        format!(
+            "Subject: {}\n\n{}\n----\n{}",
+            mail.subject, mail.text, mail.html
+        )
+    );
+    let posted = matrix::render(&m);
+    insta::assert_snapshot!(
+        "matrix_templated",
+        format!("{}\n----\n{}", posted.body, posted.formatted_body)
+    );
+}
+
+/// A template's body replaces tocsin's sections on every channel, keeps
+/// the headline and the links to act, and is escaped in each markup.
+#[test]
+fn a_template_body_replaces_the_sections_and_keeps_the_links() {
+    let m = sample::templated();
+    assert_eq!(
+        m.headline(),
+        "Sev1 checkout is failing: Error rate above 5 % on /pay"
+    );
+    assert!(m.body.as_deref().unwrap().starts_with("Customers: "));
+    let mail = email::render(&m);
+    let posted = matrix::render(&m);
+    let renderings = [
+        ("console", console::render(&m)),
+        ("slack", slack::render(&m).to_string()),
+        ("mattermost", mattermost::render(&m).to_string()),
+        ("teams", teams::render(&m).to_string()),
+        ("ntfy", ntfy::render(&m).to_string()),
+        ("email text", mail.text.clone()),
+        ("email html", mail.html.clone()),
+        ("matrix", posted.body.clone()),
+        ("matrix html", posted.formatted_body.clone()),
+    ];
+    for (name, text) in &renderings {
+        assert!(
+            text.contains("Customers: Customers cannot pay"),
+            "{name}: {text}"
+        );
+        assert!(text.contains("is failing"), "{name}: {text}");
+        for absent in ["Impact", "First steps", "Recent changes", "SLO"] {
+            assert!(!text.contains(absent), "{name}: {absent} in {text}");
+        }
+        assert!(
+            text.contains("https://tocsin.example.com/incidents/42"),
+            "{name}: the incident link is kept: {text}"
+        );
+    }
+    // Markup is escaped where the channel has one.
+    let slack = slack::render(&m).to_string();
+    assert!(
+        slack.contains("&amp; page &lt;payments-lead&gt;"),
+        "{slack}"
+    );
+    for html in [&mail.html, &posted.formatted_body] {
+        assert!(html.contains("&amp; page &lt;payments-lead&gt;"), "{html}");
+        assert!(!html.contains("<payments-lead>"), "{html}");
+    }
+    // Buttons and one-click links stay.
+    assert!(slack.contains("tocsin.acknowledge"), "{slack}");
+    assert!(
+        mail.text.contains("Acknowledge #42 (one click)"),
+        "{}",
+        mail.text
+    );
+    // The generic webhook carries both as fields of the message.
+    let hook = webhook::render(&m);
+    assert_eq!(hook["message"]["title"], m.title.clone().unwrap());
+    assert_eq!(hook["message"]["body"], m.body.clone().unwrap());
+    assert!(
+        webhook::render(&sample::page())["message"]
+            .get("title")
+            .is_none()
     );
 }

@@ -79,6 +79,14 @@ impl Dialect for PostgresStore {
         &self.pool
     }
 
+    fn relaxed_pool(&self) -> &Pool<Postgres> {
+        &self.relaxed
+    }
+
+    async fn begin_relaxed(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        self.relaxed.begin().await.map_err(map)
+    }
+
     /// Concurrent instances may all migrate at start-up: sqlx takes a
     /// PostgreSQL advisory lock, so one migrates and the others then find
     /// nothing to do.
@@ -214,7 +222,7 @@ impl Dialect for PostgresStore {
             .bind(now)
             .bind(kinds)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.relaxed)
             .await
             .map_err(map)
     }

@@ -40,6 +40,10 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// `max_connections` (100).
 pub const MAX_CONNECTIONS: u32 = 10;
 
+/// The engine's claims, leases and locks (short statements): see
+/// [`tocsin_store_sqlx::Dialect::relaxed_pool`].
+pub const RELAXED_CONNECTIONS: u32 = 3;
+
 /// How long a caller waits for a pooled connection, and how long
 /// [`PostgresStore::connect`] waits for the server to answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,6 +52,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Sessions with `synchronous_commit = off`: see
+    /// [`tocsin_store_sqlx::Dialect::relaxed_pool`].
+    relaxed: PgPool,
 }
 
 impl PostgresStore {
@@ -85,11 +92,15 @@ impl PostgresStore {
                 }
             }
         }
+        let relaxed = PgPoolOptions::new()
+            .max_connections(RELAXED_CONNECTIONS)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_lazy_with(options.clone().options([("synchronous_commit", "off")]));
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect_lazy_with(options);
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore { pool, relaxed })
     }
 }
 

@@ -106,3 +106,31 @@ async fn concurrent_ingest_pages_once() {
     b.close().await;
     testing::drop_database(&url).await;
 }
+
+/// The incident list's filters on 100,000 incidents (by hand:
+/// `cargo test -p tocsin-store-postgres --test conformance -- --ignored`).
+#[tokio::test]
+#[ignore = "seeds 100,000 incidents; run by hand"]
+async fn search_incidents_at_scale() {
+    let Some(url) = testing::fresh_database().await else {
+        return;
+    };
+    let store = Arc::new(PostgresStore::connect(&url).await.expect("connect"));
+    store.migrate().await.expect("migrate");
+    let pool = sqlx::PgPool::connect(&url).await.expect("a second pool");
+    for statement in conformance::SEED_SEARCH_AT_SCALE {
+        sqlx::raw_sql(*statement)
+            .execute(&pool)
+            .await
+            .expect("seed");
+    }
+    sqlx::raw_sql("ANALYZE")
+        .execute(&pool)
+        .await
+        .expect("analyze");
+    pool.close().await;
+    conformance::search_incidents_at_scale(store.clone(), std::time::Duration::from_millis(250))
+        .await;
+    store.close().await;
+    testing::drop_database(&url).await;
+}

@@ -43,6 +43,17 @@ impl Dialect for SqliteStore {
         &self.pool
     }
 
+    fn relaxed_pool(&self) -> &Pool<Sqlite> {
+        &self.relaxed
+    }
+
+    async fn begin_relaxed(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.relaxed
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map)
+    }
+
     fn migrator() -> &'static Migrator {
         &MIGRATOR
     }
@@ -186,7 +197,7 @@ impl Dialect for SqliteStore {
             .bind(now)
             .bind(kinds)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.relaxed)
             .await
             .map_err(map)
     }

@@ -48,6 +48,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Writers are serialised by SQLite anyway; a few connections let readers
 /// (the web UI, `/readyz`) proceed beside a writer under WAL.
 const MAX_CONNECTIONS: u32 = 8;
+/// The engine's claims, leases and locks: see
+/// [`tocsin_store_sqlx::Dialect::relaxed_pool`].
+const RELAXED_CONNECTIONS: u32 = 3;
 
 /// Waiting longer than this for a pooled connection means something is stuck.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,6 +70,9 @@ pub enum OpenMode {
 #[derive(Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The same file, committing without a flush: see
+    /// [`tocsin_store_sqlx::Dialect::relaxed_pool`].
+    relaxed: SqlitePool,
     path: PathBuf,
     /// Held for the store's lifetime in [`OpenMode::Server`].
     lock: Option<ServerLock>,
@@ -99,6 +105,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
+        let relaxed_options = options.clone().synchronous(SqliteSynchronous::Normal);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -115,6 +122,14 @@ impl SqliteStore {
                 ),
                 other => other,
             })?;
+        // Opened after the first pool, which created the file and set WAL.
+        let relaxed = SqlitePoolOptions::new()
+            .max_connections(RELAXED_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .connect_with(relaxed_options)
+            .await
+            .map_err(map)?;
         tracing::debug!(
             path = %path.display(),
             ?mode,
@@ -123,6 +138,7 @@ impl SqliteStore {
         );
         Ok(SqliteStore {
             pool,
+            relaxed,
             path: path.to_owned(),
             lock,
         })

@@ -200,3 +200,30 @@ async fn concurrent_ingest_pages_once() {
     a.close().await;
     b.close().await;
 }
+
+/// The incident list's filters on 100,000 incidents (by hand:
+/// `cargo test -p tocsin-store-sqlite --test conformance -- --ignored`).
+#[tokio::test]
+#[ignore = "seeds 100,000 incidents; run by hand"]
+async fn search_incidents_at_scale() {
+    let (_dir, path) = testing::fresh_file();
+    let store = Arc::new(
+        SqliteStore::open(&path, OpenMode::Server)
+            .await
+            .expect("open"),
+    );
+    store.migrate().await.expect("migrate");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("a second pool");
+    for statement in conformance::SEED_SEARCH_AT_SCALE {
+        sqlx::raw_sql(*statement)
+            .execute(&pool)
+            .await
+            .expect("seed");
+    }
+    pool.close().await;
+    conformance::search_incidents_at_scale(store.clone(), std::time::Duration::from_millis(250))
+        .await;
+    store.close().await;
+}

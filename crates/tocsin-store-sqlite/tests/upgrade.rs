@@ -1,6 +1,8 @@
 //! Upgrading a database that holds data: notification intents written
 //! before the outbox migration (version 7) survive it — the pending one is
-//! queued with its delivery job, the sent one delivered.
+//! queued with its delivery job, the sent one delivered; incidents written
+//! before the response migration (version 8) read back with its new fields
+//! empty.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -24,5 +26,24 @@ async fn pending_intents_survive_the_outbox_migration() {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, OpenMode::Server).await.unwrap());
     assert!(store.migrate().await.unwrap().contains(&7));
     tocsin_store::conformance::outbox_upgrade_kept_intents(store.clone()).await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn incidents_survive_the_response_migration() {
+    let (_dir, path) = tocsin_store_sqlite::testing::fresh_file();
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    <SqliteStore as Dialect>::migrator()
+        .run_to(7, &pool)
+        .await
+        .unwrap();
+    for statement in tocsin_store::conformance::BEFORE_RESPONSE {
+        sqlx::raw_sql(*statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, OpenMode::Server).await.unwrap());
+    assert_eq!(store.migrate().await.unwrap(), [8]);
+    tocsin_store::conformance::response_upgrade_kept_incidents(store.clone()).await;
     store.close().await;
 }

@@ -32,6 +32,23 @@ pub trait Dialect: Send + Sync + 'static {
     /// The pool every statement outside a transaction runs on.
     fn pool(&self) -> &Pool<Self::Db>;
 
+    /// The pool for writes whose loss a restart repairs, committed without
+    /// waiting for the disk (SQLite `synchronous = NORMAL`, PostgreSQL
+    /// `synchronous_commit = off`): job claims, leases and their results,
+    /// module locks, a delivery's rate-limit slot and send hold. A power
+    /// cut may undo the last of them, never corrupt anything, and what it
+    /// undoes is redone (a job claimed again runs again; its handler is
+    /// idempotent by key). Never for anything acknowledged to a person or
+    /// a sender — events, catalog changes, notifications and their
+    /// outcomes wait for the disk. A process crash loses nothing either
+    /// way; this only saves a flush per write on the engine's hot path.
+    fn relaxed_pool(&self) -> &Pool<Self::Db>;
+
+    /// [`Dialect::begin_write`] on [`Dialect::relaxed_pool`].
+    fn begin_relaxed(
+        &self,
+    ) -> impl Future<Output = Result<Transaction<'static, Self::Db>, StoreError>> + Send;
+
     /// The backend's migrations, embedded at build time.
     fn migrator() -> &'static Migrator;
 

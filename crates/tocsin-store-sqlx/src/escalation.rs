@@ -55,20 +55,7 @@ macro_rules! __impl_escalation_store {
                     .fetch_all(self.pool())
                     .await
                     .map_err(map)?;
-                rows.into_iter()
-                    .map(|(id, incident, at, kind, actor, detail)| {
-                        Ok(TimelineRecord {
-                            id,
-                            incident,
-                            at: sql::timestamp(at)?,
-                            kind,
-                            actor,
-                            detail: serde_json::from_str(&detail).map_err(|e| {
-                                StoreError::Corrupt(format!("timeline {id}: detail: {e}"))
-                            })?,
-                        })
-                    })
-                    .collect()
+                rows.into_iter().map(sql::timeline_from_row).collect()
             }
 
             async fn incident_intents(
@@ -86,7 +73,7 @@ macro_rules! __impl_escalation_store {
                             Ok(IntentRecord {
                                 id,
                                 incident,
-                                user: sql::parse_name(&user)?,
+                                user: user.as_deref().map(sql::parse_name).transpose()?,
                                 contact: sql::parse_name(&contact)?,
                                 kind,
                                 address,
@@ -138,17 +125,24 @@ macro_rules! __impl_escalation_store {
             }
             record_step_in(conn, entries, intents, None, now).await?;
             for job in jobs {
-                sqlx::query(sql::ENQUEUE_JOB)
-                    .bind(&job.kind)
-                    .bind(&job.key)
-                    .bind(job.payload.to_string())
-                    .bind(sql::millis(job.due_at))
-                    .bind(ms)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(map)?;
+                enqueue_job_in(conn, job, ms).await?;
             }
             Ok(true)
+        }
+
+        /// Enqueues a job within a transaction; a job whose key exists is
+        /// left as it is.
+        async fn enqueue_job_in(conn: &mut Conn, job: &NewJob, now_ms: i64) -> Result<(), StoreError> {
+            sqlx::query(sql::ENQUEUE_JOB)
+                .bind(&job.kind)
+                .bind(&job.key)
+                .bind(job.payload.to_string())
+                .bind(sql::millis(job.due_at))
+                .bind(now_ms)
+                .execute(&mut *conn)
+                .await
+                .map_err(map)?;
+            Ok(())
         }
 
         async fn record_step_in(
@@ -179,7 +173,7 @@ macro_rules! __impl_escalation_store {
                 let inserted = sqlx::query(sql::INSERT_NOTIFICATION)
                     .bind(i.incident)
                     .bind(i.purpose.as_str())
-                    .bind(i.user.as_str())
+                    .bind(i.user.as_ref().map(|u| u.as_str()))
                     .bind(i.contact.as_str())
                     .bind(kind)
                     .bind(&i.address)
@@ -189,6 +183,7 @@ macro_rules! __impl_escalation_store {
                     .bind(i.previous.as_deref())
                     .bind(ms)
                     .bind(&i.key)
+                    .bind(i.text.as_deref())
                     .execute(&mut *conn)
                     .await
                     .map_err(map)?
@@ -207,15 +202,7 @@ macro_rules! __impl_escalation_store {
                 }
             }
             if let Some(job) = next {
-                sqlx::query(sql::ENQUEUE_JOB)
-                    .bind(&job.kind)
-                    .bind(&job.key)
-                    .bind(job.payload.to_string())
-                    .bind(sql::millis(job.due_at))
-                    .bind(ms)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(map)?;
+                enqueue_job_in(conn, job, ms).await?;
             }
             Ok(())
         }

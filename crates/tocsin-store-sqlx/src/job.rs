@@ -67,7 +67,7 @@ macro_rules! __impl_job_store {
                     .bind(id)
                     .bind(worker)
                     .bind(sql::millis(now))
-                    .execute(self.pool())
+                    .execute(self.relaxed_pool())
                     .await
                     .map_err(map)?;
                 Ok(done.rows_affected() == 1)
@@ -93,7 +93,7 @@ macro_rules! __impl_job_store {
                         .bind(error.as_str())
                         .bind(sql::millis(now)),
                 };
-                let done = query.execute(self.pool()).await.map_err(map)?;
+                let done = query.execute(self.relaxed_pool()).await.map_err(map)?;
                 Ok(done.rows_affected() == 1)
             }
 
@@ -107,7 +107,7 @@ macro_rules! __impl_job_store {
                     .bind(id)
                     .bind(worker)
                     .bind(sql::millis(until))
-                    .execute(self.pool())
+                    .execute(self.relaxed_pool())
                     .await
                     .map_err(map)?;
                 Ok(done.rows_affected() == 1)
@@ -151,7 +151,7 @@ macro_rules! __impl_job_store {
                     .bind(holder)
                     .bind(sql::millis_after(now, ttl))
                     .bind(sql::millis(now))
-                    .execute(self.pool())
+                    .execute(self.relaxed_pool())
                     .await
                     .map_err(map)?;
                 Ok(done.rows_affected() == 1)
@@ -161,7 +161,7 @@ macro_rules! __impl_job_store {
                 sqlx::query(sql::RELEASE_LOCK)
                     .bind(name)
                     .bind(holder)
-                    .execute(self.pool())
+                    .execute(self.relaxed_pool())
                     .await
                     .map_err(map)?;
                 Ok(())

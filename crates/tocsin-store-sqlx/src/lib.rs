@@ -7,7 +7,8 @@
 //! A backend crate implements [`Dialect`] for its store type (the pool, how
 //! a write transaction begins, the dialect's SQL, its error codes) and
 //! invokes [`impl_store!`] once, which expands to the `impl Store`,
-//! `CatalogStore`, `TokenStore`, `JobStore`, `AccountStore` and `AuditStore`
+//! `CatalogStore`, `TokenStore`, `JobStore`, `AccountStore`, `AuditStore`,
+//! `IngestStore`, `EscalationStore`, `NotifyStore` and `ResponseStore`
 //! blocks for that type. A macro rather than generic code because the
 //! orphan rule puts those impls in the backend crates, and because generic
 //! sqlx code would need every bound type and row tuple spelled out as
@@ -30,6 +31,7 @@ mod escalation;
 mod ingest;
 mod job;
 mod notify;
+mod response;
 mod store;
 mod token;
 mod tx;
@@ -112,6 +114,7 @@ macro_rules! impl_store {
             $crate::__impl_ingest_store!($store);
             $crate::__impl_escalation_store!($store);
             $crate::__impl_notify_store!($store);
+            $crate::__impl_response_store!($store);
         };
     };
 }

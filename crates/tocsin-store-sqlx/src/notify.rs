@@ -38,6 +38,15 @@ macro_rules! __impl_notify_store {
                 row.map(sql::notification_from_row).transpose()
             }
 
+            async fn notification_text(&self, key: &str) -> Result<Option<String>, StoreError> {
+                let row: Option<(Option<String>,)> = sqlx::query_as(sql::NOTIFICATION_TEXT)
+                    .bind(key)
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err(map)?;
+                Ok(row.and_then(|(t,)| t))
+            }
+
             async fn due_for_destination(
                 &self,
                 kind: &str,
@@ -72,7 +81,7 @@ macro_rules! __impl_notify_store {
                     .bind(now_ms)
                     .bind(interval)
                     .bind(tolerance)
-                    .fetch_optional(self.pool())
+                    .fetch_optional(self.relaxed_pool())
                     .await
                     .map_err(map)?;
                 if taken.is_some() {
@@ -81,7 +90,7 @@ macro_rules! __impl_notify_store {
                 let tat: Option<i64> = sqlx::query_scalar(sql::DESTINATION_TAT)
                     .bind(kind)
                     .bind(address)
-                    .fetch_optional(self.pool())
+                    .fetch_optional(self.relaxed_pool())
                     .await
                     .map_err(map)?;
                 let at = tat.map_or(now_ms, |t| t.saturating_sub(tolerance).max(now_ms));
@@ -94,7 +103,7 @@ macro_rules! __impl_notify_store {
                 now: Timestamp,
                 hold_until: Timestamp,
             ) -> Result<Vec<String>, StoreError> {
-                let mut tx = self.begin_write().await?;
+                let mut tx = self.begin_relaxed().await?;
                 let result = async {
                     let mut moved = Vec::new();
                     for key in keys {

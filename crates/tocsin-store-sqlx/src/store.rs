@@ -69,6 +69,7 @@ macro_rules! __impl_store_admin {
             }
 
             async fn close(&self) {
+                self.relaxed_pool().close().await;
                 self.pool().close().await;
             }
         }

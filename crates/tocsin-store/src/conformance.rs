@@ -138,6 +138,16 @@ macro_rules! conformance_tests {
             ingest_across_batches_and_dependencies,
             ingest_changes_and_reads,
             ingest_mutes_and_finds_requests,
+            response_declare_pages_or_acknowledges,
+            response_changes_apply_and_read_back,
+            response_conflicts_write_nothing,
+            response_reviews_are_versioned,
+            response_merge_moves_alerts,
+            response_close_and_reopen,
+            response_updates_are_idempotent_by_key,
+            response_timeline_after_pages,
+            response_action_item_queries,
+            response_search_filters,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -3221,7 +3231,7 @@ pub async fn notifications_outbox_and_rate_limit(store: Arc<dyn Store>) {
     let incident = r[0].incident.unwrap();
     let intent = crate::NewIntent {
         incident,
-        user: Name::parse("alice").unwrap(),
+        user: Some(Name::parse("alice").unwrap()),
         contact: Name::parse("hook").unwrap(),
         kind: tocsin_domain::catalog::ContactKind::Webhook,
         address: "https://example.com/hook".into(),
@@ -3231,6 +3241,7 @@ pub async fn notifications_outbox_and_rate_limit(store: Arc<dyn Store>) {
         purpose: Purpose::Page,
         previous: None,
         key: "n1".into(),
+        text: None,
     };
     let intent_for = |key: &str| crate::NewIntent {
         key: key.into(),
@@ -3364,6 +3375,1563 @@ pub async fn notifications_outbox_and_rate_limit(store: Arc<dyn Store>) {
     );
 }
 
+// ---------------------------------------------------------------------------
+// Incident response
+// ---------------------------------------------------------------------------
+
+fn declared(
+    service: &str,
+    title: &str,
+    severity: tocsin_domain::Severity,
+    page: bool,
+    commander: Option<&str>,
+) -> crate::NewIncident {
+    crate::NewIncident {
+        service: name(service),
+        also_services: vec![],
+        title: title.to_owned(),
+        severity,
+        summary: None,
+        page,
+        commander: commander.map(name),
+        entry: crate::response::DeclaredEntry {
+            actor: commander.unwrap_or("token:ci").to_owned(),
+            detail: json!({ "title": title }),
+        },
+    }
+}
+
+async fn declare(store: &Arc<dyn Store>, new: &crate::NewIncident, now: Timestamp) -> i64 {
+    ok(store.declare_incident(new, now).await, "declare_incident")
+}
+
+fn response_entry(incident: i64, key: &str, at: Timestamp) -> crate::NewTimelineEntry {
+    crate::NewTimelineEntry {
+        incident,
+        at,
+        kind: "incident.note".into(),
+        actor: "alice".into(),
+        detail: json!({ "key": key }),
+        key: key.into(),
+    }
+}
+
+fn response_intent(incident: i64, key: &str, at: Timestamp) -> crate::NewIntent {
+    crate::NewIntent {
+        incident,
+        user: Some(name("alice")),
+        contact: name("mail"),
+        kind: tocsin_domain::catalog::ContactKind::Email,
+        address: "alice@example.com".into(),
+        due_at: at,
+        level: 0,
+        cycle: 0,
+        purpose: crate::notify::Purpose::Update,
+        previous: None,
+        key: key.into(),
+        text: None,
+    }
+}
+
+/// Applies `changes` alone; panics unless they all applied.
+#[track_caller]
+fn applied(result: Result<crate::Responded, StoreError>, what: &str) -> Vec<i64> {
+    match ok(result, what) {
+        crate::Responded::Applied { action_items } => action_items,
+        other => panic!("{what}: expected the changes to apply, got {other:?}"),
+    }
+}
+
+async fn respond_only(
+    store: &Arc<dyn Store>,
+    changes: &[crate::ResponseChange],
+    now: Timestamp,
+    what: &str,
+) -> Vec<i64> {
+    applied(store.respond(changes, &[], &[], &[], now).await, what)
+}
+
+async fn incident(store: &Arc<dyn Store>, number: i64) -> crate::IncidentRecord {
+    ok(store.get_incident(number).await, "get_incident")
+        .unwrap_or_else(|| panic!("incident {number} exists"))
+}
+
+/// Resolves an incident by hand (from whatever status it has).
+async fn resolve_by_hand(store: &Arc<dyn Store>, number: i64, now: Timestamp) {
+    let inc = incident(store, number).await;
+    let change = crate::IncidentChange {
+        incident: number,
+        from: inc.status,
+        from_run: inc.escalation_run,
+        to: tocsin_domain::alerting::IncidentStatus::Resolved,
+        run: inc.escalation_run,
+        acknowledged_at: inc.acknowledged_at,
+        resolved_at: Some(now),
+        resolve_alerts: true,
+    };
+    assert!(
+        ok(
+            store.change_incident(&change, &[], &[], &[], now).await,
+            "resolve by hand"
+        ),
+        "resolving #{number}"
+    );
+}
+
+/// A declared incident that pages opens triggered and paged with its first
+/// page job; one that does not opens acknowledged by its declarer, who is
+/// commander. Both get their `incident.declared` entry under its key, their
+/// summary and their other services (the primary one named again is left
+/// out).
+pub async fn response_declare_pages_or_acknowledges(store: Arc<dyn Store>) {
+    use crate::response::{ENTRY_DECLARED, declared_entry_key};
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::alerting::IncidentStatus;
+    use tocsin_domain::response::Role as R;
+    let now = t0();
+    let mut paging = declared("checkout", "Checkout is down", Sev1, true, None);
+    paging.summary = Some("Card payments fail".into());
+    paging.also_services = vec![name("payments"), name("checkout"), name("api")];
+    let a = declare(&store, &paging, now).await;
+    let inc = incident(&store, a).await;
+    assert_eq!(
+        (
+            inc.status,
+            inc.paged,
+            inc.acknowledged_at,
+            inc.severity,
+            inc.open_alerts
+        ),
+        (IncidentStatus::Triggered, true, None, Sev1, 0),
+        "{inc:?}"
+    );
+    assert_eq!(
+        (
+            inc.title.as_str(),
+            inc.summary.as_deref(),
+            inc.created_at,
+            inc.closed_at,
+            inc.merged_into
+        ),
+        (
+            "Checkout is down",
+            Some("Card payments fail"),
+            now,
+            None,
+            None
+        )
+    );
+    let job = ok(store.job_by_key(&format!("incident.page:{a}")).await, "job")
+        .expect("a paging declaration enqueues its page");
+    assert_eq!((job.kind.as_str(), job.due_at), ("incident.page", now));
+    let r = ok(store.response(a).await, "response");
+    assert_eq!(r.also_services, [name("api"), name("payments")]);
+    assert!(r.roles.is_empty(), "nobody named: no commander");
+    let timeline = ok(store.incident_timeline(a).await, "timeline");
+    assert_eq!(timeline.len(), 1, "{timeline:?}");
+    assert_eq!(
+        (
+            timeline[0].kind.as_str(),
+            timeline[0].actor.as_str(),
+            timeline[0].at
+        ),
+        (ENTRY_DECLARED, "token:ci", now)
+    );
+    assert_eq!(timeline[0].detail, json!({ "title": "Checkout is down" }));
+    // The entry's key is `incident.declared:{n}`: writing it again is skipped.
+    let again = crate::NewTimelineEntry {
+        key: declared_entry_key(a),
+        ..response_entry(a, "", now)
+    };
+    ok(store.record_step(&[again], &[], None, now).await, "again");
+    assert_eq!(ok(store.incident_timeline(a).await, "timeline").len(), 1);
+
+    let later = at(60);
+    let b = declare(
+        &store,
+        &declared("ledger", "Ledger drift", Sev3, false, Some("bob")),
+        later,
+    )
+    .await;
+    assert!(b > a, "numbers grow");
+    let inc = incident(&store, b).await;
+    assert_eq!(
+        (
+            inc.status,
+            inc.paged,
+            inc.acknowledged_at,
+            inc.summary.as_deref()
+        ),
+        (IncidentStatus::Acknowledged, false, Some(later), None)
+    );
+    assert!(
+        ok(store.job_by_key(&format!("incident.page:{b}")).await, "job").is_none(),
+        "no page when it does not page"
+    );
+    let r = ok(store.response(b).await, "response");
+    assert_eq!(
+        r.roles,
+        [crate::RoleRecord {
+            role: R::Commander,
+            user: name("bob"),
+            assigned_at: later,
+            assigned_by: "bob".into(),
+        }]
+    );
+    assert_eq!(
+        ok(store.incident_timeline(b).await, "timeline")
+            .iter()
+            .map(|e| e.kind.as_str())
+            .collect::<Vec<_>>(),
+        [ENTRY_DECLARED]
+    );
+}
+
+/// Every kind of change applies and reads back: severity, title and
+/// summary, services, roles (hand-over, responders), pins, stakeholders,
+/// cadence, updates moving the cadence, action items; the entries,
+/// notifications (with their delivery jobs) and jobs given with them are
+/// written in the same transaction.
+pub async fn response_changes_apply_and_read_back(store: Arc<dyn Store>) {
+    use crate::ResponseChange as C;
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::response::{Audience, Role as R, UpdateState};
+    let now = t0();
+    let n = declare(
+        &store,
+        &declared("checkout", "Slow", Sev3, false, Some("alice")),
+        now,
+    )
+    .await;
+    let t1 = at(10);
+    let changes = vec![
+        C::Severity {
+            incident: n,
+            from: Sev3,
+            to: Sev2,
+        },
+        C::Severity {
+            incident: n,
+            from: Sev2,
+            to: Sev1,
+        },
+        C::Describe {
+            incident: n,
+            title: Some("Checkout slow".into()),
+            summary: None,
+        },
+        C::Describe {
+            incident: n,
+            title: None,
+            summary: Some("p99 at 4 s".into()),
+        },
+        C::AddService {
+            incident: n,
+            service: name("payments"),
+        },
+        C::AddService {
+            incident: n,
+            service: name("payments"),
+        },
+        C::AddService {
+            incident: n,
+            service: name("checkout"),
+        },
+        C::AssignRole {
+            incident: n,
+            role: R::Commander,
+            user: name("bob"),
+            from: Some(name("alice")),
+            at: t1,
+            by: "alice".into(),
+        },
+        C::AssignRole {
+            incident: n,
+            role: R::Scribe,
+            user: name("carol"),
+            from: None,
+            at: t1,
+            by: "bob".into(),
+        },
+        C::AssignRole {
+            incident: n,
+            role: R::Responder,
+            user: name("dave"),
+            from: None,
+            at: t1,
+            by: "bob".into(),
+        },
+        C::AssignRole {
+            incident: n,
+            role: R::Responder,
+            user: name("erin"),
+            from: Some(name("nobody")),
+            at: t1,
+            by: "bob".into(),
+        },
+        C::AssignRole {
+            incident: n,
+            role: R::Responder,
+            user: name("dave"),
+            from: None,
+            at: at(20),
+            by: "again".into(),
+        },
+        C::AssignRole {
+            incident: n,
+            role: R::Responder,
+            user: name("bob"),
+            from: None,
+            at: t1,
+            by: "bob".into(),
+        },
+        C::UnassignRole {
+            incident: n,
+            role: R::Responder,
+            user: name("erin"),
+        },
+        C::UnassignRole {
+            incident: n,
+            role: R::Communications,
+            user: name("nobody"),
+        },
+        C::AddStakeholder {
+            incident: n,
+            stakeholder: "slack:C0123".into(),
+        },
+        C::AddStakeholder {
+            incident: n,
+            stakeholder: "leads".into(),
+        },
+        C::AddStakeholder {
+            incident: n,
+            stakeholder: "email:x@example.com".into(),
+        },
+        C::RemoveStakeholder {
+            incident: n,
+            stakeholder: "email:x@example.com".into(),
+        },
+        C::AddStakeholder {
+            incident: n,
+            stakeholder: "leads".into(),
+        },
+        C::Cadence {
+            incident: n,
+            every_minutes: Some(30),
+            next_due: Some(at(1800)),
+        },
+    ];
+    let entries = [response_entry(n, "note-1", t1)];
+    let intents = [response_intent(n, "update-1", t1)];
+    let jobs = [job("test.response", "job-1", t1)];
+    let items = applied(
+        store.respond(&changes, &entries, &intents, &jobs, t1).await,
+        "respond",
+    );
+    assert!(items.is_empty());
+    let inc = incident(&store, n).await;
+    assert_eq!(
+        (inc.severity, inc.title.as_str(), inc.summary.as_deref()),
+        (Sev1, "Checkout slow", Some("p99 at 4 s")),
+        "both compare-and-sets apply in order; None leaves a field"
+    );
+    let r = ok(store.response(n).await, "response");
+    assert_eq!(r.also_services, [name("payments")]);
+    let roles: Vec<(R, &str, &str)> = r
+        .roles
+        .iter()
+        .map(|r| (r.role, r.user.as_str(), r.assigned_by.as_str()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            (R::Commander, "bob", "alice"),
+            (R::Scribe, "carol", "bob"),
+            (R::Responder, "bob", "bob"),
+            (R::Responder, "dave", "bob"),
+        ],
+        "the hand-over replaced the commander; a responder added twice is kept as first \
+         added; the commander may also respond"
+    );
+    assert_eq!(
+        r.stakeholders,
+        ["leads", "slack:C0123"],
+        "added at once: by name; removed ones gone; added twice: once"
+    );
+    assert_eq!(
+        (r.every_minutes, r.next_update_due),
+        (Some(30), Some(at(1800)))
+    );
+    let timeline = ok(store.incident_timeline(n).await, "timeline");
+    assert_eq!(timeline.len(), 2, "declared + the note");
+    assert_eq!(
+        ok(store.incident_intents(n).await, "intents").len(),
+        1,
+        "the notification"
+    );
+    assert!(
+        ok(
+            store
+                .job_by_key(&crate::notify::deliver_job_key("update-1"))
+                .await,
+            "deliver job"
+        )
+        .is_some(),
+        "a notification comes with its delivery job"
+    );
+    assert!(ok(store.job_by_key("job-1").await, "job").is_some());
+
+    // Pins, updates, action items.
+    let note = timeline[1].id;
+    let t2 = at(100);
+    let update = |key: &str, next_due| C::Update {
+        incident: n,
+        state: UpdateState::Identified,
+        audience: Audience::Internal,
+        body: format!("update {key}"),
+        author: "bob".into(),
+        at: t2,
+        next_due,
+        key: key.into(),
+    };
+    let item = |title: &str| {
+        C::AddActionItem(crate::NewActionItem {
+            incident: n,
+            title: title.into(),
+            owner: name("dave"),
+            team: Some(name("payments")),
+            due_on: jiff::civil::date(2026, 2, 1),
+            at: t2,
+        })
+    };
+    let items = respond_only(
+        &store,
+        &[
+            C::Pin {
+                incident: n,
+                entry: timeline[0].id,
+                pinned: true,
+            },
+            C::Pin {
+                incident: n,
+                entry: note,
+                pinned: true,
+            },
+            C::Pin {
+                incident: n,
+                entry: timeline[0].id,
+                pinned: false,
+            },
+            item("Add an alert on p99"),
+            update("u1", Some(at(1900))),
+            item("Load test checkout"),
+        ],
+        t2,
+        "pins, items, update",
+    )
+    .await;
+    assert_eq!(items.len(), 2);
+    assert!(items[0] < items[1], "ids in order: {items:?}");
+    let r = ok(store.response(n).await, "response");
+    assert_eq!(r.pinned, [note]);
+    assert_eq!(
+        r.next_update_due,
+        Some(at(1900)),
+        "an update moves the cadence"
+    );
+    assert_eq!(
+        r.updates,
+        [crate::UpdateRecord {
+            id: r.updates[0].id,
+            incident: n,
+            at: t2,
+            author: "bob".into(),
+            state: UpdateState::Identified,
+            audience: Audience::Internal,
+            body: "update u1".into(),
+        }]
+    );
+    // An update with nothing due next clears the due time, the cadence
+    // stays; without a cadence an update leaves the due time alone.
+    respond_only(&store, &[update("u-last", None)], t2, "last update").await;
+    let r = ok(store.response(n).await, "response");
+    assert_eq!((r.every_minutes, r.next_update_due), (Some(30), None));
+    respond_only(
+        &store,
+        &[
+            C::Cadence {
+                incident: n,
+                every_minutes: None,
+                next_due: Some(at(2500)),
+            },
+            update("u2", Some(at(5000))),
+        ],
+        t2,
+        "no cadence",
+    )
+    .await;
+    let r = ok(store.response(n).await, "response");
+    assert_eq!((r.every_minutes, r.next_update_due), (None, Some(at(2500))));
+    assert_eq!(r.updates.len(), 3);
+
+    let list = |q: crate::ActionItemQuery| {
+        let store = store.clone();
+        async move { ok(store.action_items(&q).await, "action_items") }
+    };
+    let all = list(crate::ActionItemQuery {
+        incident: Some(n),
+        limit: 10,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        all.iter().map(|i| i.id).collect::<Vec<_>>(),
+        items,
+        "same due date: by id"
+    );
+    assert_eq!(
+        (
+            all[0].title.as_str(),
+            all[0].owner.as_str(),
+            all[0].team.as_ref().map(Name::as_str),
+            all[0].due_on,
+            all[0].done_at,
+            all[0].reminded_at,
+            all[0].created_at
+        ),
+        (
+            "Add an alert on p99",
+            "dave",
+            Some("payments"),
+            jiff::civil::date(2026, 2, 1),
+            None,
+            None,
+            t2
+        )
+    );
+    let t3 = at(200);
+    respond_only(
+        &store,
+        &[
+            C::ActionItemDone {
+                id: items[0],
+                done: true,
+                at: t3,
+            },
+            C::ActionItemDone {
+                id: items[0],
+                done: true,
+                at: at(300),
+            },
+            C::ActionItemReminded {
+                id: items[1],
+                at: t3,
+            },
+        ],
+        t3,
+        "done and reminded",
+    )
+    .await;
+    let all = list(crate::ActionItemQuery {
+        incident: Some(n),
+        limit: 10,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        (all[0].done_at, all[1].done_at, all[1].reminded_at),
+        (Some(t3), None, Some(t3)),
+        "done twice keeps the first time"
+    );
+    respond_only(
+        &store,
+        &[C::ActionItemDone {
+            id: items[0],
+            done: false,
+            at: at(400),
+        }],
+        at(400),
+        "reopen item",
+    )
+    .await;
+    let all = list(crate::ActionItemQuery {
+        incident: Some(n),
+        open_only: true,
+        limit: 10,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(all.len(), 2, "open again");
+}
+
+/// Asserts that `changes` conflict at `index` and that nothing of the call
+/// was written: not the changes before it, not its entries, notifications
+/// or jobs.
+async fn assert_response_conflict(
+    store: &Arc<dyn Store>,
+    incidents: &[i64],
+    changes: &[crate::ResponseChange],
+    index: usize,
+    what: &str,
+) {
+    let now = at(5000);
+    let first = incidents[0];
+    let mut before = Vec::new();
+    for &n in incidents {
+        before.push((
+            ok(store.get_incident(n).await, "get"),
+            ok(store.response(n).await, "response"),
+            ok(store.review(n).await, "review"),
+            ok(store.incident_timeline(n).await, "timeline"),
+            ok(store.incident_alerts(n).await, "alerts"),
+            ok(store.incident_notifications(n, None).await, "notifications"),
+            ok(
+                store
+                    .action_items(&crate::ActionItemQuery {
+                        incident: Some(n),
+                        limit: 100,
+                        ..Default::default()
+                    })
+                    .await,
+                "action_items",
+            ),
+        ));
+    }
+    let key = format!("conflict-{index}-{}", what.len());
+    let result = ok(
+        store
+            .respond(
+                changes,
+                &[response_entry(first, &key, now)],
+                &[response_intent(first, &key, now)],
+                &[job("test.response", &key, now)],
+                now,
+            )
+            .await,
+        what,
+    );
+    assert_eq!(
+        result,
+        crate::Responded::Conflict { change: index },
+        "{what}"
+    );
+    for (&n, before) in incidents.iter().zip(before) {
+        let after = (
+            ok(store.get_incident(n).await, "get"),
+            ok(store.response(n).await, "response"),
+            ok(store.review(n).await, "review"),
+            ok(store.incident_timeline(n).await, "timeline"),
+            ok(store.incident_alerts(n).await, "alerts"),
+            ok(store.incident_notifications(n, None).await, "notifications"),
+            ok(
+                store
+                    .action_items(&crate::ActionItemQuery {
+                        incident: Some(n),
+                        limit: 100,
+                        ..Default::default()
+                    })
+                    .await,
+                "action_items",
+            ),
+        );
+        assert_eq!(after, before, "{what}: #{n} is as it was");
+    }
+    assert!(
+        ok(store.job_by_key(&key).await, "job").is_none(),
+        "{what}: no job"
+    );
+    assert!(
+        ok(
+            store
+                .job_by_key(&crate::notify::deliver_job_key(&key))
+                .await,
+            "deliver job"
+        )
+        .is_none(),
+        "{what}: no delivery job"
+    );
+}
+
+/// A change that finds its row moved (or missing) makes the whole call
+/// write nothing — not the valid changes before it, not its entries,
+/// notifications or jobs — and names its index.
+pub async fn response_conflicts_write_nothing(store: Arc<dyn Store>) {
+    use crate::ResponseChange as C;
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::response::Role as R;
+    let now = t0();
+    let a = declare(
+        &store,
+        &declared("checkout", "A", Sev2, false, Some("alice")),
+        now,
+    )
+    .await;
+    let b = declare(&store, &declared("ledger", "B", Sev3, true, None), now).await;
+    let resolved = declare(&store, &declared("ledger", "Old", Sev4, false, None), now).await;
+    resolve_by_hand(&store, resolved, at(1)).await;
+    let items = respond_only(
+        &store,
+        &[
+            C::AddActionItem(crate::NewActionItem {
+                incident: a,
+                title: "Fix".into(),
+                owner: name("alice"),
+                team: None,
+                due_on: jiff::civil::date(2026, 3, 1),
+                at: now,
+            }),
+            C::Review {
+                incident: a,
+                doc: json!({ "what": "draft" }),
+                done: false,
+                expected_version: 0,
+                by: "alice".into(),
+                at: now,
+            },
+        ],
+        now,
+        "seed",
+    )
+    .await;
+    let other_entry = ok(store.incident_timeline(b).await, "timeline")[0].id;
+    // A valid change first, so that a partial write would show.
+    let valid = || C::Describe {
+        incident: a,
+        title: Some("Changed".into()),
+        summary: Some("Changed".into()),
+    };
+    let cases: Vec<(&str, C)> = vec![
+        (
+            "severity read as another",
+            C::Severity {
+                incident: a,
+                from: Sev1,
+                to: Sev3,
+            },
+        ),
+        (
+            "hand-over from someone who does not hold it",
+            C::AssignRole {
+                incident: a,
+                role: R::Commander,
+                user: name("bob"),
+                from: Some(name("carol")),
+                at: now,
+                by: "carol".into(),
+            },
+        ),
+        (
+            "hand-over of a held role read as free",
+            C::AssignRole {
+                incident: a,
+                role: R::Commander,
+                user: name("bob"),
+                from: None,
+                at: now,
+                by: "bob".into(),
+            },
+        ),
+        (
+            "hand-over of a free role read as held",
+            C::AssignRole {
+                incident: a,
+                role: R::Scribe,
+                user: name("bob"),
+                from: Some(name("alice")),
+                at: now,
+                by: "bob".into(),
+            },
+        ),
+        (
+            "review at a stale version",
+            C::Review {
+                incident: a,
+                doc: json!({}),
+                done: true,
+                expected_version: 2,
+                by: "bob".into(),
+                at: now,
+            },
+        ),
+        (
+            "second first review",
+            C::Review {
+                incident: a,
+                doc: json!({}),
+                done: true,
+                expected_version: 0,
+                by: "bob".into(),
+                at: now,
+            },
+        ),
+        (
+            "close of an incident not resolved",
+            C::Close {
+                incident: a,
+                at: now,
+            },
+        ),
+        (
+            "merge of a resolved incident",
+            C::Merge {
+                from: resolved,
+                into: a,
+                at: now,
+            },
+        ),
+        (
+            "merge into a resolved incident",
+            C::Merge {
+                from: b,
+                into: resolved,
+                at: now,
+            },
+        ),
+        (
+            "merge into itself",
+            C::Merge {
+                from: b,
+                into: b,
+                at: now,
+            },
+        ),
+        (
+            "pin of another incident's entry",
+            C::Pin {
+                incident: a,
+                entry: other_entry,
+                pinned: true,
+            },
+        ),
+        (
+            "done of a missing action item",
+            C::ActionItemDone {
+                id: items[0] + 100,
+                done: true,
+                at: now,
+            },
+        ),
+        (
+            "reminder of a missing action item",
+            C::ActionItemReminded {
+                id: items[0] + 100,
+                at: now,
+            },
+        ),
+        (
+            "a missing incident",
+            C::AddStakeholder {
+                incident: 999_999,
+                stakeholder: "leads".into(),
+            },
+        ),
+        (
+            "an action item on a missing incident",
+            C::AddActionItem(crate::NewActionItem {
+                incident: 999_999,
+                title: "x".into(),
+                owner: name("alice"),
+                team: None,
+                due_on: jiff::civil::date(2026, 3, 1),
+                at: now,
+            }),
+        ),
+    ];
+    for (what, change) in cases {
+        let changes = [
+            valid(),
+            C::AddStakeholder {
+                incident: a,
+                stakeholder: "leads".into(),
+            },
+            change,
+        ];
+        assert_response_conflict(&store, &[a, b, resolved], &changes, 2, what).await;
+    }
+    // The first change can conflict too; later ones are not tried.
+    assert_response_conflict(
+        &store,
+        &[a, b],
+        &[
+            C::Severity {
+                incident: a,
+                from: Sev4,
+                to: Sev1,
+            },
+            valid(),
+        ],
+        0,
+        "first change",
+    )
+    .await;
+    // The same severity change, read right, applies.
+    respond_only(
+        &store,
+        &[C::Severity {
+            incident: a,
+            from: Sev2,
+            to: Sev1,
+        }],
+        now,
+        "severity read right",
+    )
+    .await;
+    assert_eq!(incident(&store, a).await.severity, Sev1);
+}
+
+/// Reviews are saved by compare-and-set on their version: the first save
+/// expects 0 and makes version 1; each later one expects the version read.
+pub async fn response_reviews_are_versioned(store: Arc<dyn Store>) {
+    use crate::ResponseChange as C;
+    use tocsin_domain::Severity::*;
+    let now = t0();
+    let n = declare(&store, &declared("checkout", "A", Sev2, false, None), now).await;
+    assert_eq!(ok(store.review(n).await, "review"), None);
+    let save = |expected_version: i64, done: bool, by: &str, at: Timestamp| C::Review {
+        incident: n,
+        doc: json!({ "summary": format!("v{}", expected_version + 1), "done": done }),
+        done,
+        expected_version,
+        by: by.into(),
+        at,
+    };
+    respond_only(&store, &[save(0, false, "alice", at(1))], at(1), "first").await;
+    assert_eq!(
+        ok(store.review(n).await, "review"),
+        Some(crate::ReviewRecord {
+            incident: n,
+            doc: json!({ "summary": "v1", "done": false }),
+            done: false,
+            version: 1,
+            updated_at: at(1),
+            updated_by: "alice".into(),
+        })
+    );
+    respond_only(&store, &[save(1, true, "bob", at(2))], at(2), "second").await;
+    assert_eq!(
+        ok(
+            store
+                .respond(&[save(1, false, "carol", at(3))], &[], &[], &[], at(3))
+                .await,
+            "stale"
+        ),
+        crate::Responded::Conflict { change: 0 },
+        "a save from version 1 after version 2 was written"
+    );
+    let r = ok(store.review(n).await, "review").expect("a review");
+    assert_eq!(
+        (r.version, r.done, r.updated_by.as_str(), r.updated_at),
+        (2, true, "bob", at(2))
+    );
+    assert_eq!(r.doc, json!({ "summary": "v2", "done": true }));
+}
+
+/// Merging moves the merged incident's alerts to the other one, whose open
+/// alerts grow by them; the merged one is resolved with `merged_into` and
+/// no open alert; the moved alerts' next events count on the incident they
+/// moved to. A merged incident can be neither merged nor merged into.
+pub async fn response_merge_moves_alerts(store: Arc<dyn Store>) {
+    use crate::ResponseChange as C;
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::alerting::IncidentStatus;
+    use tocsin_domain::ingest::EventAction::*;
+    let now = t0();
+    let none: Arc<tocsin_domain::alerting::Policy> = Default::default();
+    let r = ok(
+        store
+            .ingest(
+                &[
+                    item("web", ingest_event(Trigger, "w1", Sev2, None), now),
+                    item("db", ingest_event(Trigger, "d1", Sev2, None), now),
+                ],
+                &none,
+                now,
+            )
+            .await,
+        "ingest",
+    );
+    let (web, db) = (r[0].incident.unwrap(), r[1].incident.unwrap());
+    assert_ne!(web, db);
+    let r = ok(
+        store
+            .ingest(
+                &[
+                    item("web", ingest_event(Trigger, "w2", Sev2, None), now),
+                    item("web", ingest_event(Trigger, "w3", Sev2, None), now),
+                ],
+                &none,
+                now,
+            )
+            .await,
+        "ingest",
+    );
+    assert!(r.iter().all(|r| r.incident == Some(web)), "{r:?}");
+    // One of web's alerts is already resolved: it moves, but does not count.
+    ok(
+        store
+            .ingest(
+                &[item("web", ingest_event(Resolve, "w3", Sev2, None), now)],
+                &none,
+                now,
+            )
+            .await,
+        "ingest",
+    );
+    assert_eq!(incident(&store, web).await.open_alerts, 2);
+    assert_eq!(incident(&store, db).await.open_alerts, 1);
+    let t1 = at(60);
+    respond_only(
+        &store,
+        &[C::Merge {
+            from: web,
+            into: db,
+            at: t1,
+        }],
+        t1,
+        "merge",
+    )
+    .await;
+    let from = incident(&store, web).await;
+    assert_eq!(
+        (
+            from.status,
+            from.resolved_at,
+            from.merged_into,
+            from.open_alerts
+        ),
+        (IncidentStatus::Resolved, Some(t1), Some(db), 0)
+    );
+    let into = incident(&store, db).await;
+    assert_eq!(
+        (into.status, into.open_alerts, into.merged_into),
+        (IncidentStatus::Triggered, 3, None)
+    );
+    let keys: Vec<String> = ok(store.incident_alerts(db).await, "alerts")
+        .into_iter()
+        .map(|a| a.dedup_key)
+        .collect();
+    assert_eq!(keys, ["w1", "d1", "w2", "w3"], "every alert moved, by id");
+    assert!(ok(store.incident_alerts(web).await, "alerts").is_empty());
+    // The moved alerts live on where they went.
+    let r = ok(
+        store
+            .ingest(
+                &[
+                    item("web", ingest_event(Trigger, "w1", Sev2, None), t1),
+                    item("web", ingest_event(Resolve, "w2", Sev2, None), t1),
+                ],
+                &none,
+                t1,
+            )
+            .await,
+        "ingest after merge",
+    );
+    assert_eq!(
+        r.iter()
+            .map(|r| (r.outcome, r.incident))
+            .collect::<Vec<_>>(),
+        [("counted", Some(db)), ("resolved", Some(db))]
+    );
+    assert_eq!(incident(&store, db).await.open_alerts, 2);
+    // Merged is final both ways.
+    let other = declare(&store, &declared("api", "C", Sev3, false, None), t1).await;
+    for (what, change) in [
+        (
+            "merge a merged incident",
+            C::Merge {
+                from: web,
+                into: other,
+                at: t1,
+            },
+        ),
+        (
+            "merge into a merged incident",
+            C::Merge {
+                from: other,
+                into: web,
+                at: t1,
+            },
+        ),
+    ] {
+        assert_response_conflict(&store, &[web, db, other], &[change], 0, what).await;
+    }
+}
+
+/// Closing applies to a resolved incident that is not closed; a reopen
+/// clears it, so the incident resolved again is resolved, not closed.
+pub async fn response_close_and_reopen(store: Arc<dyn Store>) {
+    use crate::ResponseChange as C;
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::alerting::IncidentStatus;
+    let now = t0();
+    let n = declare(&store, &declared("checkout", "A", Sev2, false, None), now).await;
+    resolve_by_hand(&store, n, at(1)).await;
+    respond_only(
+        &store,
+        &[C::Close {
+            incident: n,
+            at: at(2),
+        }],
+        at(2),
+        "close",
+    )
+    .await;
+    let inc = incident(&store, n).await;
+    assert_eq!(
+        (inc.status, inc.closed_at),
+        (IncidentStatus::Resolved, Some(at(2)))
+    );
+    assert_eq!(
+        ok(
+            store
+                .respond(
+                    &[C::Close {
+                        incident: n,
+                        at: at(3)
+                    }],
+                    &[],
+                    &[],
+                    &[],
+                    at(3)
+                )
+                .await,
+            "close twice"
+        ),
+        crate::Responded::Conflict { change: 0 },
+        "closing a closed incident"
+    );
+    let reopen = crate::IncidentChange {
+        incident: n,
+        from: IncidentStatus::Resolved,
+        from_run: 0,
+        to: IncidentStatus::Triggered,
+        run: 1,
+        acknowledged_at: None,
+        resolved_at: None,
+        resolve_alerts: false,
+    };
+    assert!(ok(
+        store.change_incident(&reopen, &[], &[], &[], at(4)).await,
+        "reopen"
+    ));
+    let inc = incident(&store, n).await;
+    assert_eq!(
+        (inc.status, inc.closed_at),
+        (IncidentStatus::Triggered, None)
+    );
+    resolve_by_hand(&store, n, at(5)).await;
+    assert_eq!(
+        incident(&store, n).await.closed_at,
+        None,
+        "resolved, not closed"
+    );
+}
+
+/// An update is written once per key: sent again (a retry), it changes
+/// nothing, not even the cadence's due time.
+pub async fn response_updates_are_idempotent_by_key(store: Arc<dyn Store>) {
+    use crate::ResponseChange as C;
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::response::{Audience, UpdateState};
+    let now = t0();
+    let n = declare(&store, &declared("checkout", "A", Sev1, false, None), now).await;
+    let update = |body: &str, next_due: Timestamp| C::Update {
+        incident: n,
+        state: UpdateState::Investigating,
+        audience: Audience::Public,
+        body: body.into(),
+        author: "bob".into(),
+        at: at(10),
+        next_due: Some(next_due),
+        key: "update:1".into(),
+    };
+    respond_only(
+        &store,
+        &[
+            C::Cadence {
+                incident: n,
+                every_minutes: Some(30),
+                next_due: Some(at(1800)),
+            },
+            update("We are looking into it", at(1810)),
+        ],
+        at(10),
+        "first",
+    )
+    .await;
+    for _ in 0..2 {
+        respond_only(
+            &store,
+            &[update("We are looking into it (again)", at(9999))],
+            at(20),
+            "retry",
+        )
+        .await;
+    }
+    let r = ok(store.response(n).await, "response");
+    assert_eq!(r.updates.len(), 1, "{:?}", r.updates);
+    assert_eq!(r.updates[0].body, "We are looking into it");
+    assert_eq!(r.updates[0].audience, Audience::Public);
+    assert_eq!(r.next_update_due, Some(at(1810)), "the retry moved nothing");
+}
+
+/// Timeline entries after an id, oldest first, at most `limit`: a live
+/// view pages through them with the last id it saw.
+pub async fn response_timeline_after_pages(store: Arc<dyn Store>) {
+    use tocsin_domain::Severity::*;
+    let now = t0();
+    let n = declare(&store, &declared("checkout", "A", Sev2, false, None), now).await;
+    let other = declare(&store, &declared("checkout", "B", Sev2, false, None), now).await;
+    // Written out of time order: the cursor follows ids, not times.
+    let entries: Vec<_> = (0..5)
+        .map(|i| response_entry(n, &format!("e{i}"), at(100 - i)))
+        .chain([response_entry(other, "other", now)])
+        .collect();
+    ok(store.record_step(&entries, &[], None, now).await, "entries");
+    let mut seen = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = ok(store.timeline_after(n, after, 2).await, "timeline_after");
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        seen.extend(page);
+    }
+    let keys: Vec<&str> = seen
+        .iter()
+        .map(|e| {
+            e.detail
+                .get("key")
+                .and_then(|k| k.as_str())
+                .unwrap_or("declared")
+        })
+        .collect();
+    assert_eq!(keys, ["declared", "e0", "e1", "e2", "e3", "e4"]);
+    assert!(seen.iter().all(|e| e.incident == n), "only this incident's");
+    assert!(seen.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(seen[1].at, at(100));
+    assert!(
+        ok(store.timeline_after(n, after, 10).await, "at the end").is_empty(),
+        "nothing after the last"
+    );
+}
+
+/// Action items by incident, team, owner, open only and due before a date
+/// (open ones only), by due date then id, at most `limit`.
+pub async fn response_action_item_queries(store: Arc<dyn Store>) {
+    use crate::ResponseChange as C;
+    use jiff::civil::date;
+    use tocsin_domain::Severity::*;
+    let now = t0();
+    let a = declare(&store, &declared("checkout", "A", Sev2, false, None), now).await;
+    let b = declare(&store, &declared("ledger", "B", Sev2, false, None), now).await;
+    let add = |incident, title: &str, owner: &str, team: Option<&str>, due| {
+        C::AddActionItem(crate::NewActionItem {
+            incident,
+            title: title.into(),
+            owner: name(owner),
+            team: team.map(name),
+            due_on: due,
+            at: now,
+        })
+    };
+    let ids = respond_only(
+        &store,
+        &[
+            add(a, "a1", "alice", Some("payments"), date(2026, 3, 1)),
+            add(a, "a2", "bob", Some("payments"), date(2026, 1, 15)),
+            add(b, "b1", "alice", Some("infra"), date(2026, 2, 1)),
+            add(b, "b2", "carol", None, date(2025, 12, 31)),
+            add(b, "b3", "alice", Some("infra"), date(2026, 1, 15)),
+            add(a, "a3", "alice", Some("payments"), date(2026, 10, 2)),
+        ],
+        now,
+        "items",
+    )
+    .await;
+    assert_eq!(ids.len(), 6);
+    respond_only(
+        &store,
+        &[C::ActionItemDone {
+            id: ids[2],
+            done: true,
+            at: now,
+        }],
+        now,
+        "b1 done",
+    )
+    .await;
+    let titles = |q: crate::ActionItemQuery| {
+        let store = store.clone();
+        async move {
+            ok(store.action_items(&q).await, "action_items")
+                .into_iter()
+                .map(|i| i.title)
+                .collect::<Vec<_>>()
+        }
+    };
+    let q = || crate::ActionItemQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(
+        titles(q()).await,
+        ["b2", "a2", "b3", "b1", "a1", "a3"],
+        "by due date (across years and months), then id"
+    );
+    assert_eq!(
+        titles(crate::ActionItemQuery {
+            incident: Some(b),
+            ..q()
+        })
+        .await,
+        ["b2", "b3", "b1"]
+    );
+    assert_eq!(
+        titles(crate::ActionItemQuery {
+            team: Some(name("infra")),
+            ..q()
+        })
+        .await,
+        ["b3", "b1"]
+    );
+    assert_eq!(
+        titles(crate::ActionItemQuery {
+            owner: Some(name("alice")),
+            ..q()
+        })
+        .await,
+        ["b3", "b1", "a1", "a3"]
+    );
+    assert_eq!(
+        titles(crate::ActionItemQuery {
+            owner: Some(name("alice")),
+            open_only: true,
+            ..q()
+        })
+        .await,
+        ["b3", "a1", "a3"]
+    );
+    assert_eq!(
+        titles(crate::ActionItemQuery {
+            due_before: Some(date(2026, 2, 2)),
+            ..q()
+        })
+        .await,
+        ["b2", "a2", "b3"],
+        "due before: open ones only (b1 is done), the date itself excluded"
+    );
+    assert_eq!(
+        titles(crate::ActionItemQuery {
+            due_before: Some(date(2026, 1, 15)),
+            ..q()
+        })
+        .await,
+        ["b2"]
+    );
+    assert_eq!(
+        titles(crate::ActionItemQuery {
+            team: Some(name("payments")),
+            owner: Some(name("alice")),
+            due_before: Some(date(2027, 1, 1)),
+            ..q()
+        })
+        .await,
+        ["a1", "a3"],
+        "filters combine"
+    );
+    assert_eq!(
+        titles(crate::ActionItemQuery { limit: 2, ..q() }).await,
+        ["b2", "a2"]
+    );
+}
+
+/// The incident list's filters, alone and combined: lifecycle (closed
+/// apart from resolved), severities, services (the primary one or an
+/// added one), the time range, text words (all of them, in the title or
+/// the summary, any case for A–Z, `%` and `_` literal), and the keyset.
+pub async fn response_search_filters(store: Arc<dyn Store>) {
+    use crate::ResponseChange as C;
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::response::Lifecycle as L;
+    let mk = |service: &str, title: &str, severity, summary: Option<&str>| {
+        let mut d = declared(service, title, severity, false, None);
+        d.summary = summary.map(str::to_owned);
+        d
+    };
+    // #1 … #6, one minute apart.
+    let n1 = declare(&store, &mk("checkout", "Checkout down", Sev1, None), at(0)).await;
+    let n2 = declare(
+        &store,
+        &mk(
+            "ledger",
+            "Ledger drift",
+            Sev3,
+            Some("Nightly CHECKOUT batch late"),
+        ),
+        at(60),
+    )
+    .await;
+    let n3 = declare(&store, &mk("api", "API 5xx at 100%", Sev2, None), at(120)).await;
+    let n4 = declare(&store, &mk("api", "api_gateway slow", Sev2, None), at(180)).await;
+    let n5 = declare(&store, &mk("search", "Search stale", Sev4, None), at(240)).await;
+    let n6 = declare(
+        &store,
+        &declared("checkout", "Checkout slow", Sev2, true, None),
+        at(300),
+    )
+    .await;
+    respond_only(
+        &store,
+        &[C::AddService {
+            incident: n5,
+            service: name("checkout"),
+        }],
+        at(300),
+        "add service",
+    )
+    .await;
+    resolve_by_hand(&store, n2, at(400)).await;
+    resolve_by_hand(&store, n3, at(400)).await;
+    respond_only(
+        &store,
+        &[C::Close {
+            incident: n3,
+            at: at(500),
+        }],
+        at(500),
+        "close",
+    )
+    .await;
+    let search = |f: crate::IncidentFilter| {
+        let store = store.clone();
+        async move {
+            ok(store.search_incidents(&f).await, "search_incidents")
+                .into_iter()
+                .map(|i| i.number)
+                .collect::<Vec<_>>()
+        }
+    };
+    let f = || crate::IncidentFilter {
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(search(f()).await, [n6, n5, n4, n3, n2, n1], "newest first");
+    let lifecycle = |l: Vec<L>| crate::IncidentFilter {
+        lifecycle: l,
+        ..f()
+    };
+    assert_eq!(search(lifecycle(vec![L::Triggered])).await, [n6]);
+    assert_eq!(search(lifecycle(vec![L::Acknowledged])).await, [n5, n4, n1]);
+    assert_eq!(
+        search(lifecycle(vec![L::Resolved])).await,
+        [n2],
+        "not the closed one"
+    );
+    assert_eq!(search(lifecycle(vec![L::Closed])).await, [n3]);
+    assert_eq!(
+        search(lifecycle(vec![L::Triggered, L::Closed])).await,
+        [n6, n3]
+    );
+    assert_eq!(
+        search(crate::IncidentFilter {
+            severities: vec![Sev1, Sev4],
+            ..f()
+        })
+        .await,
+        [n5, n1]
+    );
+    assert_eq!(
+        search(crate::IncidentFilter {
+            services: vec![name("checkout")],
+            ..f()
+        })
+        .await,
+        [n6, n5, n1],
+        "an added service counts"
+    );
+    assert_eq!(
+        search(crate::IncidentFilter {
+            services: vec![name("ledger"), name("api")],
+            ..f()
+        })
+        .await,
+        [n4, n3, n2]
+    );
+    assert_eq!(
+        search(crate::IncidentFilter {
+            from: Some(at(60)),
+            until: Some(at(180)),
+            ..f()
+        })
+        .await,
+        [n3, n2],
+        "from inclusive, until exclusive"
+    );
+    let text = |t: &str| crate::IncidentFilter {
+        text: Some(t.into()),
+        ..f()
+    };
+    assert_eq!(
+        search(text("checkout")).await,
+        [n6, n2, n1],
+        "title or summary, any case"
+    );
+    assert_eq!(search(text("  CHECKOUT   down ")).await, [n1], "every word");
+    assert_eq!(search(text("checkout nowhere")).await, Vec::<i64>::new());
+    assert_eq!(search(text("100%")).await, [n3], "% is literal");
+    assert_eq!(search(text("0%")).await, [n3]);
+    assert_eq!(search(text("%")).await, [n3]);
+    assert_eq!(search(text("_")).await, [n4], "_ is literal");
+    assert_eq!(search(text("i_g")).await, [n4]);
+    assert_eq!(
+        search(text("a_i")).await,
+        Vec::<i64>::new(),
+        "_ is not a wildcard"
+    );
+    assert_eq!(search(text("\\")).await, Vec::<i64>::new());
+    assert_eq!(search(text("")).await.len(), 6, "no words: no filter");
+    assert_eq!(
+        search(crate::IncidentFilter {
+            before_number: Some(n4),
+            limit: 2,
+            ..f()
+        })
+        .await,
+        [n3, n2],
+        "keyset"
+    );
+    assert_eq!(
+        search(crate::IncidentFilter { limit: 2, ..f() }).await,
+        [n6, n5]
+    );
+    assert_eq!(
+        search(crate::IncidentFilter {
+            lifecycle: vec![L::Acknowledged, L::Triggered],
+            severities: vec![Sev2],
+            services: vec![name("checkout"), name("api")],
+            from: Some(at(0)),
+            until: Some(at(301)),
+            text: Some("SLOW".into()),
+            before_number: Some(n6 + 1),
+            limit: 10,
+        })
+        .await,
+        [n6, n4],
+        "filters combine"
+    );
+    let found = ok(
+        store
+            .search_incidents(&crate::IncidentFilter {
+                lifecycle: vec![L::Closed],
+                ..f()
+            })
+            .await,
+        "search",
+    );
+    assert_eq!(found, [incident(&store, n3).await], "whole records");
+}
+
 /// What a database held before the outbox migration (version 7): an
 /// incident, one notification intent still pending and one sent. Written
 /// by the upgrade tests at version 6; [`outbox_upgrade_kept_intents`] checks
@@ -3418,4 +4986,244 @@ pub async fn outbox_upgrade_kept_intents(store: Arc<dyn Store>) {
             .unwrap()
             .is_none()
     );
+}
+
+/// What a database held before the response migration (version 8): a
+/// resolved incident with a timeline entry. Written by the upgrade tests at
+/// version 7; [`response_upgrade_kept_incidents`] checks the result after
+/// the upgrade. SQL valid on both backends.
+pub const BEFORE_RESPONSE: &[&str] = &[
+    "INSERT INTO incidents (service, title, severity, status, group_key, created_at, \
+     acknowledged_at, resolved_at, open_alerts, paged, updated_at, escalation_run) \
+     VALUES ('web', 'Before response', 'sev2', 'resolved', NULL, 1772445600000, NULL, \
+     1772445700000, 0, TRUE, 1772445700000, 0)",
+    "INSERT INTO timeline (incident_id, at, kind, actor, detail, key) VALUES \
+     (1, 1772445600000, 'escalation.level', 'escalation', '{\"level\":0}', 'old-entry')",
+];
+
+/// After the response migration: the incident reads back with no summary,
+/// not closed, not merged, and with an empty response record; its timeline
+/// entry is there, not pinned; the list finds it as resolved; it can be
+/// closed and pinned like a new one.
+pub async fn response_upgrade_kept_incidents(store: Arc<dyn Store>) {
+    use crate::ResponseChange as C;
+    use tocsin_domain::alerting::IncidentStatus;
+    use tocsin_domain::response::Lifecycle as L;
+    let inc = incident(&store, 1).await;
+    assert_eq!(
+        (
+            inc.title.as_str(),
+            inc.status,
+            inc.summary.as_deref(),
+            inc.closed_at,
+            inc.merged_into
+        ),
+        (
+            "Before response",
+            IncidentStatus::Resolved,
+            None,
+            None,
+            None
+        )
+    );
+    assert_eq!(
+        ok(store.response(1).await, "response"),
+        crate::ResponseRecord::default()
+    );
+    let timeline = ok(store.incident_timeline(1).await, "timeline");
+    assert_eq!(timeline.len(), 1);
+    assert_eq!(timeline[0].detail, json!({ "level": 0 }));
+    let resolved = ok(
+        store
+            .search_incidents(&crate::IncidentFilter {
+                lifecycle: vec![L::Resolved],
+                limit: 10,
+                ..Default::default()
+            })
+            .await,
+        "search",
+    );
+    assert_eq!(resolved, [inc]);
+    let now = Timestamp::from_millisecond(1_772_445_800_000).unwrap();
+    respond_only(
+        &store,
+        &[
+            C::Pin {
+                incident: 1,
+                entry: timeline[0].id,
+                pinned: true,
+            },
+            C::Close {
+                incident: 1,
+                at: now,
+            },
+        ],
+        now,
+        "close an old incident",
+    )
+    .await;
+    assert_eq!(incident(&store, 1).await.closed_at, Some(now));
+    assert_eq!(
+        ok(store.response(1).await, "response").pinned,
+        [timeline[0].id]
+    );
+}
+
+/// How many incidents [`SEED_SEARCH_AT_SCALE`] writes.
+pub const SCALE_INCIDENTS: i64 = 100_000;
+
+/// 100,000 incidents, one a minute, over 50 services (`svc0` … `svc49`),
+/// all severities, one in 1,000 triggered and one in 1,000 acknowledged,
+/// the rest resolved (a third of them closed); one in 100 also touches
+/// `rare`. Titles `Incident <i> on host<i % 997>`. Written by the backends'
+/// scale tests on a migrated, empty database. SQL valid on both backends.
+pub const SEED_SEARCH_AT_SCALE: &[&str] = &[
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) \
+     INSERT INTO incidents (service, title, severity, status, group_key, created_at, \
+     acknowledged_at, resolved_at, open_alerts, paged, updated_at, escalation_run, summary, \
+     closed_at) \
+     SELECT 'svc' || (i % 50), 'Incident ' || i || ' on host' || (i % 997), \
+     'sev' || (1 + i % 5), \
+     CASE WHEN i % 1000 = 0 THEN 'triggered' WHEN i % 1000 = 1 THEN 'acknowledged' \
+          ELSE 'resolved' END, \
+     NULL, 1700000000000 + i * CAST(60000 AS BIGINT), NULL, NULL, 0, (i % 2 = 0), \
+     1700000000000 + i * CAST(60000 AS BIGINT), 0, NULL, \
+     CASE WHEN i % 3 = 0 AND i % 1000 > 1 THEN 1700000000000 + i * CAST(60000 AS BIGINT) \
+          ELSE NULL END \
+     FROM n",
+    "INSERT INTO incident_services (incident_id, service) \
+     SELECT id, 'rare' FROM incidents WHERE id % 100 = 0",
+];
+
+/// Not in [`conformance_tests!`](crate::conformance_tests): each backend
+/// runs it (by hand: `--ignored`) on a store seeded with
+/// [`SEED_SEARCH_AT_SCALE`]. Every filter of the incident list, alone and
+/// combined, answers a page within `bound`, and says how long it took.
+pub async fn search_incidents_at_scale(store: Arc<dyn Store>, bound: std::time::Duration) {
+    use tocsin_domain::Severity::*;
+    use tocsin_domain::response::Lifecycle as L;
+    let f = || crate::IncidentFilter {
+        limit: 50,
+        ..Default::default()
+    };
+    let minute = |i: i64| Timestamp::from_millisecond(1_700_000_000_000 + i * 60_000).unwrap();
+    let cases: Vec<(&str, crate::IncidentFilter, usize)> = vec![
+        ("no filter", f(), 50),
+        (
+            "open (triggered or acknowledged)",
+            crate::IncidentFilter {
+                lifecycle: vec![L::Triggered, L::Acknowledged],
+                ..f()
+            },
+            50,
+        ),
+        (
+            "triggered, deep page",
+            crate::IncidentFilter {
+                lifecycle: vec![L::Triggered],
+                before_number: Some(2_000),
+                ..f()
+            },
+            1,
+        ),
+        (
+            "closed",
+            crate::IncidentFilter {
+                lifecycle: vec![L::Closed],
+                ..f()
+            },
+            50,
+        ),
+        (
+            "sev1",
+            crate::IncidentFilter {
+                severities: vec![Sev1],
+                ..f()
+            },
+            50,
+        ),
+        (
+            "one service",
+            crate::IncidentFilter {
+                services: vec![name("svc7")],
+                ..f()
+            },
+            50,
+        ),
+        (
+            "a service with no incident",
+            crate::IncidentFilter {
+                services: vec![name("quiet")],
+                ..f()
+            },
+            0,
+        ),
+        (
+            "an added service",
+            crate::IncidentFilter {
+                services: vec![name("rare")],
+                ..f()
+            },
+            50,
+        ),
+        (
+            "an hour long ago",
+            crate::IncidentFilter {
+                from: Some(minute(1_000)),
+                until: Some(minute(1_060)),
+                ..f()
+            },
+            50,
+        ),
+        (
+            "a word",
+            crate::IncidentFilter {
+                text: Some("HOST996".into()),
+                ..f()
+            },
+            50,
+        ),
+        (
+            "a word found nowhere",
+            crate::IncidentFilter {
+                text: Some("nowhere".into()),
+                ..f()
+            },
+            0,
+        ),
+        (
+            "deep keyset",
+            crate::IncidentFilter {
+                before_number: Some(500),
+                ..f()
+            },
+            50,
+        ),
+        (
+            "combined",
+            crate::IncidentFilter {
+                lifecycle: vec![L::Resolved, L::Closed],
+                severities: vec![Sev2, Sev3],
+                services: vec![name("svc7"), name("rare")],
+                from: Some(minute(10_000)),
+                until: Some(minute(90_000)),
+                text: Some("incident".into()),
+                before_number: Some(80_000),
+                limit: 50,
+            },
+            50,
+        ),
+    ];
+    for (what, filter, want) in cases {
+        let started = std::time::Instant::now();
+        let found = ok(store.search_incidents(&filter).await, what);
+        let took = started.elapsed();
+        eprintln!("search at scale: {what}: {} in {took:?}", found.len());
+        assert_eq!(found.len(), want, "{what}");
+        assert!(
+            found.windows(2).all(|w| w[0].number > w[1].number),
+            "{what}: newest first"
+        );
+        assert!(took <= bound, "{what}: {took:?} is slower than {bound:?}");
+    }
 }

@@ -37,7 +37,10 @@ pub struct TimelineRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewIntent {
     pub incident: i64,
-    pub user: Name,
+    /// The person; `None` for a destination that is nobody's (a channel a
+    /// stakeholder update goes to).
+    pub user: Option<Name>,
+    /// The person's contact method, or a label for a destination.
     pub contact: Name,
     pub kind: ContactKind,
     pub address: String,
@@ -49,13 +52,17 @@ pub struct NewIntent {
     /// The reference of the earlier message this one follows.
     pub previous: Option<String>,
     pub key: String,
+    /// What it says beyond the incident's record: a stakeholder update's
+    /// text, a reminder.
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntentRecord {
     pub id: i64,
     pub incident: i64,
-    pub user: Name,
+    /// `None` for a destination that is nobody's (a stakeholder channel).
+    pub user: Option<Name>,
     pub contact: Name,
     /// `email`, `slack`, … as in manifests.
     pub kind: String,

@@ -79,6 +79,13 @@ pub struct IncidentRecord {
     /// Which escalation run is current: 0 for the first page; a reopen or
     /// a reassignment starts the next.
     pub escalation_run: i64,
+    /// What responders wrote about it (declared incidents, or later).
+    pub summary: Option<String>,
+    /// When it was closed: resolved and done with (see
+    /// [`tocsin_domain::response::Lifecycle`]); a reopen clears it.
+    pub closed_at: Option<Timestamp>,
+    /// The incident it was merged into (it is then resolved).
+    pub merged_into: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -20,6 +20,7 @@ pub mod escalation;
 pub mod ingest;
 pub mod job;
 pub mod notify;
+pub mod response;
 pub mod sql;
 pub mod token;
 
@@ -35,6 +36,10 @@ pub use ingest::{
     AlertRecord, EventRecord, IncidentQuery, IncidentRecord, IngestItem, IngestResult, IngestStore,
 };
 pub use job::{ClaimedJob, JobFailure, JobState, JobStore, NewJob};
+pub use response::{
+    ActionItemQuery, ActionItemRecord, IncidentFilter, NewActionItem, NewIncident, Responded,
+    ResponseChange, ResponseRecord, ResponseStore, ReviewRecord, RoleRecord, UpdateRecord,
+};
 pub use token::{NewToken, TokenRecord, TokenStore};
 
 use async_trait::async_trait;
@@ -83,6 +88,7 @@ pub trait Store:
     + IngestStore
     + EscalationStore
     + notify::NotifyStore
+    + response::ResponseStore
     + Send
     + Sync
     + std::fmt::Debug

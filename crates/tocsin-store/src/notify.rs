@@ -166,6 +166,10 @@ pub trait NotifyStore {
 
     async fn notification(&self, key: &str) -> Result<Option<NotificationRecord>, StoreError>;
 
+    /// What the notification says beyond the incident's record (a
+    /// stakeholder update's text), if anything.
+    async fn notification_text(&self, key: &str) -> Result<Option<String>, StoreError>;
+
     /// Queued or failed notifications for one destination that are due by
     /// `now`, oldest first, at most `limit`.
     async fn due_for_destination(

@@ -16,10 +16,16 @@
 use crate::StoreError;
 use crate::account::{Account, Session};
 use crate::audit::{AuditQuery, AuditRecord};
+use crate::escalation::TimelineRecord;
 use crate::ingest::{AlertRecord, EventRecord, IncidentRecord};
 use crate::job::{ClaimedJob, JobState};
 use crate::notify::{DeliveryState, NotificationRecord, Purpose};
+use crate::response::{
+    ActionItemQuery, ActionItemRecord, IncidentFilter, MAX_SEARCH_WORDS, ReviewRecord, RoleRecord,
+    UpdateRecord,
+};
 use crate::token::TokenRecord;
+use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use tocsin_domain::Name;
 use tocsin_domain::Severity;
@@ -29,6 +35,7 @@ use tocsin_domain::audit::{AuditEntry, Interface};
 use tocsin_domain::catalog::Kind;
 use tocsin_domain::noise::Muted;
 use tocsin_domain::plan::Current;
+use tocsin_domain::response::{Audience, Lifecycle, Role as IncidentRole, UpdateState};
 use tocsin_domain::token::TokenScope;
 
 // ---------------------------------------------------------------------------
@@ -517,7 +524,8 @@ macro_rules! const_format_incidents {
     ($where:literal) => {
         concat!(
             "SELECT id, service, title, severity, status, group_key, created_at, \
-             acknowledged_at, resolved_at, open_alerts, paged, escalation_run FROM incidents ",
+             acknowledged_at, resolved_at, open_alerts, paged, escalation_run, summary, \
+             closed_at, merged_into FROM incidents ",
             $where
         )
     };
@@ -546,24 +554,29 @@ pub const INSERT_INCIDENT: &str = "INSERT INTO incidents \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
 
 /// `$1` id, `$2` severity, `$3` status, `$4` acknowledged_at, `$5`
-/// resolved_at, `$6` open alerts, `$7` now.
+/// resolved_at, `$6` open alerts, `$7` now. An incident that is no longer
+/// resolved is no longer closed either.
 pub const UPDATE_INCIDENT: &str = "UPDATE incidents SET severity = $2, status = $3, \
-     acknowledged_at = $4, resolved_at = $5, open_alerts = $6, updated_at = $7 WHERE id = $1";
+     acknowledged_at = $4, resolved_at = $5, open_alerts = $6, updated_at = $7, \
+     closed_at = CASE WHEN $3 = 'resolved' THEN closed_at ELSE NULL END WHERE id = $1";
 
 /// A status change by hand, compare-and-set on the status and run it was
 /// read with: `$1` id, `$2` new status, `$3` acknowledged_at, `$4`
 /// resolved_at, `$5` new run, `$6` open alerts (NULL: unchanged), `$7`
-/// now, `$8` expected status, `$9` expected run.
+/// now, `$8` expected status, `$9` expected run. A reopen clears
+/// `closed_at`, so a reopened incident resolved again is not closed.
 pub const CHANGE_INCIDENT: &str = "UPDATE incidents SET status = $2, acknowledged_at = $3, \
      resolved_at = $4, escalation_run = $5, open_alerts = COALESCE($6, open_alerts), \
-     updated_at = $7 WHERE id = $1 AND status = $8 AND escalation_run = $9";
+     updated_at = $7, closed_at = CASE WHEN $2 = 'resolved' THEN closed_at ELSE NULL END \
+     WHERE id = $1 AND status = $8 AND escalation_run = $9";
 
 /// `$1` incident, `$2` now: its alerts that are not resolved become resolved.
 pub const RESOLVE_ALERTS_OF_INCIDENT: &str = "UPDATE alerts SET status = 'resolved', \
      last_seen = $2 WHERE incident_id = $1 AND status <> 'resolved'";
 
 /// id, service, title, severity, status, group key, created_at,
-/// acknowledged_at, resolved_at, open alerts, paged, escalation run.
+/// acknowledged_at, resolved_at, open alerts, paged, escalation run,
+/// summary, closed_at, merged_into.
 pub type IncidentRow = (
     i64,
     String,
@@ -577,6 +590,9 @@ pub type IncidentRow = (
     i64,
     bool,
     i64,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
 );
 
 /// Columns of alert reads, in [`AlertRow`] order.
@@ -792,8 +808,23 @@ fn parse_severity(s: &str) -> Result<Severity, StoreError> {
 }
 
 pub fn incident_from_row(row: IncidentRow) -> Result<IncidentRecord, StoreError> {
-    let (id, service, title, severity, status, group, created, acked, resolved, open, paged, run) =
-        row;
+    let (
+        id,
+        service,
+        title,
+        severity,
+        status,
+        group,
+        created,
+        acked,
+        resolved,
+        open,
+        paged,
+        run,
+        summary,
+        closed,
+        merged_into,
+    ) = row;
     let status = match status.as_str() {
         "triggered" => IncidentStatus::Triggered,
         "acknowledged" => IncidentStatus::Acknowledged,
@@ -817,6 +848,9 @@ pub fn incident_from_row(row: IncidentRow) -> Result<IncidentRecord, StoreError>
         open_alerts: open,
         paged,
         escalation_run: run,
+        summary,
+        closed_at: closed.map(timestamp).transpose()?,
+        merged_into,
     })
 }
 
@@ -985,7 +1019,7 @@ pub const INTENTS_OF_INCIDENT: &str = "SELECT id, incident_id, user_name, contac
 pub type IntentRow = (
     i64,
     i64,
-    String,
+    Option<String>,
     String,
     String,
     String,
@@ -1004,9 +1038,12 @@ pub type IntentRow = (
 /// `$12` key.
 pub const INSERT_NOTIFICATION: &str = "INSERT INTO notifications \
      (incident_id, purpose, user_name, contact, kind, address, due_at, level, cycle, state, \
-      attempts, previous, created_at, updated_at, key) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', 0, $10, $11, $11, $12) \
+      attempts, previous, created_at, updated_at, key, text) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', 0, $10, $11, $11, $12, $13) \
      ON CONFLICT (key) DO NOTHING";
+
+/// `$1` key: the notification's own text (an update's, a reminder's).
+pub const NOTIFICATION_TEXT: &str = "SELECT text FROM notifications WHERE key = $1";
 
 /// Columns of notification reads, in [`NotificationRow`] order.
 macro_rules! notification_select {
@@ -1139,6 +1176,473 @@ pub const INSERT_INSTANCE_SECRET: &str = "INSERT INTO instance_secrets (name, va
 /// `$1` name.
 pub const INSTANCE_SECRET: &str = "SELECT value FROM instance_secrets WHERE name = $1";
 
+// ---------------------------------------------------------------------------
+// Incident response
+// ---------------------------------------------------------------------------
+
+/// A declared incident: `$1` service, `$2` title, `$3` severity, `$4`
+/// status, `$5` acknowledged_at, `$6` paged, `$7` summary, `$8` now (its
+/// creation). It holds no alert yet.
+pub const INSERT_DECLARED_INCIDENT: &str = "INSERT INTO incidents \
+     (service, title, severity, status, group_key, created_at, acknowledged_at, resolved_at, \
+      open_alerts, paged, updated_at, summary) \
+     VALUES ($1, $2, $3, $4, NULL, $8, $5, NULL, 0, $6, $8, $7) RETURNING id";
+
+/// `$1` id: its primary service, to tell that it exists.
+pub const INCIDENT_SERVICE: &str = "SELECT service FROM incidents WHERE id = $1";
+
+/// Compare-and-set on the severity: `$1` id, `$2` expected severity, `$3`
+/// new severity, `$4` now.
+pub const SET_SEVERITY: &str = "UPDATE incidents SET severity = $3, updated_at = $4 \
+     WHERE id = $1 AND severity = $2";
+
+/// `$1` id, `$2` title (NULL: unchanged), `$3` summary (NULL: unchanged),
+/// `$4` now.
+pub const DESCRIBE_INCIDENT: &str = "UPDATE incidents \
+     SET title = COALESCE($2, title), summary = COALESCE($3, summary), updated_at = $4 \
+     WHERE id = $1";
+
+/// `$1` incident, `$2` service.
+pub const ADD_INCIDENT_SERVICE: &str = "INSERT INTO incident_services (incident_id, service) \
+     VALUES ($1, $2) ON CONFLICT (incident_id, service) DO NOTHING";
+
+/// `$1` incident: the services it touches besides its own, in no order.
+pub const SERVICES_OF_INCIDENT: &str =
+    "SELECT service FROM incident_services WHERE incident_id = $1";
+
+/// `$1` incident, `$2` role: who holds it.
+pub const ROLE_HOLDERS: &str =
+    "SELECT user_name FROM incident_roles WHERE incident_id = $1 AND role = $2";
+
+/// `$1` incident, `$2` role, `$3` user, `$4` assigned_at, `$5` assigned_by.
+/// A person who already holds the role keeps it as it was. A second holder
+/// of a single-holder role violates the partial unique index
+/// `incident_roles_single` (the store hands over by deleting first).
+pub const INSERT_ROLE: &str = "INSERT INTO incident_roles \
+     (incident_id, role, user_name, assigned_at, assigned_by) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (incident_id, role, user_name) DO NOTHING";
+
+/// `$1` incident, `$2` role, `$3` user.
+pub const DELETE_ROLE: &str =
+    "DELETE FROM incident_roles WHERE incident_id = $1 AND role = $2 AND user_name = $3";
+
+/// `$1` incident, `$2` role: every holder.
+pub const DELETE_ROLE_HOLDERS: &str =
+    "DELETE FROM incident_roles WHERE incident_id = $1 AND role = $2";
+
+/// `$1` incident, in no order ([`sort_roles`] orders them).
+pub const ROLES_OF_INCIDENT: &str = "SELECT role, user_name, assigned_at, assigned_by \
+     FROM incident_roles WHERE incident_id = $1";
+
+/// role, user, assigned_at, assigned_by.
+pub type RoleRow = (String, String, i64, String);
+
+/// `$1` incident, `$2` entry, `$3` pinned. Zero rows: no such entry of that
+/// incident.
+pub const PIN_ENTRY: &str = "UPDATE timeline SET pinned = $3 WHERE id = $2 AND incident_id = $1";
+
+/// `$1` incident: ids of its pinned entries, oldest first.
+pub const PINNED_OF_INCIDENT: &str =
+    "SELECT id FROM timeline WHERE incident_id = $1 AND pinned ORDER BY id";
+
+/// `$1` incident, `$2` stakeholder, `$3` now.
+pub const ADD_STAKEHOLDER: &str = "INSERT INTO incident_stakeholders \
+     (incident_id, stakeholder, added_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (incident_id, stakeholder) DO NOTHING";
+
+/// `$1` incident, `$2` stakeholder.
+pub const REMOVE_STAKEHOLDER: &str =
+    "DELETE FROM incident_stakeholders WHERE incident_id = $1 AND stakeholder = $2";
+
+/// `$1` incident: stakeholder, added_at, in no order (ordered in Rust by
+/// when they were added, then bytewise).
+pub const STAKEHOLDERS_OF_INCIDENT: &str =
+    "SELECT stakeholder, added_at FROM incident_stakeholders WHERE incident_id = $1";
+
+/// `$1` incident, `$2` every_minutes, `$3` next_due_at.
+pub const SET_CADENCE: &str = "INSERT INTO incident_cadence \
+     (incident_id, every_minutes, next_due_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (incident_id) DO UPDATE \
+     SET every_minutes = excluded.every_minutes, next_due_at = excluded.next_due_at";
+
+/// `$1` incident, `$2` next_due_at (NULL: none due): only when it has a
+/// cadence.
+pub const MOVE_CADENCE_DUE: &str = "UPDATE incident_cadence SET next_due_at = $2 \
+     WHERE incident_id = $1 AND every_minutes IS NOT NULL";
+
+/// `$1` incident: every_minutes, next_due_at.
+pub const CADENCE_OF_INCIDENT: &str =
+    "SELECT every_minutes, next_due_at FROM incident_cadence WHERE incident_id = $1";
+
+/// `$1` incident, `$2` at, `$3` author, `$4` state, `$5` audience, `$6`
+/// body, `$7` key. Zero rows: an update with this key exists.
+pub const INSERT_UPDATE: &str = "INSERT INTO incident_updates \
+     (incident_id, at, author, state, audience, body, key) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (key) DO NOTHING";
+
+/// `$1` incident: oldest first.
+pub const UPDATES_OF_INCIDENT: &str = "SELECT id, incident_id, at, author, state, audience, \
+     body FROM incident_updates WHERE incident_id = $1 ORDER BY at, id";
+
+/// id, incident, at, author, state, audience, body.
+pub type UpdateRow = (i64, i64, i64, String, String, String, String);
+
+/// `$1` incident: how many of its alerts are not resolved.
+pub const COUNT_OPEN_ALERTS_OF_INCIDENT: &str =
+    "SELECT COUNT(*) FROM alerts WHERE incident_id = $1 AND status <> 'resolved'";
+
+/// `$1` from, `$2` into: every alert of one incident moves to another.
+pub const MOVE_ALERTS: &str = "UPDATE alerts SET incident_id = $2 WHERE incident_id = $1";
+
+/// The merged-away side, compare-and-set on it not being resolved: `$1`
+/// id, `$2` merged into, `$3` resolved_at, `$4` now.
+pub const MERGE_AWAY: &str = "UPDATE incidents SET status = 'resolved', resolved_at = $3, \
+     open_alerts = 0, merged_into = $2, updated_at = $4 WHERE id = $1 AND status <> 'resolved'";
+
+/// The merged-into side, compare-and-set on it being neither resolved nor
+/// merged: `$1` id, `$2` open alerts it gains, `$3` now.
+pub const MERGE_INTO: &str = "UPDATE incidents SET open_alerts = open_alerts + $2, \
+     updated_at = $3 WHERE id = $1 AND status <> 'resolved' AND merged_into IS NULL";
+
+/// Compare-and-set on being resolved and not closed: `$1` id, `$2`
+/// closed_at, `$3` now.
+pub const CLOSE_INCIDENT: &str = "UPDATE incidents SET closed_at = $2, updated_at = $3 \
+     WHERE id = $1 AND status = 'resolved' AND closed_at IS NULL";
+
+/// The first version of a review: `$1` incident, `$2` doc (JSON), `$3`
+/// done, `$4` now, `$5` by. Zero rows: one exists (a concurrent first save).
+pub const INSERT_REVIEW: &str = "INSERT INTO incident_reviews \
+     (incident_id, doc, done, version, updated_at, updated_by) VALUES ($1, $2, $3, 1, $4, $5) \
+     ON CONFLICT (incident_id) DO NOTHING";
+
+/// Compare-and-set on the version: `$1` incident, `$2` doc (JSON), `$3`
+/// done, `$4` now, `$5` by, `$6` expected version.
+pub const UPDATE_REVIEW: &str = "UPDATE incident_reviews \
+     SET doc = $2, done = $3, version = version + 1, updated_at = $4, updated_by = $5 \
+     WHERE incident_id = $1 AND version = $6";
+
+/// `$1` incident.
+pub const REVIEW_OF_INCIDENT: &str = "SELECT incident_id, doc, done, version, updated_at, \
+     updated_by FROM incident_reviews WHERE incident_id = $1";
+
+/// incident, doc (JSON), done, version, updated_at, updated_by.
+pub type ReviewRow = (i64, String, bool, i64, i64, String);
+
+/// `$1` incident, `$2` title, `$3` owner, `$4` team, `$5` due_on
+/// (`YYYY-MM-DD`), `$6` now.
+pub const INSERT_ACTION_ITEM: &str = "INSERT INTO action_items \
+     (incident_id, title, owner, team, due_on, done_at, reminded_at, created_at) \
+     VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6) RETURNING id";
+
+/// `$1` id, `$2` done_at: an item already done keeps its first time.
+pub const ACTION_ITEM_DONE: &str =
+    "UPDATE action_items SET done_at = COALESCE(done_at, $2) WHERE id = $1";
+
+/// `$1` id.
+pub const ACTION_ITEM_REOPEN: &str = "UPDATE action_items SET done_at = NULL WHERE id = $1";
+
+/// `$1` id, `$2` reminded_at.
+pub const ACTION_ITEM_REMINDED: &str = "UPDATE action_items SET reminded_at = $2 WHERE id = $1";
+
+/// id, incident, title, owner, team, due_on, done_at, reminded_at,
+/// created_at.
+pub type ActionItemRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<i64>,
+    Option<i64>,
+    i64,
+);
+
+/// `$1` incident, `$2` after id, `$3` limit: by id (the order they were
+/// written), which is what a cursor needs.
+pub const TIMELINE_AFTER: &str = "SELECT id, incident_id, at, kind, actor, detail \
+     FROM timeline WHERE incident_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+
+/// The most rows a list of incidents or action items returns.
+pub const MAX_LIST_LIMIT: u32 = 1000;
+
+/// A value bound to a statement built at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+/// A statement built at run time from a filter: its text, with `$1`,
+/// `$2`, … for `binds` in order. Only the filters asked for appear in the
+/// text, so each database plans the statement with the indexes that fit
+/// (a fixed text with `$1 IS NULL OR …` would plan for the worst case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub text: String,
+    pub binds: Vec<Bind>,
+}
+
+impl Built {
+    fn new(text: &str) -> Self {
+        Built {
+            text: text.to_owned(),
+            binds: Vec::new(),
+        }
+    }
+
+    /// Adds a value; returns its parameter's name.
+    fn param(&mut self, b: Bind) -> String {
+        self.binds.push(b);
+        format!("${}", self.binds.len())
+    }
+
+    fn params(&mut self, values: impl IntoIterator<Item = Bind>) -> String {
+        let names: Vec<String> = values.into_iter().map(|b| self.param(b)).collect();
+        names.join(", ")
+    }
+
+    /// ` WHERE a AND b …`, or nothing.
+    fn conditions(&mut self, conditions: &[String]) {
+        if !conditions.is_empty() {
+            self.text.push_str(" WHERE ");
+            self.text.push_str(&conditions.join(" AND "));
+        }
+    }
+}
+
+/// A `LIKE` pattern matching text that contains `word` (lowercased by the
+/// database, see [`search_incidents`]): `\`, `%` and `_` in it are escaped
+/// with `\`, so they match themselves.
+pub fn like_contains(word: &str) -> String {
+    let mut out = String::with_capacity(word.len() + 2);
+    out.push('%');
+    for c in word.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// The words of a search text: split on whitespace, each once, at most
+/// [`MAX_SEARCH_WORDS`].
+pub fn search_words(text: &str) -> Vec<&str> {
+    let mut words: Vec<&str> = Vec::new();
+    for w in text.split_whitespace() {
+        if !words.contains(&w) && words.len() < MAX_SEARCH_WORDS {
+            words.push(w);
+        }
+    }
+    words
+}
+
+/// The incident list with [`IncidentFilter`]'s filters, columns in
+/// [`IncidentRow`] order, newest first.
+///
+/// Each filter becomes a condition only when given:
+/// - lifecycle: `status`, plus `closed_at` telling closed from resolved
+///   (index `incidents_status_id`);
+/// - severities: `severity IN (…)` (`incidents_severity_id`);
+/// - services: the primary service (`incidents_service_id`) or an added
+///   one (`incident_services_service`);
+/// - from/until: `created_at` (`incidents_created`);
+/// - text: every word as `lower(title) LIKE lower($n) ESCAPE '\'` or the
+///   same on the summary — the pattern from [`like_contains`], so `%` and
+///   `_` are literal, and `lower()` on both sides, so a word typed as
+///   stored always matches and A–Z fold on both backends (SQLite's
+///   `lower()` folds nothing else; PostgreSQL's folds as its locale does).
+///   No index serves a substring; the keyset below bounds the scan;
+/// - before_number: `id < $n`, the keyset on the primary key, which with
+///   `ORDER BY id DESC LIMIT` lets an unfiltered page read `limit` rows.
+pub fn search_incidents(filter: &IncidentFilter) -> Built {
+    let mut b = Built::new(const_format_incidents!(""));
+    let mut conds: Vec<String> = Vec::new();
+    if !filter.lifecycle.is_empty() {
+        let mut any: Vec<&str> = Vec::new();
+        for l in &filter.lifecycle {
+            let c = match l {
+                Lifecycle::Triggered => "status = 'triggered'",
+                Lifecycle::Acknowledged => "status = 'acknowledged'",
+                Lifecycle::Resolved => "(status = 'resolved' AND closed_at IS NULL)",
+                Lifecycle::Closed => "(status = 'resolved' AND closed_at IS NOT NULL)",
+            };
+            if !any.contains(&c) {
+                any.push(c);
+            }
+        }
+        conds.push(format!("({})", any.join(" OR ")));
+    }
+    if !filter.severities.is_empty() {
+        let list = b.params(filter.severities.iter().map(|s| Bind::Text(s.to_string())));
+        conds.push(format!("severity IN ({list})"));
+    }
+    if !filter.services.is_empty() {
+        let list = b.params(
+            filter
+                .services
+                .iter()
+                .map(|s| Bind::Text(s.as_str().to_owned())),
+        );
+        conds.push(format!(
+            "(service IN ({list}) OR id IN \
+             (SELECT incident_id FROM incident_services WHERE service IN ({list})))"
+        ));
+    }
+    if let Some(from) = filter.from {
+        let p = b.param(Bind::Int(millis(from)));
+        conds.push(format!("created_at >= {p}"));
+    }
+    if let Some(until) = filter.until {
+        let p = b.param(Bind::Int(millis(until)));
+        conds.push(format!("created_at < {p}"));
+    }
+    for word in filter.text.as_deref().map(search_words).unwrap_or_default() {
+        let p = b.param(Bind::Text(like_contains(word)));
+        conds.push(format!(
+            "(lower(title) LIKE lower({p}) ESCAPE '\\' OR lower(summary) LIKE lower({p}) ESCAPE '\\')"
+        ));
+    }
+    if let Some(before) = filter.before_number {
+        let p = b.param(Bind::Int(before));
+        conds.push(format!("id < {p}"));
+    }
+    b.conditions(&conds);
+    let limit = b.param(Bind::Int(i64::from(filter.limit.clamp(1, MAX_LIST_LIMIT))));
+    b.text.push_str(&format!(" ORDER BY id DESC LIMIT {limit}"));
+    b
+}
+
+/// Action items with [`ActionItemQuery`]'s filters, columns in
+/// [`ActionItemRow`] order, by due date then id. Dates are `YYYY-MM-DD`
+/// text, whose order is the dates' order. Indexes: `action_items_incident`,
+/// `action_items_team`, `action_items_owner` (each then by due date), and
+/// `action_items_open_due` (partial: open items by due date).
+pub fn list_action_items(query: &ActionItemQuery) -> Built {
+    let mut b = Built::new(
+        "SELECT id, incident_id, title, owner, team, due_on, done_at, reminded_at, created_at \
+         FROM action_items",
+    );
+    let mut conds: Vec<String> = Vec::new();
+    if let Some(incident) = query.incident {
+        let p = b.param(Bind::Int(incident));
+        conds.push(format!("incident_id = {p}"));
+    }
+    if let Some(team) = &query.team {
+        let p = b.param(Bind::Text(team.as_str().to_owned()));
+        conds.push(format!("team = {p}"));
+    }
+    if let Some(owner) = &query.owner {
+        let p = b.param(Bind::Text(owner.as_str().to_owned()));
+        conds.push(format!("owner = {p}"));
+    }
+    if query.open_only || query.due_before.is_some() {
+        conds.push("done_at IS NULL".to_owned());
+    }
+    if let Some(due) = query.due_before {
+        let p = b.param(Bind::Text(due.to_string()));
+        conds.push(format!("due_on < {p}"));
+    }
+    b.conditions(&conds);
+    let limit = b.param(Bind::Int(i64::from(query.limit.clamp(1, MAX_LIST_LIMIT))));
+    b.text
+        .push_str(&format!(" ORDER BY due_on, id LIMIT {limit}"));
+    b
+}
+
+fn parse_role_word(s: &str) -> Result<IncidentRole, StoreError> {
+    IncidentRole::parse(s)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown incident role {s:?}")))
+}
+
+pub fn role_from_row(row: RoleRow) -> Result<RoleRecord, StoreError> {
+    let (role, user, at, by) = row;
+    Ok(RoleRecord {
+        role: parse_role_word(&role)?,
+        user: parse_user(&user)?,
+        assigned_at: timestamp(at)?,
+        assigned_by: by,
+    })
+}
+
+/// Roles in [`IncidentRole::ALL`] order (commander first), then by when
+/// they were given, then by name, whatever the database returned.
+pub fn sort_roles(roles: &mut [RoleRecord]) {
+    roles.sort_by(|a, b| (a.role, a.assigned_at, &a.user).cmp(&(b.role, b.assigned_at, &b.user)));
+}
+
+pub fn update_from_row(row: UpdateRow) -> Result<UpdateRecord, StoreError> {
+    let (id, incident, at, author, state, audience, body) = row;
+    Ok(UpdateRecord {
+        id,
+        incident,
+        at: timestamp(at)?,
+        author,
+        state: UpdateState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("update {id}: unknown state {state:?}")))?,
+        audience: Audience::parse(&audience).ok_or_else(|| {
+            StoreError::Corrupt(format!("update {id}: unknown audience {audience:?}"))
+        })?,
+        body,
+    })
+}
+
+pub fn review_from_row(row: ReviewRow) -> Result<ReviewRecord, StoreError> {
+    let (incident, doc, done, version, updated_at, updated_by) = row;
+    Ok(ReviewRecord {
+        incident,
+        doc: serde_json::from_str(&doc).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "review of incident {incident}: doc is not JSON: {e}"
+            ))
+        })?,
+        done,
+        version,
+        updated_at: timestamp(updated_at)?,
+        updated_by,
+    })
+}
+
+/// A date as stored: `YYYY-MM-DD`.
+pub fn date_text(d: Date) -> String {
+    d.to_string()
+}
+
+fn parse_date(s: &str) -> Result<Date, StoreError> {
+    s.parse()
+        .map_err(|e| StoreError::Corrupt(format!("date {s:?} is not YYYY-MM-DD: {e}")))
+}
+
+pub fn action_item_from_row(row: ActionItemRow) -> Result<ActionItemRecord, StoreError> {
+    let (id, incident, title, owner, team, due_on, done_at, reminded_at, created_at) = row;
+    Ok(ActionItemRecord {
+        id,
+        incident,
+        title,
+        owner: parse_user(&owner)?,
+        team: team.as_deref().map(parse_name).transpose()?,
+        due_on: parse_date(&due_on)?,
+        done_at: done_at.map(timestamp).transpose()?,
+        reminded_at: reminded_at.map(timestamp).transpose()?,
+        created_at: timestamp(created_at)?,
+    })
+}
+
+pub fn timeline_from_row(row: TimelineRow) -> Result<TimelineRecord, StoreError> {
+    let (id, incident, at, kind, actor, detail) = row;
+    Ok(TimelineRecord {
+        id,
+        incident,
+        at: timestamp(at)?,
+        kind,
+        actor,
+        detail: serde_json::from_str(&detail)
+            .map_err(|e| StoreError::Corrupt(format!("timeline {id}: detail: {e}")))?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1253,6 +1757,66 @@ mod tests {
             audit_from_row(audit("ui", "{")),
             Err(StoreError::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_contains("down"), "%down%");
+        assert_eq!(like_contains("100%"), "%100\\%%");
+        assert_eq!(like_contains("a_b"), "%a\\_b%");
+        assert_eq!(like_contains("c:\\x"), "%c:\\\\x%");
+        assert_eq!(search_words("  a  b a\tc "), ["a", "b", "c"]);
+        assert_eq!(search_words(&"w ".repeat(3)), ["w"]);
+        let many: String = (0..20).map(|i| format!("w{i} ")).collect();
+        assert_eq!(search_words(&many).len(), MAX_SEARCH_WORDS);
+    }
+
+    #[test]
+    fn search_names_only_the_filters_given() {
+        let all = search_incidents(&IncidentFilter::default());
+        assert!(!all.text.contains("WHERE"), "{}", all.text);
+        assert!(
+            all.text.ends_with("ORDER BY id DESC LIMIT $1"),
+            "{}",
+            all.text
+        );
+        assert_eq!(all.binds, [Bind::Int(1)], "a limit of 0 is 1");
+        let f = IncidentFilter {
+            severities: vec![Severity::Sev1, Severity::Sev2],
+            services: vec![Name::parse("web").unwrap_or_else(|e| unreachable!("{e}"))],
+            text: Some("Disk 100%".into()),
+            before_number: Some(7),
+            limit: 5000,
+            ..IncidentFilter::default()
+        };
+        let built = search_incidents(&f);
+        assert!(
+            built.text.contains("severity IN ($1, $2)"),
+            "{}",
+            built.text
+        );
+        assert!(
+            built.text.contains("service IN ($3) OR id IN"),
+            "{}",
+            built.text
+        );
+        assert!(built.text.contains(
+            "(lower(title) LIKE lower($4) ESCAPE '\\' OR lower(summary) LIKE lower($4) ESCAPE '\\')"
+        ));
+        assert!(built.text.contains("lower(summary) LIKE lower($5)"));
+        assert!(built.text.contains("id < $6"));
+        assert_eq!(
+            built.binds,
+            [
+                Bind::Text("sev1".into()),
+                Bind::Text("sev2".into()),
+                Bind::Text("web".into()),
+                Bind::Text("%Disk%".into()),
+                Bind::Text("%100\\%%".into()),
+                Bind::Int(7),
+                Bind::Int(i64::from(MAX_LIST_LIMIT)),
+            ]
+        );
     }
 
     #[test]

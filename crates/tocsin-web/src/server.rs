@@ -19,6 +19,11 @@ use tocsin_store::Store;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+/// Sev1 and Sev2 incidents need a done review before they close, unless
+/// the organisation chooses otherwise.
+pub const DEFAULT_REVIEW_REQUIRED: [tocsin_domain::Severity; 2] =
+    [tocsin_domain::Severity::Sev1, tocsin_domain::Severity::Sev2];
+
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -35,6 +40,9 @@ pub struct AppState {
     /// Set the Secure flag (and the `__Host-` prefix) on cookies: true
     /// when tocsin is reached over HTTPS.
     pub secure_cookies: bool,
+    /// Severities whose incidents need their review done before they
+    /// close (`tocsin serve --review-required`).
+    pub review_required: Arc<Vec<tocsin_domain::Severity>>,
 }
 
 impl AppState {
@@ -62,6 +70,7 @@ impl AppState {
             ingest_limit: Arc::new(RateLimiter::new(RateLimit::default())),
             sessions: Arc::new(Sessions::default()),
             secure_cookies: false,
+            review_required: Arc::new(DEFAULT_REVIEW_REQUIRED.to_vec()),
         }
     }
 }

@@ -1811,3 +1811,1055 @@ async fn an_incident_is_escalated_by_hand() {
     }
     app.finish().await;
 }
+
+// ---------------------------------------------------------------------------
+// Incident response
+
+impl App {
+    /// Any method, with a token, an optional JSON body and extra headers.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .request(method.clone(), self.url(path))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// `call`, expecting `status` and JSON.
+    async fn call_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+        status: StatusCode,
+    ) -> Value {
+        let what = format!("{method} {path}");
+        App::json_of(
+            self.call(method, path, token, body, &[]).await,
+            status,
+            &what,
+        )
+        .await
+    }
+
+    /// The numbers listed by `GET /api/v1/incidents?{query}`.
+    async fn numbers(&self, query: &str) -> Vec<i64> {
+        let list = self.get_json(&format!("/api/v1/incidents?{query}")).await;
+        list.as_array()
+            .unwrap_or_else(|| panic!("{query}: not a list: {list}"))
+            .iter()
+            .map(|i| i["number"].as_i64().unwrap())
+            .collect()
+    }
+}
+
+/// The kinds of the items of an incident's timeline, in order.
+fn timeline_kinds(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items: {page}"))
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A Sev2 from declaration to a closed review, entirely over the API:
+/// severity, a commander hand-over, responders paged from another team,
+/// a pinned note, stakeholders with a cadence and an update, resolve,
+/// close refused until the review is done, the review saved with its
+/// version (a stale one refused), action items, the Markdown export, and
+/// every step on the one timeline.
+#[tokio::test]
+async fn a_sev2_is_run_from_declaration_to_a_closed_review() {
+    use reqwest::Method;
+    use tocsin_domain::access::Role;
+    let app = spawn_app().await;
+    let now = tocsin_core::clock::Clock::now(&SystemClock);
+    tocsin_core::demo::load_if_empty(app.store.as_ref(), now)
+        .await
+        .unwrap();
+    let alice = token_for(&app, "alice", Role::Responder, TokenScope::Write).await;
+    let bob = token_for(&app, "bob", Role::Responder, TokenScope::Write).await;
+    let dave = token_for(&app, "dave", Role::Responder, TokenScope::Write).await;
+
+    // Declared from the CLI (the header says so), without paging: it opens
+    // acknowledged with alice as commander.
+    let res = app
+        .call(
+            Method::POST,
+            "/api/v1/incidents",
+            &alice,
+            Some(&json!({
+                "title": "Card payments time out",
+                "service": "checkout",
+                "also_services": ["ledger"],
+                "severity": "sev3",
+                "summary": "Checkout answers 504 on card payments",
+                "page": false,
+            })),
+            &[("X-Tocsin-Interface", "cli")],
+        )
+        .await;
+    assert_eq!(
+        res.headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        Some("/api/v1/incidents/1".to_owned())
+    );
+    let inc = App::json_of(res, StatusCode::CREATED, "declare").await;
+    assert_eq!(
+        (
+            inc["number"].as_i64(),
+            inc["status"].as_str(),
+            inc["lifecycle"].as_str(),
+            inc["severity"].as_str()
+        ),
+        (
+            Some(1),
+            Some("acknowledged"),
+            Some("acknowledged"),
+            Some("sev3")
+        ),
+        "{inc}"
+    );
+    assert_eq!(inc["also_services"], json!(["ledger"]), "{inc}");
+    assert_eq!(inc["roles"][0]["role"], "commander", "{inc}");
+    assert_eq!(inc["roles"][0]["user"], "alice", "{inc}");
+
+    // Severity up, commander handed over to bob.
+    let inc = app
+        .call_json(
+            Method::PATCH,
+            "/api/v1/incidents/1",
+            &alice,
+            Some(&json!({"severity": "sev2", "title": "Card payments time out at checkout"})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(inc["severity"], "sev2", "{inc}");
+    assert_eq!(inc["title"], "Card payments time out at checkout", "{inc}");
+    let inc = app
+        .call_json(
+            Method::PUT,
+            "/api/v1/incidents/1/roles/ic",
+            &alice,
+            Some(&json!({"user": "bob"})),
+            StatusCode::OK,
+        )
+        .await;
+    let commanders: Vec<&str> = inc["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["role"] == "commander")
+        .map(|r| r["user"].as_str().unwrap())
+        .collect();
+    assert_eq!(commanders, ["bob"], "{inc}");
+    // Giving someone the role they hold changes nothing.
+    app.call_json(
+        Method::PUT,
+        "/api/v1/incidents/1/roles/commander",
+        &alice,
+        Some(&json!({"user": "bob"})),
+        StatusCode::OK,
+    )
+    .await;
+    let inc = app
+        .call_json(
+            Method::PUT,
+            "/api/v1/incidents/1/roles/scribe",
+            &alice,
+            Some(&json!({"user": "carol"})),
+            StatusCode::OK,
+        )
+        .await;
+    assert!(
+        inc["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["role"] == "scribe" && r["user"] == "carol"),
+        "{inc}"
+    );
+    app.call_json(
+        Method::DELETE,
+        "/api/v1/incidents/1/roles/scribe/carol",
+        &alice,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+
+    // dave (platform) may not act on a payments incident ...
+    problem(
+        app.post(
+            "/api/v1/incidents/1/notes",
+            Some(&dave),
+            &json!({"text": "looking"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    // ... until the platform team is paged in as responders.
+    let inc = app
+        .call_json(
+            Method::POST,
+            "/api/v1/incidents/1/responders",
+            &alice,
+            Some(&json!({"team": "platform", "message": "the database looks slow"})),
+            StatusCode::OK,
+        )
+        .await;
+    let responders: Vec<&str> = inc["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["role"] == "responder")
+        .map(|r| r["user"].as_str().unwrap())
+        .collect();
+    assert_eq!(responders, ["dave", "erin"], "{inc}");
+    let note = app
+        .call_json(
+            Method::POST,
+            "/api/v1/incidents/1/notes",
+            &dave,
+            Some(&json!({"text": "connection pool exhausted on the primary"})),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(
+        (note["source"].as_str(), note["kind"].as_str()),
+        (Some("entry"), Some("note")),
+        "{note}"
+    );
+    let note_id = note["id"].as_i64().unwrap();
+    let inc = app
+        .call_json(
+            Method::PUT,
+            &format!("/api/v1/incidents/1/pins/{note_id}"),
+            &alice,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(inc["pinned"], json!([note_id]), "{inc}");
+    // Pinning twice is fine; an entry that does not exist is 404.
+    app.call_json(
+        Method::PUT,
+        &format!("/api/v1/incidents/1/pins/{note_id}"),
+        &alice,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    problem(
+        app.call(
+            Method::PUT,
+            "/api/v1/incidents/1/pins/99999",
+            &alice,
+            None,
+            &[],
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    // Stakeholders, a cadence, an update.
+    for s in ["team:payments", "email:leads@example.com", "erin"] {
+        app.call_json(
+            Method::POST,
+            "/api/v1/incidents/1/stakeholders",
+            &alice,
+            Some(&json!({ "stakeholder": s })),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let inc = app
+        .call_json(
+            Method::DELETE,
+            "/api/v1/incidents/1/stakeholders/erin",
+            &alice,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        inc["stakeholders"],
+        json!(["team:payments", "email:leads@example.com"]),
+        "{inc}"
+    );
+    let inc = app
+        .call_json(
+            Method::PUT,
+            "/api/v1/incidents/1/cadence",
+            &alice,
+            Some(&json!({"every_minutes": 30})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(inc["cadence"]["every_minutes"], 30, "{inc}");
+    assert!(inc["cadence"]["next_update_due"].is_string(), "{inc}");
+    let inc = app
+        .call_json(
+            Method::POST,
+            "/api/v1/incidents/1/updates",
+            &alice,
+            Some(&json!({"state": "identified", "body": "The database connection pool is exhausted; raising it."})),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(inc["updates"][0]["state"], "identified", "{inc}");
+    assert_eq!(inc["updates"][0]["audience"], "internal", "{inc}");
+
+    // Resolved (the existing endpoint); closing waits for the review.
+    app.call_json(
+        Method::POST,
+        "/api/v1/incidents/1/resolve",
+        &alice,
+        Some(&json!({"note": "pool raised to 200"})),
+        StatusCode::OK,
+    )
+    .await;
+    let refused = problem(
+        app.call(Method::POST, "/api/v1/incidents/1/close", &alice, None, &[])
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("needs its review marked done"),
+        "{refused}"
+    );
+
+    // The review: a draft (version 0) from the record, saved with its
+    // version; a second save from the same version is refused.
+    let res = app
+        .call(Method::GET, "/api/v1/incidents/1/review", &alice, None, &[])
+        .await;
+    assert_eq!(
+        res.headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        Some("\"0\"".to_owned())
+    );
+    let draft = App::json_of(res, StatusCode::OK, "review draft").await;
+    assert_eq!(
+        (draft["version"].as_i64(), draft["done"].as_bool()),
+        (Some(0), Some(false)),
+        "{draft}"
+    );
+    assert_eq!(draft["facts"]["severity"], "sev2", "{draft}");
+    assert_eq!(draft["facts"]["commander"], "bob", "{draft}");
+    let moments = draft["review"]["key_moments"].as_array().unwrap();
+    assert!(
+        moments.iter().any(|m| m["text"]
+            .as_str()
+            .unwrap()
+            .contains("connection pool exhausted")),
+        "the pinned note is a key moment: {draft}"
+    );
+    let mut doc = draft["review"].clone();
+    doc["summary"] = json!("Card payments timed out for 40 minutes.");
+    doc["contributing_factors"] =
+        json!("The operator should have noticed the pool alarm. The pool size was a default.");
+    let saved = app
+        .call_json(
+            Method::PUT,
+            "/api/v1/incidents/1/review",
+            &alice,
+            Some(&json!({"version": 0, "review": doc})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(saved["version"], 1, "{saved}");
+    assert!(
+        saved["advice"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["field"] == "contributing_factors" && a["category"] == "counterfactual"),
+        "blameless advice: {saved}"
+    );
+    let stale = problem(
+        app.call(
+            Method::PUT,
+            "/api/v1/incidents/1/review",
+            &bob,
+            Some(&json!({"version": 0, "review": doc})),
+            &[],
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        stale["detail"]
+            .as_str()
+            .unwrap()
+            .contains("saved by someone else meanwhile"),
+        "{stale}"
+    );
+
+    // Action items: one overdue, listed across incidents, then done.
+    let item = app
+        .call_json(
+            Method::POST,
+            "/api/v1/incidents/1/action-items",
+            &alice,
+            Some(&json!({"title": "Alert on pool saturation", "owner": "bob", "due_on": "2020-01-31"})),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(
+        (item["overdue"].as_bool(), item["team"].as_str()),
+        (Some(true), Some("payments")),
+        "{item}"
+    );
+    let item_id = item["id"].as_i64().unwrap();
+    let overdue = app
+        .get_json("/api/v1/action-items?team=payments&overdue=true")
+        .await;
+    assert_eq!(overdue[0]["id"], item_id, "{overdue}");
+    let by_owner = app.get_json("/api/v1/action-items?owner=alice").await;
+    assert_eq!(by_owner, json!([]), "{by_owner}");
+    let done = app
+        .call_json(
+            Method::PATCH,
+            &format!("/api/v1/action-items/{item_id}"),
+            &alice,
+            Some(&json!({"done": true})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        (done["done"].as_bool(), done["overdue"].as_bool()),
+        (Some(true), Some(false)),
+        "{done}"
+    );
+    let listed = app.get_json("/api/v1/incidents/1/action-items").await;
+    assert_eq!(listed[0]["done"], true, "{listed}");
+
+    // Marked done with If-Match instead of a version in the body.
+    let res = app
+        .call(
+            Method::PUT,
+            "/api/v1/incidents/1/review",
+            &alice,
+            Some(&json!({"done": true, "review": doc})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(
+        res.headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        Some("\"2\"".to_owned())
+    );
+    let saved = App::json_of(res, StatusCode::OK, "review done").await;
+    assert_eq!(saved["done"], true, "{saved}");
+
+    let inc = app
+        .call_json(
+            Method::POST,
+            "/api/v1/incidents/1/close",
+            &alice,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        (inc["lifecycle"].as_str(), inc["closed_at"].is_string()),
+        (Some("closed"), true),
+        "{inc}"
+    );
+
+    // The Markdown export.
+    let res = app
+        .call(
+            Method::GET,
+            "/api/v1/incidents/1/review.md",
+            &alice,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert!(header("content-type").starts_with("text/markdown"));
+    assert_eq!(
+        header("content-disposition"),
+        "attachment; filename=\"incident-1-review.md\""
+    );
+    let md = res.text().await.unwrap();
+    for section in [
+        "# Review of incident #1: Card payments time out at checkout",
+        "## Summary\n\nCard payments timed out for 40 minutes.",
+        "## Customer impact",
+        "## Key moments",
+        "## Contributing factors",
+        "## What went well",
+        "## What was hard",
+        "## Action items\n\n- [x] Alert on pool saturation — bob, due 2020-01-31",
+        "| Incident commander | bob |",
+    ] {
+        assert!(md.contains(section), "{section:?} in:\n{md}");
+    }
+
+    // Every step is on the one timeline, in time order, saying where it
+    // came from.
+    let page = app.get_json("/api/v1/incidents/1/timeline").await;
+    let kinds = timeline_kinds(&page);
+    for k in [
+        "incident.declared",
+        "incident.described",
+        "incident.severity",
+        "role.handed_over",
+        "role.assigned",
+        "role.unassigned",
+        "responders.added",
+        "responder.page",
+        "note",
+        "stakeholder.added",
+        "stakeholder.removed",
+        "update.cadence",
+        "update.posted",
+        "incident.resolved",
+        "review.saved",
+        "review.done",
+        "action_item.added",
+        "action_item.done",
+        "incident.closed",
+    ] {
+        assert!(kinds.iter().any(|x| x == k), "{k} missing from {kinds:?}");
+    }
+    let items = page["items"].as_array().unwrap();
+    let ats: Vec<jiff::Timestamp> = items
+        .iter()
+        .map(|i| i["at"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(ats.windows(2).all(|w| w[0] <= w[1]), "time order: {page}");
+    let declared = items
+        .iter()
+        .find(|i| i["kind"] == "incident.declared")
+        .unwrap();
+    assert!(
+        declared["text"].as_str().unwrap().contains("(from cli)"),
+        "{declared}"
+    );
+    assert_eq!(declared["source"], "entry");
+    let pinned_note = items.iter().find(|i| i["id"] == note_id).unwrap();
+    assert_eq!(pinned_note["pinned"], true, "{pinned_note}");
+    // A live view asks only for what is new.
+    let after = page["after"].as_i64().unwrap();
+    let newer = app
+        .get_json(&format!("/api/v1/incidents/1/timeline?after={after}"))
+        .await;
+    assert_eq!(newer["items"], json!([]), "{newer}");
+    let tail = app
+        .get_json(&format!("/api/v1/incidents/1/timeline?after={}", after - 2))
+        .await;
+    assert_eq!(tail["items"].as_array().unwrap().len(), 2, "{tail}");
+
+    // The incident itself carries its response.
+    let detail = app.get_json("/api/v1/incidents/1").await;
+    assert_eq!(detail["lifecycle"], "closed", "{detail}");
+    assert_eq!(detail["summary"], "Checkout answers 504 on card payments");
+    assert_eq!(detail["also_services"], json!(["ledger"]));
+    assert_eq!(detail["cadence"]["every_minutes"], 30);
+    assert_eq!(detail["updates"].as_array().unwrap().len(), 1);
+    assert!(detail["roles"].as_array().unwrap().len() >= 3, "{detail}");
+    app.finish().await;
+}
+
+/// The incident list's filters: status (closed apart from resolved),
+/// severity, service (an added service counts), team (its services), text,
+/// time range, keyset paging; merging; and wrong values named.
+#[tokio::test]
+async fn the_incident_list_filters_and_merges() {
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let now = tocsin_core::clock::Clock::now(&SystemClock);
+    tocsin_core::demo::load_if_empty(app.store.as_ref(), now)
+        .await
+        .unwrap();
+    let admin = app.admin.clone();
+    let declare = |body: Value| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            app.call_json(
+                Method::POST,
+                "/api/v1/incidents",
+                admin,
+                Some(&body),
+                StatusCode::CREATED,
+            )
+            .await
+        }
+    };
+    declare(json!({"title": "Checkout latency high", "service": "checkout", "severity": "sev3", "page": false})).await;
+    declare(
+        json!({"title": "Ledger export stuck", "service": "ledger", "severity": "sev2",
+                   "summary": "nightly export did not finish", "page": false}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let c = declare(json!({"title": "Postgres primary down", "service": "postgres", "severity": "sev1", "page": false})).await;
+    declare(
+        json!({"title": "Kafka consumer lag", "service": "kafka", "severity": "sev4",
+                   "also_services": ["checkout"]}),
+    )
+    .await;
+    for n in [1, 2] {
+        app.call_json(
+            Method::POST,
+            &format!("/api/v1/incidents/{n}/resolve"),
+            &admin,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    // A Sev3 closes without a review.
+    app.call_json(
+        Method::POST,
+        "/api/v1/incidents/1/close",
+        &admin,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+
+    // The shape stays what it was, with the new fields.
+    let list = app.get_json("/api/v1/incidents").await;
+    let first = &list[0];
+    for field in [
+        "number",
+        "service",
+        "title",
+        "severity",
+        "status",
+        "created_at",
+        "open_alerts",
+        "paged",
+        "lifecycle",
+        "summary",
+        "closed_at",
+        "merged_into",
+    ] {
+        assert!(first.get(field).is_some(), "{field} in {first}");
+    }
+    assert_eq!(app.numbers("").await, [4, 3, 2, 1]);
+    assert_eq!(app.numbers("status=closed").await, [1]);
+    assert_eq!(app.numbers("status=resolved").await, [2]);
+    assert_eq!(app.numbers("status=resolved,closed").await, [2, 1]);
+    assert_eq!(app.numbers("status=closed&status=resolved").await, [2, 1]);
+    assert_eq!(app.numbers("status=triggered").await, [4]);
+    assert_eq!(app.numbers("open=true").await, [4, 3]);
+    assert_eq!(
+        app.numbers("open=true&status=closed").await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(app.numbers("severity=sev1").await, [3]);
+    assert_eq!(app.numbers("severity=sev1,sev4").await, [4, 3]);
+    assert_eq!(app.numbers("service=checkout").await, [4, 1]);
+    assert_eq!(app.numbers("team=platform").await, [4, 3]);
+    assert_eq!(app.numbers("team=payments").await, [4, 2, 1]);
+    assert_eq!(app.numbers("team=payments&service=ledger").await, [2]);
+    assert_eq!(app.numbers("q=ledger").await, [2]);
+    assert_eq!(
+        app.numbers("q=NIGHTLY").await,
+        [2],
+        "the summary is searched"
+    );
+    assert_eq!(app.numbers("q=primary%20down").await, [3]);
+    let mid = c["created_at"].as_str().unwrap();
+    let mid = mid.replace('+', "%2B");
+    assert_eq!(app.numbers(&format!("from={mid}")).await, [4, 3]);
+    assert_eq!(app.numbers(&format!("until={mid}")).await, [2, 1]);
+    assert_eq!(app.numbers("limit=2").await, [4, 3]);
+    assert_eq!(app.numbers("before=3&limit=2").await, [2, 1]);
+    // The older filters still work.
+    assert_eq!(app.numbers("service=ledger&open=false").await, [2]);
+
+    // Wrong values are named.
+    for (query, field) in [
+        ("status=bogus", "status"),
+        ("severity=sev9", "severity"),
+        ("from=yesterday", "from"),
+        ("until=2026-13-01", "until"),
+        ("team=nope", "team"),
+        ("service=Not%20a%20name", "service"),
+        ("before=x", "before"),
+        ("colour=red", "colour"),
+    ] {
+        let body = problem(
+            app.get(&format!("/api/v1/incidents?{query}"), Some(&admin))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], field, "{query}: {body}");
+    }
+
+    // Merging #4 into #3: #4 is resolved and points at #3.
+    let into = app
+        .call_json(
+            Method::POST,
+            "/api/v1/incidents/4/merge",
+            &admin,
+            Some(&json!({"into": 3})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(into["number"], 3, "{into}");
+    let merged = app.get_json("/api/v1/incidents/4").await;
+    assert_eq!(
+        (merged["lifecycle"].as_str(), merged["merged_into"].as_i64()),
+        (Some("resolved"), Some(3)),
+        "{merged}"
+    );
+    let kinds = timeline_kinds(&app.get_json("/api/v1/incidents/3/timeline").await);
+    assert!(kinds.iter().any(|k| k == "incident.merged_in"), "{kinds:?}");
+    let bad = problem(
+        app.call(
+            Method::POST,
+            "/api/v1/incidents/3/merge",
+            &admin,
+            Some(&json!({"into": 3})),
+            &[],
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["field"], "into", "{bad}");
+    app.finish().await;
+}
+
+/// Bad input names the field (422), a viewer may read but not act (403),
+/// an unknown incident is 404.
+#[tokio::test]
+async fn incident_response_refusals_name_the_field_and_the_permission() {
+    use reqwest::Method;
+    use tocsin_domain::access::Role;
+    let app = spawn_app().await;
+    let now = tocsin_core::clock::Clock::now(&SystemClock);
+    tocsin_core::demo::load_if_empty(app.store.as_ref(), now)
+        .await
+        .unwrap();
+    let alice = token_for(&app, "alice", Role::Responder, TokenScope::Write).await;
+    let viewer = token_for(&app, "vic", Role::Viewer, TokenScope::Write).await;
+    app.call_json(
+        Method::POST,
+        "/api/v1/incidents",
+        &alice,
+        Some(&json!({"title": "Checkout errors", "service": "checkout", "severity": "sev2", "page": false})),
+        StatusCode::CREATED,
+    )
+    .await;
+
+    let field_of = |res: reqwest::Response| async move {
+        let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        body["errors"][0]["field"].as_str().unwrap().to_owned()
+    };
+    let cases: Vec<(Method, &str, Option<Value>, &str)> = vec![
+        (
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"title": " ", "service": "checkout"})),
+            "title",
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"title": 5, "service": "checkout"})),
+            "title",
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"title": "x", "service": "nope"})),
+            "service",
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"title": "x", "service": "checkout", "severity": "sev9"})),
+            "severity",
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"title": "x", "service": "checkout", "also_services": ["nope"]})),
+            "also_services",
+        ),
+        (Method::POST, "/api/v1/incidents", None, "body"),
+        (
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"service": "checkout"})),
+            "title",
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"title": "x", "service": "checkout", "sevrity": "sev1"})),
+            "sevrity",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/1/review",
+            Some(json!({"version": 0, "review": {"summry": "x"}})),
+            "review.summry",
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/incidents/1",
+            Some(json!({"severity": "critical"})),
+            "severity",
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/incidents/1",
+            Some(json!({})),
+            "body",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/1/roles/captain",
+            Some(json!({"user": "bob"})),
+            "role",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/1/roles/ic",
+            Some(json!({"user": "nobody"})),
+            "user",
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/1/notes",
+            Some(json!({"text": ""})),
+            "text",
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/1/notes",
+            Some(json!({"text": ["a"]})),
+            "text",
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/1/stakeholders",
+            Some(json!({"stakeholder": "fax:123"})),
+            "stakeholder",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/1/cadence",
+            Some(json!({"every_minutes": 1})),
+            "every_minutes",
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/1/updates",
+            Some(json!({"state": "panicking", "body": "x"})),
+            "state",
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/1/updates",
+            Some(json!({"state": "identified", "audience": "world", "body": "x"})),
+            "audience",
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/1/responders",
+            Some(json!({"user": "bob", "team": "payments"})),
+            "user",
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/1/action-items",
+            Some(json!({"title": "x", "owner": "bob", "due_on": "tomorrow"})),
+            "due_on",
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/1/action-items",
+            Some(json!({"title": "x", "owner": "nobody", "due_on": "2030-01-01"})),
+            "owner",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/1/review",
+            Some(json!({"review": {}})),
+            "version",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/1/review",
+            Some(json!({"version": 0, "review": {"key_moments": [{"at": "noon", "text": "x"}]}})),
+            "review.key_moments[0].at",
+        ),
+        (
+            Method::GET,
+            "/api/v1/action-items?overdue=maybe",
+            None,
+            "query",
+        ),
+    ];
+    for (method, path, body, field) in cases {
+        let what = format!("{method} {path} {body:?}");
+        let got = field_of(app.call(method, path, &alice, body.as_ref(), &[]).await).await;
+        assert_eq!(got, field, "{what}");
+    }
+    let got = field_of(
+        app.call(
+            Method::POST,
+            "/api/v1/incidents/1/notes",
+            &alice,
+            Some(&json!({"text": "x"})),
+            &[("X-Tocsin-Interface", "slack")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(got, "X-Tocsin-Interface");
+
+    // The review is written once resolved.
+    let early = problem(
+        app.call(
+            Method::PUT,
+            "/api/v1/incidents/1/review",
+            &alice,
+            Some(&json!({"version": 0, "review": {"summary": "x"}})),
+            &[],
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        early["detail"]
+            .as_str()
+            .unwrap()
+            .contains("once it is resolved"),
+        "{early}"
+    );
+
+    // Viewers (and read tokens) read, and are refused every change.
+    for token in [&viewer, &app.read] {
+        assert_eq!(
+            app.get("/api/v1/incidents", Some(token)).await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.get("/api/v1/incidents/1/timeline", Some(token))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        for (method, path, body) in [
+            (
+                Method::POST,
+                "/api/v1/incidents",
+                json!({"title": "x", "service": "checkout"}),
+            ),
+            (
+                Method::PATCH,
+                "/api/v1/incidents/1",
+                json!({"severity": "sev1"}),
+            ),
+            (
+                Method::POST,
+                "/api/v1/incidents/1/notes",
+                json!({"text": "x"}),
+            ),
+            (
+                Method::PUT,
+                "/api/v1/incidents/1/roles/ic",
+                json!({"user": "vic"}),
+            ),
+            (Method::POST, "/api/v1/incidents/1/close", json!({})),
+        ] {
+            let what = format!("{method} {path}");
+            let body = problem(
+                app.call(method, path, token, Some(&body), &[]).await,
+                StatusCode::FORBIDDEN,
+            )
+            .await;
+            assert_eq!(
+                body["type"], "https://tocsin.dev/problems/forbidden",
+                "{what}"
+            );
+        }
+    }
+    problem(
+        app.call(
+            Method::PATCH,
+            "/api/v1/incidents/99",
+            &alice,
+            Some(&json!({"severity": "sev1"})),
+            &[],
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(
+        app.get("/api/v1/incidents/99/timeline", Some(&alice)).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    // The blameless check, for the editor.
+    let r = app
+        .call_json(
+            Method::POST,
+            "/api/v1/reviews/check",
+            &alice,
+            Some(&json!({"text": "Bob should have checked the config; we just restarted it."})),
+            StatusCode::OK,
+        )
+        .await;
+    let categories: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["category"].as_str().unwrap())
+        .collect();
+    assert!(
+        categories.contains(&"counterfactual") && categories.contains(&"minimising"),
+        "{r}"
+    );
+    app.finish().await;
+}

@@ -1,8 +1,9 @@
 //! The UI in a real browser: headless Chromium driven over WebDriver
 //! (chromedriver), against the real server with the demo catalog. It
 //! checks what only a browser shows: that forms submit as written, links
-//! lead where they say, the dependency picture is drawn, and a phone-wide
-//! window needs no sideways scrolling.
+//! lead where they say, the dependency picture is drawn, a phone-wide
+//! window needs no sideways scrolling, and an incident's timeline updates
+//! live in a second person's open page.
 //!
 //! Needs `/usr/bin/chromedriver` and `/usr/bin/chromium` (Debian:
 //! `apt-get install chromium chromium-driver`). Without them the test
@@ -28,7 +29,8 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 struct Driver {
     child: Child,
     url: String,
-    profile: tempfile::TempDir,
+    /// One browser profile per session, so sessions share no cookies.
+    profiles: Vec<tempfile::TempDir>,
 }
 
 impl Drop for Driver {
@@ -72,7 +74,7 @@ async fn start_driver() -> Driver {
     let driver = Driver {
         child,
         url: format!("http://127.0.0.1:{port}"),
-        profile: tempfile::tempdir().unwrap(),
+        profiles: Vec::new(),
     };
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -86,8 +88,11 @@ async fn start_driver() -> Driver {
     panic!("chromedriver did not listen on port {port} within 10 s");
 }
 
-async fn open_browser(driver: &Driver) -> Client {
-    let profile = driver.profile.path().display().to_string();
+/// A new browser with a profile of its own.
+async fn open_browser(driver: &mut Driver) -> Client {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().display().to_string();
+    driver.profiles.push(dir);
     let args = [
         "--headless",
         "--no-sandbox",
@@ -221,8 +226,8 @@ async fn the_ui_in_a_real_browser() {
         return;
     }
     let app = spawn(true).await;
-    let driver = start_driver().await;
-    let c = open_browser(&driver).await;
+    let mut driver = start_driver().await;
+    let c = open_browser(&mut driver).await;
     let shots = std::env::var_os("TOCSIN_BROWSER_SCREENSHOTS").map(std::path::PathBuf::from);
     let s = Session {
         c,
@@ -395,4 +400,176 @@ async fn the_ui_in_a_real_browser() {
     assert_eq!(s.text("header a[href='/profile']").await, "erin");
 
     s.c.close().await.unwrap();
+}
+
+impl Session {
+    /// Waits (at most 10 s) until the script `check` returns true.
+    async fn wait_for(&self, what: &str, check: &str, args: Vec<serde_json::Value>) {
+        for _ in 0..100 {
+            let v = self.c.execute(check, args.clone()).await.unwrap();
+            if v == serde_json::Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{what}: not within 10 s on {}\n{}",
+            self.path().await,
+            self.c.source().await.unwrap_or_default()
+        );
+    }
+
+    /// How many timeline entries on the page contain `text`.
+    async fn entries_with(&self, text: &str) -> i64 {
+        self.c
+            .execute(
+                "return Array.from(document.querySelectorAll('#timeline li[data-id]'))\
+                 .filter(li => li.textContent.includes(arguments[0])).length;",
+                vec![json!(text)],
+            )
+            .await
+            .unwrap()
+            .as_i64()
+            .unwrap()
+    }
+}
+
+/// Two people on one incident: alice declares, acknowledges and writes a
+/// note in her browser; carol, who only watches, sees each entry arrive
+/// in her open page without reloading it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_browser_sees_the_timeline_live() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn(true).await;
+    let mut driver = start_driver().await;
+    let shots = std::env::var_os("TOCSIN_BROWSER_SCREENSHOTS").map(std::path::PathBuf::from);
+    let a = Session {
+        c: open_browser(&mut driver).await,
+        base: app.base.clone(),
+        shots: shots.clone(),
+    };
+    let b = Session {
+        c: open_browser(&mut driver).await,
+        base: app.base.clone(),
+        shots,
+    };
+
+    // alice declares an incident through the form, paging the on-call.
+    a.sign_in("alice").await;
+    a.goto("/incidents/declare").await;
+    a.fill("#title", "Card payments fail at checkout").await;
+    a.c.find(Locator::Css("#service"))
+        .await
+        .unwrap()
+        .select_by_value("checkout")
+        .await
+        .unwrap();
+    let page_now = a.c.find(Locator::Css("#page")).await.unwrap();
+    if !page_now.is_selected().await.unwrap() {
+        page_now.click().await.unwrap();
+    }
+    a.click("form[action='/incidents/declare'] button[type=submit]")
+        .await;
+    let page = a.path().await;
+    let n: i64 = page
+        .strip_prefix("/incidents/")
+        .and_then(|p| p.split(['?', '#']).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("declaring leads to the incident, not {page}"));
+
+    // carol opens the same page and leaves it open.
+    b.sign_in("carol").await;
+    b.goto(&format!("/incidents/{n}")).await;
+    assert_eq!(
+        b.text("main h1").await,
+        format!("#{n} Card payments fail at checkout")
+    );
+    let incident = b.c.find(Locator::Css("ol#timeline")).await.unwrap();
+    assert_eq!(
+        incident.attr("data-incident").await.unwrap().as_deref(),
+        Some(n.to_string().as_str())
+    );
+    b.c.execute("window.tocsinOldPage = true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(b.entries_with("acknowledged by alice").await, 0);
+
+    // alice acknowledges, then writes a note.
+    a.click(&format!(
+        "form[action='/incidents/{n}/acknowledge'] button[type=submit]"
+    ))
+    .await;
+    assert!(
+        a.text("#timeline").await.contains("acknowledged by alice"),
+        "alice's page shows her acknowledgement"
+    );
+    let note = "Rolled back the 10:02 deploy; errors are dropping";
+    a.fill("#note-text", note).await;
+    a.click("#note button[type=submit]").await;
+    assert_eq!(a.entries_with(note).await, 1, "alice's page shows her note");
+
+    // carol's page, never reloaded, has both, once each.
+    b.wait_for(
+        "the note in the second browser",
+        "return Array.from(document.querySelectorAll('#timeline li[data-id]'))\
+         .some(li => li.textContent.includes(arguments[0]));",
+        vec![json!(note)],
+    )
+    .await;
+    assert_eq!(b.entries_with(note).await, 1, "drawn once");
+    assert_eq!(b.entries_with("acknowledged by alice").await, 1);
+    let same_page =
+        b.c.execute("return window.tocsinOldPage === true;", vec![])
+            .await
+            .unwrap();
+    assert_eq!(same_page, json!(true), "carol's page was not reloaded");
+    // In time order, the note last; a watcher gets no pin buttons.
+    let last = b.text("#timeline li[data-id]:last-child").await;
+    assert!(last.contains(note), "{last}");
+    assert!(
+        b.c.find(Locator::Css("#timeline form")).await.is_err(),
+        "no pin button for a viewer"
+    );
+    b.shot("timeline-live").await;
+
+    // alice resolves it and writes the review: advice appears under the
+    // section while she types, and stays after saving.
+    a.click(&format!(
+        "form[action='/incidents/{n}/resolve'] button[type=submit]"
+    ))
+    .await;
+    a.goto(&format!("/incidents/{n}/review")).await;
+    assert!(
+        a.text("#key_moments")
+            .await
+            .contains("acknowledged by alice"),
+        "the draft lists the milestones"
+    );
+    let summary = a.c.find(Locator::Css("#summary")).await.unwrap();
+    summary.clear().await.unwrap();
+    summary
+        .send_keys("Checkout failed after a deploy. Bob should have checked the retries.")
+        .await
+        .unwrap();
+    a.wait_for(
+        "advice while typing",
+        "const q = document.querySelector('#advice-summary q');\
+         return q !== null && q.textContent === 'should have';",
+        vec![],
+    )
+    .await;
+    assert!(
+        a.text("#advice-overall")
+            .await
+            .starts_with("1 phrase may read as blame")
+    );
+    a.shot("review-advice").await;
+    a.click("#review button[value=save]").await;
+    assert!(a.text("main .flash.ok").await.contains("Review saved."));
+    assert!(a.text("#advice-summary").await.contains("should have"));
+
+    a.c.close().await.unwrap();
+    b.c.close().await.unwrap();
 }

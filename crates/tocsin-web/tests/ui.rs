@@ -516,6 +516,7 @@ async fn the_audit_log_pages_backwards() {
         .split('"')
         .next()
         .unwrap()
+        .replace("&#38;", "&")
         .replace("&amp;", "&");
     let (_, body) = b.page(&older).await;
     let second = ids(&body);
@@ -2355,4 +2356,874 @@ async fn a_fire_drill_is_run_from_the_service_page() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let (_, body) = b.page("/incidents").await;
     assert_eq!(body.matches("[DRILL]").count(), 1, "one drill only: {body}");
+}
+
+// ---------------------------------------------------------------------
+// Running an incident from the web (issue 7): declaring, the incident
+// page's forms, the one timeline, closing, and the filtered list.
+// ---------------------------------------------------------------------
+
+/// Declares an incident through the form as `b`; its number.
+async fn declare(
+    b: &support::Browser,
+    csrf: &str,
+    title: &str,
+    service: &str,
+    severity: &str,
+    page: bool,
+) -> i64 {
+    let mut form = vec![
+        ("csrf", csrf),
+        ("title", title),
+        ("service", service),
+        ("severity", severity),
+        ("summary", ""),
+    ];
+    if page {
+        form.push(("page", "1"));
+    }
+    let res = b.post("/incidents/declare", &form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "declare {title}");
+    let to = location(&res);
+    let n = to
+        .strip_prefix("/incidents/")
+        .and_then(|r| r.strip_suffix("?done=declared"))
+        .unwrap_or_else(|| panic!("redirected to {to}"));
+    n.parse().unwrap()
+}
+
+/// Posts a form of incident `n`'s page; the response.
+async fn act(
+    b: &support::Browser,
+    n: i64,
+    what: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form = vec![("csrf", csrf)];
+    form.extend_from_slice(fields);
+    b.post(&format!("/incidents/{n}/{what}"), &form).await
+}
+
+/// Posts a form that must succeed (redirect back to incident `n`), and
+/// the page it redirects to.
+async fn done(
+    b: &support::Browser,
+    n: i64,
+    what: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> String {
+    let res = act(b, n, what, csrf, fields).await;
+    let status = res.status();
+    let to = location(&res);
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{what} {fields:?}: {}",
+        res.text().await.unwrap()
+    );
+    assert!(to.starts_with("/incidents/"), "{to}");
+    let (status, body) = b.page(&to).await;
+    assert_eq!(status, StatusCode::OK);
+    body
+}
+
+/// Posts a form that must be refused with 422; the page shown.
+async fn refused(
+    b: &support::Browser,
+    n: i64,
+    what: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> String {
+    let res = act(b, n, what, csrf, fields).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{what} {fields:?}"
+    );
+    res.text().await.unwrap()
+}
+
+/// The timeline's `<li>` containing `text`.
+fn timeline_li<'a>(body: &'a str, text: &str) -> &'a str {
+    let timeline = between(body, "<ol id=\"timeline\"", "</ol>");
+    timeline
+        .split("<li ")
+        .find(|li| li.contains(text))
+        .unwrap_or_else(|| panic!("{text:?} not on the timeline: {timeline}"))
+}
+
+/// The timeline entry id of the `<li>` containing `text`.
+fn entry_id(body: &str, text: &str) -> String {
+    let li = timeline_li(body, text);
+    let rest = li
+        .strip_prefix("data-id=\"")
+        .unwrap_or_else(|| panic!("not an entry: {li}"));
+    rest.split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_incident_is_declared_from_the_form() {
+    let app = spawn(true).await;
+    let b = app.signed_in("alice").await;
+    let (_, list) = b.page("/incidents").await;
+    assert!(
+        list.contains("<a class=\"button\" href=\"/incidents/declare\">Declare incident</a>"),
+        "{list}"
+    );
+    let (status, form) = b.page("/incidents/declare").await;
+    assert_eq!(status, StatusCode::OK);
+    for needle in [
+        "<label for=\"title\">Title</label>",
+        ">Sev1 — complete outage</option>",
+        "<dt>Sev2</dt><dd>major functionality broken or revenue affected</dd>",
+        "name=\"page\" value=\"1\" checked",
+        "<label for=\"page\">Page the service's on-call now</label>",
+        "<select id=\"also\" name=\"also\" multiple",
+    ] {
+        assert!(form.contains(needle), "{needle:?} missing: {form}");
+    }
+    let csrf = csrf_of(&form);
+
+    // An empty title: the form again, the message at the title, the rest kept.
+    let res = b
+        .post(
+            "/incidents/declare",
+            &[
+                ("csrf", csrf.as_str()),
+                ("title", "  "),
+                ("service", "checkout"),
+                ("also", "ledger"),
+                ("severity", "sev2"),
+                ("summary", "Card payments fail at the last step"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    for needle in [
+        "<p id=\"title-error\" class=\"field-error\">title: must not be empty</p>",
+        "aria-describedby=\"title-help title-error\" aria-invalid=\"true\"",
+        "Card payments fail at the last step</textarea>",
+        "<option value=\"checkout\" selected>checkout</option>",
+        "<option value=\"ledger\" selected>ledger</option>",
+        "<option value=\"sev2\" title=\"major functionality broken or revenue affected\" selected>",
+    ] {
+        assert!(body.contains(needle), "{needle:?} missing: {body}");
+    }
+    assert!(
+        !body.contains("name=\"page\" value=\"1\" checked"),
+        "the unticked box stays unticked"
+    );
+    assert!(
+        app.store
+            .search_incidents(&tocsin_store::IncidentFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing declared"
+    );
+
+    // Without paging: acknowledged, alice commands.
+    let res = b
+        .post(
+            "/incidents/declare",
+            &[
+                ("csrf", csrf.as_str()),
+                ("title", "Checkout rejects cards"),
+                ("service", "checkout"),
+                ("also", "ledger"),
+                ("severity", "sev2"),
+                ("summary", "Card payments fail at the last step"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/incidents/1?done=declared");
+    let (_, body) = b.page("/incidents/1?done=declared").await;
+    for needle in [
+        "<h1>#1 Checkout rejects cards</h1>",
+        "Incident declared.",
+        "<dt>Status</dt><dd>acknowledged</dd>",
+        "<dd>Sev2 <span class=\"muted\">— major functionality broken or revenue affected</span></dd>",
+        "<a href=\"/services/checkout\">checkout</a>, <a href=\"/services/ledger\">ledger</a>",
+        "<p id=\"summary\">Card payments fail at the last step</p>",
+    ] {
+        assert!(body.contains(needle), "{needle:?} missing: {body}");
+    }
+    let commander = between(&body, "<th scope=\"row\">incident commander</th>", "</tr>");
+    assert!(
+        commander.contains("<a href=\"/users/alice\">alice</a>"),
+        "{commander}"
+    );
+    let declared = timeline_li(&body, "declared by alice as Sev2: Checkout rejects cards");
+    assert!(declared.contains("— alice, via web"), "{declared}");
+
+    // Paging: triggered, and the page job is queued with it.
+    let n = declare(&b, &csrf, "Ledger batch late", "ledger", "sev3", true).await;
+    assert_eq!(n, 2);
+    let (_, body) = b.page("/incidents/2").await;
+    assert!(body.contains("<dt>Status</dt><dd>triggered</dd>"), "{body}");
+    assert!(body.contains("(paged)"), "{body}");
+
+    // A viewer is not offered the button, nor the form, nor may post it.
+    let c = app.signed_in("carol").await;
+    let carol_csrf = c.csrf().await;
+    let (_, list) = c.page("/incidents").await;
+    assert!(!list.contains("/incidents/declare"), "{list}");
+    let (status, body) = c.page("/incidents/declare").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("carol has role viewer"), "{body}");
+    let res = c
+        .post(
+            "/incidents/declare",
+            &[
+                ("csrf", carol_csrf.as_str()),
+                ("title", "Mine"),
+                ("service", "checkout"),
+                ("severity", "sev3"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(app.store.get_incident(3).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn every_form_of_the_incident_page_writes_and_shows() {
+    let app = spawn(true).await;
+    let b = app.signed_in("alice").await;
+    let csrf = b.csrf().await;
+    let n = declare(
+        &b,
+        &csrf,
+        "Checkout rejects cards",
+        "checkout",
+        "sev2",
+        false,
+    )
+    .await;
+
+    // Severity, with the definitions in view; the same one twice is refused.
+    let (_, body) = b.page(&format!("/incidents/{n}")).await;
+    assert!(
+        body.contains(">Sev4 — redundant component failure</option>"),
+        "{body}"
+    );
+    let body = done(&b, n, "severity", &csrf, &[("severity", "sev1")]).await;
+    assert!(body.contains("<dd>Sev1 <span class=\"muted\">— complete outage</span></dd>"));
+    assert!(body.contains("Severity changed."), "{body}");
+    timeline_li(&body, "severity changed from Sev2 to Sev1 by alice");
+    let body = refused(&b, n, "severity", &csrf, &[("severity", "sev1")]).await;
+    assert!(
+        body.contains(
+            "<p id=\"severity-error\" class=\"field-error\">incident #1 is already Sev1</p>"
+        ),
+        "{body}"
+    );
+
+    // Title and summary; an empty title keeps what was typed.
+    let body = done(
+        &b,
+        n,
+        "describe",
+        &csrf,
+        &[
+            ("title", "Checkout rejects Visa cards"),
+            ("summary", "Only Visa; Mastercard works"),
+        ],
+    )
+    .await;
+    assert!(
+        body.contains("<h1>#1 Checkout rejects Visa cards</h1>"),
+        "{body}"
+    );
+    assert!(body.contains("<p id=\"summary\">Only Visa; Mastercard works</p>"));
+    let body = done(
+        &b,
+        n,
+        "describe",
+        &csrf,
+        &[
+            ("title", "Checkout rejects Visa cards"),
+            ("summary", "Only Visa; Mastercard works"),
+        ],
+    )
+    .await;
+    assert!(body.contains("Nothing changed"), "{body}");
+    let body = refused(
+        &b,
+        n,
+        "describe",
+        &csrf,
+        &[("title", ""), ("summary", "Visa and Amex")],
+    )
+    .await;
+    for needle in [
+        "<p id=\"describe-error\" class=\"field-error\">title: must not be empty</p>",
+        "name=\"title\" value=\"\" maxlength=\"200\" aria-invalid=\"true\"",
+        "Visa and Amex</textarea>",
+        "<p class=\"flash error\" role=\"status\">Not done: title: must not be empty",
+    ] {
+        assert!(body.contains(needle), "{needle:?} missing: {body}");
+    }
+
+    // Another service.
+    let body = done(&b, n, "services", &csrf, &[("service", "ledger")]).await;
+    assert!(
+        body.contains(", <a href=\"/services/ledger\">ledger</a></dd>"),
+        "{body}"
+    );
+    timeline_li(&body, "ledger added as affected by alice");
+
+    // Roles: hand the command to bob, a scribe given and taken back, an
+    // unknown user refused at the form.
+    let body = done(
+        &b,
+        n,
+        "roles",
+        &csrf,
+        &[("role", "commander"), ("user", "bob")],
+    )
+    .await;
+    let commander = between(&body, "<th scope=\"row\">incident commander</th>", "</tr>");
+    assert!(
+        commander.contains("<a href=\"/users/bob\">bob</a>"),
+        "{commander}"
+    );
+    assert!(!commander.contains("/users/alice\">"), "{commander}");
+    timeline_li(
+        &body,
+        "incident commander handed over from alice to bob by alice",
+    );
+    let body = done(
+        &b,
+        n,
+        "roles",
+        &csrf,
+        &[("role", "scribe"), ("user", "carol")],
+    )
+    .await;
+    let scribe = between(&body, "<th scope=\"row\">scribe</th>", "</tr>");
+    assert!(
+        scribe.contains("<a href=\"/users/carol\">carol</a>"),
+        "{scribe}"
+    );
+    let body = done(
+        &b,
+        n,
+        "roles/remove",
+        &csrf,
+        &[("role", "scribe"), ("user", "carol")],
+    )
+    .await;
+    let scribe = between(&body, "<th scope=\"row\">scribe</th>", "</tr>");
+    assert!(scribe.contains("nobody"), "{scribe}");
+    timeline_li(&body, "carol is no longer scribe");
+    let body = refused(
+        &b,
+        n,
+        "roles",
+        &csrf,
+        &[("role", "communications"), ("user", "nobody")],
+    )
+    .await;
+    assert!(
+        body.contains("<p id=\"role-communications-error\" class=\"field-error\">user: no user named nobody</p>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("id=\"role-communications-user\" name=\"user\" aria-invalid=\"true\""),
+        "{body}"
+    );
+
+    // Responders added by paging a person.
+    let body = done(
+        &b,
+        n,
+        "page",
+        &csrf,
+        &[("target", "user:erin"), ("message", "knows the proxy")],
+    )
+    .await;
+    let responders = between(&body, "<th scope=\"row\">responder</th>", "</tr>");
+    assert!(
+        responders.contains("<a href=\"/users/erin\">erin</a>"),
+        "{responders}"
+    );
+    timeline_li(&body, "alice added responders from user:erin: erin");
+    timeline_li(&body, "paged erin by hand (via user:erin): knows the proxy");
+
+    // A note, with who and from where; pinned as a key moment.
+    let body = done(
+        &b,
+        n,
+        "notes",
+        &csrf,
+        &[("text", "restarted the card tokenizer")],
+    )
+    .await;
+    let li = timeline_li(&body, "restarted the card tokenizer");
+    assert!(li.contains("data-kind=\"note\""), "{li}");
+    let id = entry_id(&body, "restarted the card tokenizer");
+    let text = format!(
+        "<span class=\"text\" id=\"entry-{id}\">alice: restarted the card tokenizer</span>"
+    );
+    assert!(li.contains(&text), "{li}");
+    assert!(
+        li.contains(&format!(
+            "<button type=\"submit\" class=\"secondary\" aria-describedby=\"entry-{id}\">Pin<span class=\"visually-hidden\"> as a key moment</span></button>"
+        )),
+        "{li}"
+    );
+    assert!(li.contains("— alice, via web"), "{li}");
+    assert!(
+        li.contains("<time datetime=\"2026-03-02T10:00:00Z\">2026-03-02 10:00:00 UTC</time>"),
+        "{li}"
+    );
+    assert!(!li.contains("<strong class=\"badge\">key moment"), "{li}");
+    let body = done(&b, n, "pins", &csrf, &[("entry", &id), ("pinned", "1")]).await;
+    let li = timeline_li(&body, "restarted the card tokenizer");
+    assert!(li.contains("class=\"pinned\""), "{li}");
+    assert!(
+        li.contains("<strong class=\"badge\">key moment</strong>"),
+        "{li}"
+    );
+    assert!(li.contains(">Unpin<"), "{li}");
+    assert_eq!(
+        app.store.response(n).await.unwrap().pinned,
+        vec![id.parse::<i64>().unwrap()]
+    );
+    let (_, moments) = b.page(&format!("/incidents/{n}?moments=1")).await;
+    let only = between(&moments, "<ol id=\"timeline\"", "</ol>");
+    assert!(only.contains("restarted the card tokenizer"), "{only}");
+    assert!(
+        only.contains("handed over from alice to bob"),
+        "milestones stay: {only}"
+    );
+    assert!(!only.contains("ledger added as affected"), "{only}");
+    assert!(only.contains("data-moments=\"1\""), "{only}");
+    let body = refused(&b, n, "pins", &csrf, &[("entry", &id), ("pinned", "1")]).await;
+    assert!(body.contains("pinned already"), "{body}");
+    let body = done(&b, n, "pins", &csrf, &[("entry", &id), ("pinned", "0")]).await;
+    let li = timeline_li(&body, "restarted the card tokenizer");
+    assert!(!li.contains("class=\"pinned\""), "{li}");
+    let body = refused(&b, n, "notes", &csrf, &[("text", "  ")]).await;
+    assert!(
+        body.contains("<p id=\"note-error\" class=\"field-error\">text: must not be empty</p>"),
+        "{body}"
+    );
+
+    // Stakeholders: a user, a team, a channel; a wrong one explained.
+    for s in ["bob", "team:platform", "slack:C0123"] {
+        done(&b, n, "stakeholders", &csrf, &[("stakeholder", s)]).await;
+    }
+    let body = refused(&b, n, "stakeholders", &csrf, &[("stakeholder", "robot:x")]).await;
+    assert!(
+        body.contains("stakeholder: &#34;robot&#34; is neither user, team nor a channel kind"),
+        "{body}"
+    );
+    assert!(
+        body.contains("name=\"stakeholder\" value=\"robot:x\""),
+        "kept: {body}"
+    );
+    let body = done(
+        &b,
+        n,
+        "stakeholders/remove",
+        &csrf,
+        &[("stakeholder", "slack:C0123")],
+    )
+    .await;
+    let list = between(&body, "<ul class=\"stakeholders\">", "</ul>");
+    assert!(list.contains("<code>user:bob</code>"), "{list}");
+    assert!(list.contains("<code>team:platform</code>"), "{list}");
+    assert!(!list.contains("slack:C0123"), "{list}");
+    let mut stakeholders = app.store.response(n).await.unwrap().stakeholders;
+    stakeholders.sort();
+    assert_eq!(stakeholders, ["team:platform", "user:bob"]);
+
+    // The cadence, then overdue, then an update.
+    let body = refused(&b, n, "cadence", &csrf, &[("every_minutes", "2")]).await;
+    assert!(
+        body.contains("every_minutes: must be between 5 and 1440 minutes"),
+        "{body}"
+    );
+    let body = done(&b, n, "cadence", &csrf, &[("every_minutes", "30")]).await;
+    assert!(
+        body.contains(
+            "Next update due at <strong>2026-03-02 10:30 UTC</strong>, every 30 minutes."
+        ),
+        "{body}"
+    );
+    assert!(!body.contains("(overdue)"), "{body}");
+    assert!(!body.contains("Stakeholder update overdue"), "{body}");
+    app.clock.advance(SignedDuration::from_mins(31));
+    let (_, body) = b.page(&format!("/incidents/{n}")).await;
+    assert!(
+        body.contains("<strong>Stakeholder update overdue:</strong> the next update was due at 2026-03-02 10:30 UTC."),
+        "{body}"
+    );
+    assert!(body.contains("<strong>(overdue)</strong>"), "{body}");
+    let body = refused(
+        &b,
+        n,
+        "updates",
+        &csrf,
+        &[
+            ("state", "identified"),
+            ("audience", "public"),
+            ("body", ""),
+        ],
+    )
+    .await;
+    assert!(body.contains("body: must not be empty"), "{body}");
+    assert!(
+        body.contains("<option value=\"identified\" selected>"),
+        "kept: {body}"
+    );
+    let body = done(
+        &b,
+        n,
+        "updates",
+        &csrf,
+        &[
+            ("state", "identified"),
+            ("audience", "public"),
+            ("body", "The Visa tokenizer was restarted"),
+        ],
+    )
+    .await;
+    let updates = between(&body, "<ol class=\"updates\"", "</ol>");
+    assert!(
+        updates.contains("<strong>Identified</strong> <span class=\"badge\">public</span> The Visa tokenizer was restarted <span class=\"muted\">— alice</span>"),
+        "{updates}"
+    );
+    assert!(!body.contains("Stakeholder update overdue"), "{body}");
+    assert!(
+        body.contains("Next update due at <strong>2026-03-02 11:01 UTC</strong>"),
+        "{body}"
+    );
+    timeline_li(
+        &body,
+        "public update (identified) by alice: The Visa tokenizer was restarted",
+    );
+    let record = app.store.response(n).await.unwrap();
+    assert_eq!(record.updates.len(), 1);
+    assert_eq!(record.every_minutes, Some(30));
+
+    // The live view's contract: the list, its last entry, the script.
+    let last = app
+        .store
+        .incident_timeline(n)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .max()
+        .unwrap();
+    assert!(
+        body.contains(&format!(
+            "<ol id=\"timeline\" class=\"timeline\" data-incident=\"{n}\" data-after=\"{last}\">"
+        )),
+        "{body}"
+    );
+    assert!(body.contains("<script src=\"/static/live.js\" defer></script>"));
+
+    // Merging a duplicate into it: refused for a wrong number, then done.
+    let dup = declare(&b, &csrf, "Visa payments fail", "checkout", "sev3", false).await;
+    let body = refused(&b, dup, "merge", &csrf, &[("into", "999")]).await;
+    assert!(
+        body.contains("<p id=\"merge-error\" class=\"field-error\">into: no incident #999</p>"),
+        "{body}"
+    );
+    let body = refused(&b, dup, "merge", &csrf, &[("into", &dup.to_string())]).await;
+    assert!(body.contains("cannot be merged into itself"), "{body}");
+    let res = act(&b, dup, "merge", &csrf, &[("into", &n.to_string())]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&res),
+        format!("/incidents/{n}?done=merged#timeline-h")
+    );
+    let (_, body) = b.page(&format!("/incidents/{n}")).await;
+    timeline_li(
+        &body,
+        &format!("#{dup} (Visa payments fail) merged into this incident by alice"),
+    );
+    let (_, body) = b.page(&format!("/incidents/{dup}")).await;
+    assert!(
+        body.contains(&format!("Merged into <a href=\"/incidents/{n}\">#{n}</a>")),
+        "{body}"
+    );
+    assert!(body.contains("<dt>Status</dt><dd>resolved</dd>"), "{body}");
+}
+
+#[tokio::test]
+async fn closing_waits_for_a_required_review() {
+    let app = spawn(true).await;
+    let b = app.signed_in("dave").await;
+    let csrf = b.csrf().await;
+    let n = declare(
+        &b,
+        &csrf,
+        "Primary database down",
+        "postgres",
+        "sev1",
+        false,
+    )
+    .await;
+    let (_, body) = b.page(&format!("/incidents/{n}")).await;
+    assert!(!body.contains("/close\""), "no close while open: {body}");
+    let body = refused(&b, n, "close", &csrf, &[]).await;
+    assert!(
+        body.contains("is acknowledged; resolve it before closing"),
+        "{body}"
+    );
+
+    let body = done(&b, n, "resolve", &csrf, &[("note", "failed over")]).await;
+    for needle in [
+        "<dt>Status</dt><dd>resolved</dd>",
+        "<button type=\"submit\" aria-describedby=\"close-help\">Close</button>",
+        "Sev1 incidents close once their review is marked done.",
+        &format!("<a href=\"/incidents/{n}/review\">Write the review</a>"),
+    ] {
+        assert!(body.contains(needle), "{needle:?} missing: {body}");
+    }
+    let body = refused(&b, n, "close", &csrf, &[]).await;
+    assert!(
+        body.contains(&format!(
+            "<p id=\"status-error\" class=\"field-error\">incident #{n} is Sev1 and needs its review marked done before it closes</p>"
+        )),
+        "{body}"
+    );
+    assert!(body.contains(&format!("/incidents/{n}/review")), "{body}");
+    assert!(
+        app.store
+            .get_incident(n)
+            .await
+            .unwrap()
+            .unwrap()
+            .closed_at
+            .is_none()
+    );
+
+    let now = tocsin_core::clock::Clock::now(&app.clock);
+    let wrote = app
+        .store
+        .respond(
+            &[tocsin_store::ResponseChange::Review {
+                incident: n,
+                doc: serde_json::json!({"summary": "the primary's disk filled"}),
+                done: true,
+                expected_version: 0,
+                by: "dave".into(),
+                at: now,
+            }],
+            &[],
+            &[],
+            &[],
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(wrote, tocsin_store::Responded::Applied { .. }));
+    let (_, body) = b.page(&format!("/incidents/{n}")).await;
+    assert!(!body.contains("close once their review"), "{body}");
+    let body = done(&b, n, "close", &csrf, &[]).await;
+    assert!(body.contains("<dt>Status</dt><dd>closed</dd>"), "{body}");
+    assert!(body.contains("<dt>Closed</dt>"), "{body}");
+    timeline_li(&body, "closed by dave; the review is done");
+    let body = refused(&b, n, "close", &csrf, &[]).await;
+    assert!(body.contains("is already closed"), "{body}");
+
+    // A Sev3 needs no review.
+    let m = declare(&b, &csrf, "Slow replica", "postgres", "sev3", false).await;
+    done(&b, m, "resolve", &csrf, &[]).await;
+    let body = done(&b, m, "close", &csrf, &[]).await;
+    assert!(body.contains("<dt>Status</dt><dd>closed</dd>"), "{body}");
+}
+
+#[tokio::test]
+async fn the_incident_list_is_filtered_and_paged() {
+    let app = spawn(true).await;
+    let b = app.signed_in("dave").await;
+    let csrf = b.csrf().await;
+    let one = declare(&b, &csrf, "Checkout down", "checkout", "sev1", false).await;
+    let two = declare(&b, &csrf, "Ledger lag", "ledger", "sev3", true).await;
+    app.clock.advance(SignedDuration::from_hours(48));
+    let b = app.signed_in("dave").await; // the session expired meanwhile
+    let csrf = b.csrf().await;
+    let three = declare(&b, &csrf, "Postgres replica lag", "postgres", "sev2", false).await;
+    done(&b, three, "resolve", &csrf, &[]).await;
+    let four = declare(&b, &csrf, "Kafka disk full", "kafka", "sev4", false).await;
+    done(&b, four, "resolve", &csrf, &[]).await;
+    done(&b, four, "close", &csrf, &[]).await;
+
+    let listed = |body: &str| -> Vec<i64> {
+        [one, two, three, four]
+            .into_iter()
+            .filter(|n| body.contains(&format!("<a href=\"/incidents/{n}\">#{n}</a>")))
+            .collect()
+    };
+    let check = |query: &'static str, want: Vec<i64>| {
+        let b = &b;
+        async move {
+            let (status, body) = b.page(&format!("/incidents{query}")).await;
+            assert_eq!(status, StatusCode::OK, "{query}");
+            assert_eq!(listed(&body), want, "{query}: {body}");
+            body
+        }
+    };
+    let body = check("", vec![one, two]).await;
+    assert!(body.contains("value=\"triggered\" checked"), "{body}");
+    assert!(
+        body.contains("<td><abbr title=\"complete outage\">Sev1</abbr></td>"),
+        "{body}"
+    );
+    check("?show=all", vec![one, two, three, four]).await;
+    check("?f=1", vec![one, two, three, four]).await;
+    let body = check("?f=1&status=resolved", vec![three]).await;
+    assert!(body.contains("value=\"resolved\" checked"), "kept: {body}");
+    assert!(!body.contains("value=\"triggered\" checked"), "{body}");
+    check("?f=1&status=closed", vec![four]).await;
+    check("?f=1&status=resolved&status=closed", vec![three, four]).await;
+    check("?f=1&severity=sev1&severity=sev2", vec![one, three]).await;
+    check("?f=1&service=ledger", vec![two]).await;
+    let body = check("?f=1&team=platform", vec![three, four]).await;
+    assert!(
+        body.contains("<option value=\"platform\" selected>"),
+        "{body}"
+    );
+    check("?f=1&team=payments", vec![one, two]).await;
+    check("?f=1&team=payments&service=postgres", vec![]).await;
+    check("?f=1&from=2026-03-03", vec![three, four]).await;
+    check("?f=1&until=2026-03-02", vec![one, two]).await;
+    check("?f=1&q=lag", vec![two, three]).await;
+    let body = check("?f=1&q=replica+LAG", vec![three]).await;
+    assert!(
+        body.contains("name=\"q\" type=\"search\" value=\"replica LAG\""),
+        "{body}"
+    );
+    let body = check("?f=1&from=yesterday", vec![]).await;
+    assert!(
+        body.contains("<p id=\"from-error\" class=\"field-error\">&#34;yesterday&#34; is not a date like 2026-03-02</p>"),
+        "{body}"
+    );
+    let body = check("?f=1&team=nobody", vec![]).await;
+    assert!(body.contains("no team named"), "{body}");
+    let body = check("?f=1&status=closed&service=ledger", vec![]).await;
+    assert!(
+        body.contains("No incident matches these filters."),
+        "{body}"
+    );
+
+    // Keyset pages keep the filters.
+    for i in 0..51 {
+        declare(
+            &b,
+            &csrf,
+            &format!("Edge blip {i}"),
+            "edge-proxy",
+            "sev5",
+            false,
+        )
+        .await;
+    }
+    let (_, body) = b.page("/incidents?f=1&service=edge-proxy&q=blip").await;
+    assert_eq!(body.matches("Edge blip").count(), 50, "{body}");
+    let older = between(&body, "<nav aria-label=\"Incident pages\"", "</nav>");
+    let href = between(older, "href=\"", "\" rel=\"next\"")
+        .trim_start_matches("href=\"")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    assert!(href.contains("service=edge-proxy"), "{href}");
+    assert!(href.contains("q=blip"), "{href}");
+    assert!(!href.contains("status="), "{href}");
+    let (_, body) = b.page(&href).await;
+    assert_eq!(body.matches("Edge blip").count(), 1, "{body}");
+    assert!(body.contains("Edge blip 0<"), "the oldest is last: {body}");
+    assert!(!body.contains("rel=\"next\""), "{body}");
+    assert!(body.contains(">Newest incidents</a>"), "{body}");
+}
+
+#[tokio::test]
+async fn a_viewer_reads_an_incident_but_cannot_act() {
+    let app = spawn(true).await;
+    let a = app.signed_in("alice").await;
+    let alice_csrf = a.csrf().await;
+    let n = declare(
+        &a,
+        &alice_csrf,
+        "Checkout rejects cards",
+        "checkout",
+        "sev2",
+        false,
+    )
+    .await;
+    done(
+        &a,
+        n,
+        "notes",
+        &alice_csrf,
+        &[("text", "looking at the tokenizer")],
+    )
+    .await;
+
+    let c = app.signed_in("carol").await;
+    let csrf = c.csrf().await;
+    let (status, body) = c.page(&format!("/incidents/{n}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("You can read this incident but not act on it: carol has role viewer"),
+        "{body}"
+    );
+    timeline_li(&body, "alice: looking at the tokenizer");
+    for form in [
+        "/notes\"",
+        "/pins\"",
+        "/severity\"",
+        "/roles\"",
+        "/updates\"",
+        "/acknowledge\"",
+    ] {
+        assert!(!body.contains(form), "{form} offered to a viewer: {body}");
+    }
+    let before = app.store.incident_timeline(n).await.unwrap().len();
+    for (what, fields) in [
+        ("notes", vec![("text", "me too")]),
+        ("severity", vec![("severity", "sev1")]),
+        (
+            "describe",
+            vec![("title", "Checkout rejects cards"), ("summary", "")],
+        ),
+        ("roles", vec![("role", "scribe"), ("user", "carol")]),
+        ("stakeholders", vec![("stakeholder", "carol")]),
+        (
+            "updates",
+            vec![
+                ("state", "investigating"),
+                ("audience", "internal"),
+                ("body", "hi"),
+            ],
+        ),
+        ("resolve", vec![]),
+    ] {
+        let res = act(&c, n, what, &csrf, &fields).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{what}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains("carol has role viewer"), "{what}: {body}");
+    }
+    assert_eq!(app.store.incident_timeline(n).await.unwrap().len(), before);
+
+    // Bob (payments, responder) may act on a payments incident; frank (a
+    // responder of no team) may not.
+    let f = app.signed_in("frank").await;
+    let frank_csrf = f.csrf().await;
+    let res = act(&f, n, "notes", &frank_csrf, &[("text", "hello")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }

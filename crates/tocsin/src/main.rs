@@ -60,6 +60,15 @@ enum Command {
         /// of 2.5 times that); beyond it senders get 429 with Retry-After.
         #[arg(long, env = "TOCSIN_INGEST_RATE_LIMIT", default_value_t = 20_000)]
         ingest_rate_limit: u32,
+        /// Severities whose incidents close only once their review is
+        /// marked done (comma-separated; `none` for no such rule).
+        #[arg(
+            long,
+            env = "TOCSIN_REVIEW_REQUIRED",
+            value_delimiter = ',',
+            default_value = "sev1,sev2"
+        )]
+        review_required: Vec<String>,
         #[command(flatten)]
         channels: Box<channels::ChannelArgs>,
     },
@@ -117,6 +126,9 @@ enum Command {
     /// Fire drill: send a [DRILL] incident through a service's escalation
     /// on a running hub and report who was reached, at which level, when.
     Drill(cmd::drill::DrillArgs),
+    /// Run an incident on a running hub: list, show, declare, ack, resolve,
+    /// note, sev, role, update, merge, close, review.
+    Incident(cmd::incident::IncidentArgs),
     /// Who is on call now (or --at an instant), per schedule.
     Oncall {
         /// Only this team's schedules.
@@ -197,6 +209,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo,
             public_url,
             ingest_rate_limit,
+            review_required,
             channels,
         } => {
             cmd::serve::run(
@@ -205,6 +218,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo,
                 public_url,
                 ingest_rate_limit,
+                &review_required,
                 *channels,
             )
             .await
@@ -222,6 +236,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token { command } => cmd::token::run(target()?, command).await,
         Command::User { command } => cmd::user::run(target()?, command).await,
         Command::Drill(args) => cmd::drill::run(args).await,
+        Command::Incident(args) => cmd::incident::run(args).await,
         Command::Oncall {
             team,
             schedule,

@@ -1342,3 +1342,171 @@ fn a_fire_drill_reports_who_was_reached() {
     assert!(r.stderr.contains("no service named"), "{}", r.stderr);
     let _ = serve.child.kill();
 }
+
+/// `tocsin incident …` on a running demo hub: declare, note, severity,
+/// roles, an update, list with filters, show (with the timeline saying it
+/// came from the CLI), acknowledge, resolve, close refused until the review
+/// is done, the review as Markdown, and the API's refusals as messages.
+#[test]
+fn incidents_are_run_from_the_terminal() {
+    let env = Env::new();
+    let mut serve = Serve::start(&env, &["--demo"]);
+    let addr = serve.wait_listening();
+    let log = serve.wait_for("demo sign-in");
+    let token = log
+        .lines()
+        .find(|l| l.starts_with("demo API token"))
+        .and_then(|l| l.rsplit(": ").next())
+        .unwrap_or_else(|| panic!("no demo token line:\n{log}"))
+        .trim()
+        .to_owned();
+    let server = format!("http://{addr}");
+    let incident = |args: &[&str]| {
+        let mut c = env.tocsin();
+        c.arg("incident")
+            .args(args)
+            .args(["--server", &server])
+            .env("TOCSIN_TOKEN", &token);
+        Run::of(&mut c)
+    };
+
+    let r = incident(&[
+        "declare",
+        "Checkout is slow",
+        "--service",
+        "checkout",
+        "--severity",
+        "sev3",
+        "--summary",
+        "p99 above 3 s since the deploy",
+        "--no-page",
+    ]);
+    r.assert_success("declare");
+    assert!(
+        r.stdout
+            .contains("declared incident #1 (sev3, acknowledged): Checkout is slow"),
+        "{}",
+        r.stdout
+    );
+    let r = incident(&["note", "1", "rolled back the deploy"]);
+    r.assert_success("note");
+    assert!(r.stdout.contains("note added to #1"), "{}", r.stdout);
+    let r = incident(&["sev", "1", "2"]);
+    r.assert_success("sev");
+    assert!(r.stdout.contains("incident #1 is sev2"), "{}", r.stdout);
+    let r = incident(&["role", "1", "ic", "alice"]);
+    r.assert_success("role");
+    assert!(r.stdout.contains("commander"), "{}", r.stdout);
+    assert!(r.stdout.contains("alice"), "{}", r.stdout);
+    incident(&[
+        "update",
+        "1",
+        "--state",
+        "identified",
+        "The 1.4.2 deploy slowed checkout; rolled back.",
+    ])
+    .assert_success("update");
+
+    // A second one, paging: triggered until acknowledged.
+    incident(&[
+        "declare",
+        "Kafka lag",
+        "--service",
+        "kafka",
+        "--severity",
+        "4",
+    ])
+    .assert_success("declare paging");
+    let r = incident(&["list"]);
+    r.assert_success("list");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with('#') && lines[0].contains("TITLE"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[1].starts_with("#2") && lines[1].contains("triggered") && lines[1].contains("sev4"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[2].starts_with("#1")
+            && lines[2].contains("sev2")
+            && lines[2].contains("Checkout is slow"),
+        "{}",
+        r.stdout
+    );
+    let r = incident(&["list", "--severity", "2", "--team", "payments"]);
+    r.assert_success("list filtered");
+    assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
+    assert!(r.stdout.contains("#1"), "{}", r.stdout);
+    let r = incident(&["list", "--query", "kafka", "-o", "json"]);
+    r.assert_success("list json");
+    let list: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["number"], 2);
+    let r = incident(&["list", "--status", "closed"]);
+    r.assert_success("list closed");
+    assert!(r.stderr.contains("no incident matches"), "{}", r.stderr);
+    incident(&["ack", "2"]).assert_success("ack");
+    let r = incident(&["ack", "2"]);
+    r.assert_failure("ack twice");
+    assert!(r.stderr.contains("already acknowledged"), "{}", r.stderr);
+
+    let r = incident(&["show", "1"]);
+    r.assert_success("show");
+    for want in [
+        "#1 Checkout is slow",
+        "sev2 · acknowledged · checkout",
+        "summary: p99 above 3 s since the deploy",
+        "commander",
+        "alice",
+        "(from cli)",
+        "rolled back the deploy",
+        "severity changed from Sev3 to Sev2",
+        "internal update (identified)",
+    ] {
+        assert!(r.stdout.contains(want), "{want:?} in:\n{}", r.stdout);
+    }
+
+    // Errors are the API's problem details.
+    let r = incident(&["sev", "1", "9"]);
+    r.assert_failure("bad severity");
+    assert!(r.stderr.contains("severity"), "{}", r.stderr);
+    let r = incident(&["note", "99", "x"]);
+    r.assert_failure("unknown incident");
+    assert!(r.stderr.contains("no incident #99"), "{}", r.stderr);
+    let r = incident(&["role", "1", "captain", "alice"]);
+    r.assert_failure("bad role");
+    assert!(r.stderr.contains("not a role"), "{}", r.stderr);
+
+    incident(&["resolve", "1", "rolled back"]).assert_success("resolve");
+    let r = incident(&["close", "1"]);
+    r.assert_failure("close before the review");
+    assert!(
+        r.stderr.contains("needs its review marked done"),
+        "{}",
+        r.stderr
+    );
+    let r = incident(&["review", "1"]);
+    r.assert_success("review");
+    assert!(r.stdout.contains("draft"), "{}", r.stdout);
+    let r = incident(&["review", "1", "--markdown"]);
+    r.assert_success("review markdown");
+    assert!(
+        r.stdout
+            .starts_with("# Review of incident #1: Checkout is slow"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("## Key moments"), "{}", r.stdout);
+    let mut no_token = env.tocsin();
+    no_token
+        .args(["incident", "list", "--server", &server])
+        .env_remove("TOCSIN_TOKEN");
+    let r = Run::of(&mut no_token);
+    r.assert_failure("no token");
+    assert!(r.stderr.contains("TOCSIN_TOKEN"), "{}", r.stderr);
+    let _ = serve.child.kill();
+}

@@ -199,10 +199,19 @@ impl Engine {
         // Leave a tenth of the lease (at least a second) to record the result.
         let margin = (self.config.lease / 10).max(SignedDuration::from_secs(1));
         let budget = (self.config.lease - margin).unsigned_abs();
+        let started = std::time::Instant::now();
+        let waited = self.clock.now().duration_since(job.due_at);
         let outcome = match tokio::time::timeout(budget, handler.run(&job)).await {
             Ok(r) => r,
             Err(_) => Err(JobError::Transient(format!("timed out after {budget:?}"))),
         };
+        tracing::debug!(
+            job = job.id,
+            kind = %job.kind,
+            waited_ms = waited.as_secs_f64() * 1e3,
+            ran_ms = started.elapsed().as_secs_f64() * 1e3,
+            "job ran"
+        );
         let now = self.clock.now();
         let recorded = match outcome {
             Ok(()) => {

@@ -11,8 +11,8 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use std::collections::BTreeMap;
 use std::fmt;
 use tocsin_domain::catalog::{
-    EscalationPolicy, Integration, Kind, MaintenanceWindow, Object, Schedule, ScheduleOverride,
-    Service, Silence, Team, User,
+    EscalationPolicy, Integration, Kind, MaintenanceWindow, MessageTemplate, Object, Schedule,
+    ScheduleOverride, Service, Silence, Team, User,
 };
 
 /// The list keys, in [`Kind::ALL`] order.
@@ -66,6 +66,7 @@ fn read_list<'de, A: MapAccess<'de>>(map: &mut A, kind: Kind) -> Result<Vec<Obje
         Kind::Silence => list::<A, Silence>(map, Object::Silence),
         Kind::MaintenanceWindow => list::<A, MaintenanceWindow>(map, Object::MaintenanceWindow),
         Kind::ScheduleOverride => list::<A, ScheduleOverride>(map, Object::ScheduleOverride),
+        Kind::MessageTemplate => list::<A, MessageTemplate>(map, Object::MessageTemplate),
     }
 }
 

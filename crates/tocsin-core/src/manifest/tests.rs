@@ -195,3 +195,44 @@ fn a_window_longer_than_its_period_and_an_unknown_list_key() {
         "noise.yaml:5:15: maintenance_windows[0].duration: lasts longer than the repeat period (a day): occurrences would overlap"
     );
 }
+
+#[test]
+fn message_templates_are_read_and_their_problems_located() {
+    let text = concat!(
+        "message_templates:\n",
+        "  - name: slack-short\n",
+        "    messages: [page, resolved]\n",
+        "    channels: [slack]\n",
+        "    title: \"{{ severity }} {{ incident.service }}: {{ incident.title }}\"\n",
+        "  - name: email-body\n",
+        "    channels: [email]\n",
+        "    body: |\n",
+        "      Impact: {{ impact }}\n",
+        "      Severity: {{ incident.sevrity }}\n",
+        "  - name: chat-pages\n",
+        "    messages: [page]\n",
+        "    channels: [slack, mattermost]\n",
+        "    title: \"{{ headline }}\"\n",
+    );
+    let m = parse(vec![src("templates.yaml", text)]);
+    let Object::MessageTemplate(t) = &m.declared[0].object else {
+        panic!("not a template: {:?}", m.declared[0].object);
+    };
+    assert_eq!(t.channels, [catalog::ContactKind::Slack]);
+    assert_eq!(m.declared[1].path, "message_templates[1]");
+    let got: Vec<String> = m
+        .check(&BTreeSet::new())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "templates.yaml:9:7: message_templates[1].body: line 2: `incident.sevrity` is not defined: \
+             incident has drill, number, opened_at, service, severity, source, status, title",
+            "templates.yaml:11:11: message_templates[2].name: message templates \"slack-short\" \
+             and \"chat-pages\" both apply to page messages on slack with the same precedence; \
+             narrow the messages or channels of one (first declared at templates.yaml:2:11)",
+        ]
+    );
+}

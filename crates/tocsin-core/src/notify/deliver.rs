@@ -99,6 +99,41 @@ const SEND_HOLD: SignedDuration = SignedDuration::from_secs(60);
 /// about a service or a person may be this much behind an edit.
 const DIRECTORY_TTL: SignedDuration = SignedDuration::from_secs(2);
 
+/// Where a delivery's time went, for the debug log: each phase's
+/// milliseconds since the one before.
+struct Phases {
+    last: std::time::Instant,
+    spent: Vec<(&'static str, f64)>,
+}
+
+impl Default for Phases {
+    fn default() -> Self {
+        Phases {
+            last: std::time::Instant::now(),
+            spent: Vec::new(),
+        }
+    }
+}
+
+impl Phases {
+    fn mark(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        self.spent
+            .push((phase, now.duration_since(self.last).as_secs_f64() * 1e3));
+        self.last = now;
+    }
+}
+
+impl std::fmt::Display for Phases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (phase, ms)) in self.spent.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            write!(f, "{sep}{phase}={ms:.2}ms")?;
+        }
+        Ok(())
+    }
+}
+
 /// Runs `notify.deliver` jobs.
 #[derive(Debug)]
 pub struct Deliverer {
@@ -201,6 +236,7 @@ impl Deliverer {
     pub async fn deliver(&self, key: &str) -> Result<(), JobError> {
         let store = self.store.as_ref();
         let now = self.clock.now();
+        let mut phases = Phases::default();
         let Some(n) = store.notification(key).await.map_err(store_error)? else {
             return Ok(());
         };
@@ -254,6 +290,7 @@ impl Deliverer {
             );
             return self.bury(vec![n], error, now).await;
         };
+        phases.mark("checked");
         if let Some(at) = store
             .take_send_slot(&n.kind, &n.address, self.policy.limit, now)
             .await
@@ -264,6 +301,7 @@ impl Deliverer {
                 error: format!("{} destination at its rate limit", n.kind),
             });
         }
+        phases.mark("slot");
         // A page takes along every other page due for the same destination.
         let mut carried = vec![(n.clone(), incident)];
         if n.purpose == Purpose::Page {
@@ -282,6 +320,7 @@ impl Deliverer {
                 }
             }
         }
+        phases.mark("bundle");
         let keys: Vec<String> = carried.iter().map(|(c, _)| c.key.clone()).collect();
         let hold = now + SEND_HOLD;
         let moved = store
@@ -299,6 +338,7 @@ impl Deliverer {
         if n.state == tocsin_store::notify::DeliveryState::Sending {
             tracing::warn!(key = %n.key, "an earlier attempt was interrupted; sending again with the same key");
         }
+        phases.mark("hold");
         let directory = self.directory(now).await.map_err(store_error)?;
         let also: Vec<IncidentRecord> = carried.iter().skip(1).map(|(_, i)| i.clone()).collect();
         let (lead, lead_incident) = &carried[0];
@@ -313,6 +353,7 @@ impl Deliverer {
         )
         .await
         .map_err(store_error)?;
+        phases.mark("content");
         let sent = tokio::time::timeout(
             SEND_TIMEOUT + std::time::Duration::from_secs(1),
             channel.send(Delivery {
@@ -323,6 +364,7 @@ impl Deliverer {
         )
         .await
         .unwrap_or_else(|_| Err(SendError::transient("timed out")));
+        phases.mark("send");
         let now = self.clock.now();
         let carried: Vec<NotificationRecord> = carried.into_iter().map(|(c, _)| c).collect();
         let attempt = n.attempts + 1;
@@ -344,17 +386,21 @@ impl Deliverer {
                         )
                     })
                     .collect();
-                self.finish(
-                    &carried,
-                    AttemptOutcome::Delivered {
-                        reference: sent.reference,
-                        bundle,
-                    },
-                    entries,
-                    Vec::new(),
-                    now,
-                )
-                .await
+                let done = self
+                    .finish(
+                        &carried,
+                        AttemptOutcome::Delivered {
+                            reference: sent.reference,
+                            bundle,
+                        },
+                        entries,
+                        Vec::new(),
+                        now,
+                    )
+                    .await;
+                phases.mark("record");
+                tracing::debug!(key = %n.key, carried = carried.len(), phases = %phases, "notification delivered");
+                done
             }
             Err(SendError::Transient {
                 reason,
@@ -478,7 +524,7 @@ impl Deliverer {
                 }
                 out.push(NewIntent {
                     incident: dead.incident,
-                    user: admin.clone(),
+                    user: Some(admin.clone()),
                     contact: m.name.clone(),
                     kind: m.kind,
                     address: m.address.clone(),
@@ -488,6 +534,7 @@ impl Deliverer {
                     purpose: Purpose::DeadLetter,
                     previous: None,
                     key: format!("dead:{}:{}:{}", dead.key, admin, m.name),
+                    text: None,
                 });
             }
         }

@@ -47,10 +47,10 @@ pub async fn enqueue_resolutions(
     }
     let mut out = Vec::new();
     for ((kind, address), p) in by_destination {
-        let (Some(user), Ok(contact)) = (p.user.clone(), tocsin_domain::Name::parse(&p.contact))
-        else {
+        let Ok(contact) = tocsin_domain::Name::parse(&p.contact) else {
             continue;
         };
+        let user = p.user.clone();
         let Ok(contact_kind) = serde_json::from_value::<ContactKind>(serde_json::json!(kind))
         else {
             continue;
@@ -68,6 +68,7 @@ pub async fn enqueue_resolutions(
             // A bundle's message is not this incident's alone: post anew.
             previous: p.reference.clone().filter(|_| p.bundle.is_none()),
             key: format!("resolved:{incident}:r{run}:{kind}:{address}"),
+            text: None,
         });
     }
     store.enqueue_notifications(&out, &[], now).await?;

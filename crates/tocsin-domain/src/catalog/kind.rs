@@ -16,10 +16,11 @@ pub enum Kind {
     Silence,
     MaintenanceWindow,
     ScheduleOverride,
+    MessageTemplate,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::User,
         Kind::Team,
         Kind::Schedule,
@@ -29,6 +30,7 @@ impl Kind {
         Kind::Silence,
         Kind::MaintenanceWindow,
         Kind::ScheduleOverride,
+        Kind::MessageTemplate,
     ];
 
     /// The storage and API identifier (`escalation_policy`).
@@ -43,6 +45,7 @@ impl Kind {
             Kind::Silence => "silence",
             Kind::MaintenanceWindow => "maintenance_window",
             Kind::ScheduleOverride => "schedule_override",
+            Kind::MessageTemplate => "message_template",
         }
     }
 
@@ -59,6 +62,7 @@ impl Kind {
             Kind::Silence => "silences",
             Kind::MaintenanceWindow => "maintenance_windows",
             Kind::ScheduleOverride => "schedule_overrides",
+            Kind::MessageTemplate => "message_templates",
         }
     }
 
@@ -68,6 +72,7 @@ impl Kind {
             Kind::EscalationPolicy => "escalation policy",
             Kind::MaintenanceWindow => "maintenance window",
             Kind::ScheduleOverride => "schedule override",
+            Kind::MessageTemplate => "message template",
             other => other.as_str(),
         }
     }

@@ -10,6 +10,7 @@ mod escalation;
 mod integration;
 mod kind;
 mod maintenance;
+mod message_template;
 mod schedule;
 mod schedule_override;
 mod service;
@@ -21,6 +22,7 @@ pub use escalation::{EscalationPolicy, Level, MAX_REPEAT, Target};
 pub use integration::{Integration, IntegrationFormat};
 pub use kind::Kind;
 pub use maintenance::{MaintenanceWindow, Repeat};
+pub use message_template::{MessageTemplate, Specificity};
 pub use schedule::{Layer, Override, Restriction, Schedule, Temporary};
 pub use schedule_override::ScheduleOverride;
 pub use service::{AlertGrouping, Link, Service, is_label_name};
@@ -45,6 +47,7 @@ pub enum Object {
     Silence(Silence),
     ScheduleOverride(ScheduleOverride),
     MaintenanceWindow(MaintenanceWindow),
+    MessageTemplate(MessageTemplate),
 }
 
 impl Object {
@@ -59,6 +62,7 @@ impl Object {
             Object::Silence(_) => Kind::Silence,
             Object::ScheduleOverride(_) => Kind::ScheduleOverride,
             Object::MaintenanceWindow(_) => Kind::MaintenanceWindow,
+            Object::MessageTemplate(_) => Kind::MessageTemplate,
         }
     }
 
@@ -73,6 +77,7 @@ impl Object {
             Object::Silence(o) => &o.name,
             Object::ScheduleOverride(o) => &o.name,
             Object::MaintenanceWindow(o) => &o.name,
+            Object::MessageTemplate(o) => &o.name,
         }
     }
 
@@ -173,6 +178,7 @@ impl Object {
                     add(format!("services[{i}]"), Kind::Service, s);
                 }
             }
+            Object::MessageTemplate(_) => {}
         }
         refs
     }
@@ -189,6 +195,7 @@ impl Object {
             Object::Silence(o) => o.check(c),
             Object::ScheduleOverride(o) => o.check(c),
             Object::MaintenanceWindow(o) => o.check(c),
+            Object::MessageTemplate(o) => o.check(c),
         }
     }
 }
@@ -271,9 +278,10 @@ impl Checks {
 }
 
 /// Checks a whole catalog: each object's own rules, names declared twice,
-/// and references to objects that do not exist. `existing` holds objects
-/// that are not in `objects` but will still exist (unmanaged ones in the
-/// store); references to them are fine.
+/// references to objects that do not exist, and message templates that
+/// would compete for the same messages. `existing` holds objects that are
+/// not in `objects` but will still exist (unmanaged ones in the store);
+/// references to them are fine.
 pub fn validate(objects: &[Object], existing: &BTreeSet<(Kind, Name)>) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut first_seen: BTreeMap<(Kind, &Name), usize> = BTreeMap::new();
@@ -316,6 +324,22 @@ pub fn validate(objects: &[Object], existing: &BTreeSet<(Kind, Name)>) -> Vec<Pr
                 });
             }
         }
+    }
+    let (at, templates): (Vec<usize>, Vec<&MessageTemplate>) = objects
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match o {
+            Object::MessageTemplate(t) => Some((i, t)),
+            _ => None,
+        })
+        .unzip();
+    for (later, first, message) in message_template::overlaps(&templates) {
+        problems.push(Problem {
+            object: at[later],
+            path: "name".into(),
+            message,
+            first: Some(at[first]),
+        });
     }
     problems
 }

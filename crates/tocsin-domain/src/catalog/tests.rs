@@ -329,11 +329,12 @@ fn the_new_kinds_round_trip_and_parse() {
     assert_eq!(Kind::parse("silences"), Some(Kind::Silence));
     assert_eq!(Kind::MaintenanceWindow.label(), "maintenance window");
     assert_eq!(
-        Kind::ALL[Kind::ALL.len() - 3..],
+        Kind::ALL[Kind::ALL.len() - 4..],
         [
             Kind::Silence,
             Kind::MaintenanceWindow,
-            Kind::ScheduleOverride
+            Kind::ScheduleOverride,
+            Kind::MessageTemplate
         ]
     );
     assert_eq!(
@@ -466,4 +467,129 @@ fn temporary_rotations_are_checked_like_layers() {
             "temporary[0].layers[0].participants[1]",
         ]
     );
+}
+
+fn message_template(name: &str, messages: &[&str], channels: &[&str]) -> MessageTemplate {
+    serde_json::from_value(serde_json::json!({
+        "name": name,
+        "messages": messages,
+        "channels": channels,
+        "title": "{{ severity }} {{ incident.service }}: {{ incident.title }}",
+    }))
+    .unwrap()
+}
+
+#[test]
+fn message_template_rules() {
+    let mut empty = message_template("empty", &[], &[]);
+    empty.title = None;
+    let mut twice = message_template("twice", &["page", "page"], &["slack", "email", "slack"]);
+    twice.title = Some("{{ incident.sevrity }}".into());
+    twice.body = Some("Impact:\n{% if impact %}{{ impact }}".into());
+    let got = messages(&[
+        Object::MessageTemplate(empty),
+        Object::MessageTemplate(twice),
+    ]);
+    let want = vec![
+        (
+            0,
+            "title",
+            "a message template needs a title, a body or both".to_owned(),
+        ),
+        (1, "messages[1]", "page is listed twice".to_owned()),
+        (1, "channels[2]", "slack is listed twice".to_owned()),
+        (
+            1,
+            "title",
+            "line 1: `incident.sevrity` is not defined: incident has drill, number, opened_at, \
+             service, severity, source, status, title"
+                .to_owned(),
+        ),
+        (
+            1,
+            "body",
+            "does not compile: line 2: syntax error: unexpected end of input, \
+             expected end of block"
+                .to_owned(),
+        ),
+    ];
+    let want: Vec<(usize, String, String)> = want
+        .into_iter()
+        .map(|(i, p, m)| (i, p.to_owned(), m))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn message_templates_for_the_same_messages_need_different_precedence() {
+    let objects = vec![
+        // Every message on every channel: one such template at most.
+        Object::MessageTemplate(message_template("house-style", &[], &[])),
+        Object::MessageTemplate(message_template("house-style-2", &[], &[])),
+        // Slack beats every channel: no overlap with the two above.
+        Object::MessageTemplate(message_template("slack", &[], &["slack"])),
+        // Slack pages beat Slack: no overlap either.
+        Object::MessageTemplate(message_template("slack-pages", &["page"], &["slack"])),
+        // Same precedence as slack-pages, overlapping on pages to Slack.
+        Object::MessageTemplate(message_template(
+            "chat-pages",
+            &["page", "resolved"],
+            &["slack", "mattermost"],
+        )),
+        // Same precedence, other channels: fine.
+        Object::MessageTemplate(message_template("mail-pages", &["page"], &["email"])),
+    ];
+    let problems = validate(&objects, &BTreeSet::new());
+    let got: Vec<(usize, Option<usize>, &str, &str)> = problems
+        .iter()
+        .map(|p| (p.object, p.first, p.path.as_str(), p.message.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                1,
+                Some(0),
+                "name",
+                "message templates \"house-style\" and \"house-style-2\" both apply to every \
+                 message on every channel with the same precedence; narrow the messages or \
+                 channels of one"
+            ),
+            (
+                4,
+                Some(3),
+                "name",
+                "message templates \"slack-pages\" and \"chat-pages\" both apply to page \
+                 messages on slack with the same precedence; narrow the messages or channels \
+                 of one"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn message_templates_round_trip_and_parse() {
+    let mut t = message_template("slack-pages", &["page", "dead_letter"], &["slack"]);
+    t.body = Some("{{ impact }}".into());
+    let spec = Object::MessageTemplate(t.clone()).spec_json();
+    assert_eq!(spec["messages"], serde_json::json!(["page", "dead_letter"]));
+    assert_eq!(
+        Object::from_spec(Kind::MessageTemplate, spec).unwrap(),
+        Object::MessageTemplate(t)
+    );
+    let everywhere = message_template("all", &[], &[]);
+    let spec = Object::MessageTemplate(everywhere).spec_json();
+    assert!(
+        spec.get("messages").is_none() && spec.get("channels").is_none(),
+        "{spec}"
+    );
+    assert_eq!(
+        Kind::parse("message-templates"),
+        Some(Kind::MessageTemplate)
+    );
+    assert_eq!(Kind::MessageTemplate.label(), "message template");
+    let unknown = serde_json::from_value::<MessageTemplate>(serde_json::json!({
+        "name": "x", "title": "t", "subject": "s",
+    }));
+    assert!(unknown.is_err());
 }

@@ -46,6 +46,38 @@ pub enum ContactKind {
     Console,
 }
 
+impl ContactKind {
+    pub const ALL: [ContactKind; 8] = [
+        ContactKind::Email,
+        ContactKind::Slack,
+        ContactKind::Mattermost,
+        ContactKind::Matrix,
+        ContactKind::Teams,
+        ContactKind::Ntfy,
+        ContactKind::Webhook,
+        ContactKind::Console,
+    ];
+
+    /// As written in manifests (`type: slack`) and stored on notifications.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ContactKind::Email => "email",
+            ContactKind::Slack => "slack",
+            ContactKind::Mattermost => "mattermost",
+            ContactKind::Matrix => "matrix",
+            ContactKind::Teams => "teams",
+            ContactKind::Ntfy => "ntfy",
+            ContactKind::Webhook => "webhook",
+            ContactKind::Console => "console",
+        }
+    }
+
+    /// The kind named `s` (`slack`), as [`as_str`](Self::as_str) writes it.
+    pub fn parse(s: &str) -> Option<ContactKind> {
+        ContactKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationRule {

@@ -5,10 +5,15 @@
 //! lines of every rendering answer: which service, how bad, from where,
 //! what breaks for customers, what else is affected, what to do first.
 //!
+//! An organisation may replace a message's headline and body with its own
+//! templates ([`template`]); the links to act and the `[DRILL]` mark stay.
+//!
 //! Invariants: a message carries its idempotency `key`, stable across
 //! retries, restarts and instances; channels that can deduplicate on the
 //! receiving side (webhook header, Matrix transaction id, email Message-ID)
 //! pass it on.
+
+pub mod template;
 
 use crate::Severity;
 use jiff::Timestamp;
@@ -29,6 +34,27 @@ pub enum MessageKind {
     Bundle,
     /// A notification could not be delivered: said to admins.
     DeadLetter,
+}
+
+impl MessageKind {
+    pub const ALL: [MessageKind; 5] = [
+        MessageKind::Page,
+        MessageKind::Resolved,
+        MessageKind::Update,
+        MessageKind::Bundle,
+        MessageKind::DeadLetter,
+    ];
+
+    /// As written in manifests and webhook events (`dead_letter`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Page => "page",
+            MessageKind::Resolved => "resolved",
+            MessageKind::Update => "update",
+            MessageKind::Bundle => "bundle",
+            MessageKind::DeadLetter => "dead_letter",
+        }
+    }
 }
 
 /// One incident, in a line.
@@ -102,17 +128,51 @@ pub struct Message {
     pub text: Option<String>,
     /// A bundle's other incidents.
     pub also: Vec<IncidentLine>,
+    /// The headline from the organisation's message template, replacing
+    /// the default one (see [`Message::headline`]). One line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The body from the organisation's message template: plain text that
+    /// channels show instead of their default sections (impact, affected,
+    /// SLO, first steps, runbooks, changes), escaped in their own markup.
+    /// The headline and the links or buttons to act stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// The mark every rendering of a fire drill starts with.
+pub const DRILL_MARK: &str = "[DRILL]";
+
+/// `text` without the drill marks it starts with (and the spaces after them).
+fn without_drill_marks(mut text: &str) -> &str {
+    while let Some(rest) = text.strip_prefix(DRILL_MARK) {
+        text = rest.trim_start();
+    }
+    text
 }
 
 impl Message {
     /// The one-line headline every channel starts with:
-    /// `[DRILL] Sev1 #42 checkout: Error rate above 5 %`.
+    /// `[DRILL] Sev1 #42 checkout: Error rate above 5 %`. A template's
+    /// [`title`](Message::title) replaces it, but a drill still says
+    /// `[DRILL] ` first, once: a template cannot hide that a page is a drill.
     pub fn headline(&self) -> String {
+        match self.title.as_deref().map(str::trim) {
+            Some(title) if !title.is_empty() => match self.incident.drill {
+                true => format!("{DRILL_MARK} {}", without_drill_marks(title)),
+                false => title.to_owned(),
+            },
+            _ => self.default_headline(),
+        }
+    }
+
+    /// The headline tocsin writes when no template gives a title.
+    pub fn default_headline(&self) -> String {
         let i = &self.incident;
         let drill = if i.drill { "[DRILL] " } else { "" };
         // A drill's title carries the mark too; say it once, first.
         let title = match i.drill {
-            true => i.title.trim_start_matches("[DRILL]").trim_start(),
+            true => without_drill_marks(&i.title),
             false => i.title.as_str(),
         };
         let what = match self.kind {

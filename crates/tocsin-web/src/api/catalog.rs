@@ -123,3 +123,11 @@ kind_endpoints!(
     "/api/v1/schedule-overrides",
     "schedule override made at run time"
 );
+
+kind_endpoints!(
+    list_message_templates,
+    get_message_template,
+    Kind::MessageTemplate,
+    "/api/v1/message-templates",
+    "message template"
+);

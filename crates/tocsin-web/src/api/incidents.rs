@@ -1,18 +1,23 @@
-//! Reading incidents: the list, and one incident with its alerts, its
-//! events (the event part of its timeline) and its service's recent
-//! changes. Acting on incidents comes with the incident response work.
+//! Reading incidents: the list with its filters, and one incident with its
+//! alerts, its events, its response (roles, stakeholders, updates) and its
+//! service's recent changes; acknowledging, resolving, reopening,
+//! escalating, paging and reassigning by hand. The rest of running an
+//! incident is in `response`.
 
+use super::response::ResponseView;
 use crate::auth::Caller;
 use crate::problem::Problem;
 use crate::server::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tocsin_domain::Name;
 use tocsin_domain::access::Action;
-use tocsin_store::{AlertRecord, EventRecord, IncidentQuery, IncidentRecord};
+use tocsin_domain::response::Lifecycle;
+use tocsin_store::response::IncidentFilter;
+use tocsin_store::{AlertRecord, EventRecord, IncidentRecord};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -25,9 +30,17 @@ pub struct IncidentView {
     pub severity: String,
     /// triggered, acknowledged or resolved.
     pub status: String,
+    /// Where it is in its life: triggered, acknowledged, resolved, or
+    /// closed (resolved and done with).
+    pub lifecycle: String,
+    /// What responders wrote about it.
+    pub summary: Option<String>,
     pub created_at: String,
     pub acknowledged_at: Option<String>,
     pub resolved_at: Option<String>,
+    pub closed_at: Option<String>,
+    /// The incident it was merged into.
+    pub merged_into: Option<i64>,
     pub open_alerts: i64,
     /// Whether it paged when it opened.
     pub paged: bool,
@@ -41,9 +54,13 @@ impl From<IncidentRecord> for IncidentView {
             title: r.title,
             severity: r.severity.to_string(),
             status: r.status.as_str().to_owned(),
+            lifecycle: Lifecycle::of(r.status, r.closed_at).as_str().to_owned(),
+            summary: r.summary,
             created_at: r.created_at.to_string(),
             acknowledged_at: r.acknowledged_at.map(|t| t.to_string()),
             resolved_at: r.resolved_at.map(|t| t.to_string()),
+            closed_at: r.closed_at.map(|t| t.to_string()),
+            merged_into: r.merged_into,
             open_alerts: r.open_alerts,
             paged: r.paged,
         }
@@ -110,6 +127,9 @@ impl From<EventRecord> for EventView {
 pub struct IncidentDetail {
     #[serde(flatten)]
     pub incident: IncidentView,
+    /// Roles, other services, stakeholders, cadence, updates, pins.
+    #[serde(flatten)]
+    pub response: ResponseView,
     pub alerts: Vec<AlertView>,
     /// Every event that landed on the incident, oldest first (at most 1,000).
     pub events: Vec<EventView>,
@@ -149,21 +169,102 @@ pub struct IntentView {
     pub state: String,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+/// The list's filters. Every filter is optional and they combine with AND;
+/// the list filters (`status`, `severity`, `service`, `team`) may repeat
+/// or be comma-separated, for any of several values.
+#[derive(Debug, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct IncidentParams {
-    /// Only this service's incidents.
-    pub service: Option<String>,
-    /// Only incidents not resolved.
-    #[serde(default)]
-    pub open: bool,
-    /// Only incidents numbered below this (paging).
+    /// triggered, acknowledged, resolved (not closed yet) or closed.
+    pub status: Option<Vec<String>>,
+    /// sev1 … sev5.
+    pub severity: Option<Vec<String>>,
+    /// Incidents of this service (primary or added).
+    pub service: Option<Vec<String>>,
+    /// Incidents of any service this team owns.
+    pub team: Option<Vec<String>>,
+    /// Opened at or after this RFC 3339 instant.
+    pub from: Option<String>,
+    /// Opened before this RFC 3339 instant.
+    pub until: Option<String>,
+    /// Words that must all appear in the title or summary.
+    pub q: Option<String>,
+    /// Only incidents not resolved (`status=triggered,acknowledged`).
+    pub open: Option<bool>,
+    /// Only incidents numbered below this (keyset paging: pass the last
+    /// number of the previous page).
     pub before: Option<i64>,
     /// At most this many, newest first (default 50, at most 1000).
     pub limit: Option<u32>,
 }
 
-/// Incidents, newest first.
+fn invalid_query(field: &str, message: impl Into<String>) -> Problem {
+    let message = message.into();
+    Problem::invalid(
+        format!("the incident query is not valid: {field}: {message}"),
+        vec![Problem::field(field, message)],
+    )
+}
+
+impl IncidentParams {
+    /// Reads the query's pairs, naming the parameter that is wrong.
+    fn parse(pairs: Vec<(String, String)>) -> Result<IncidentParams, Problem> {
+        let mut p = IncidentParams::default();
+        let list = |v: &mut Option<Vec<String>>, value: &str| {
+            v.get_or_insert_with(Vec::new).extend(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            );
+        };
+        for (key, value) in pairs {
+            let number = |v: &str| {
+                v.trim()
+                    .parse::<i64>()
+                    .map_err(|_| invalid_query(&key, format!("{v:?} is not a number")))
+            };
+            match key.as_str() {
+                "status" => list(&mut p.status, &value),
+                "severity" => list(&mut p.severity, &value),
+                "service" => list(&mut p.service, &value),
+                "team" => list(&mut p.team, &value),
+                "from" => p.from = Some(value).filter(|v| !v.is_empty()),
+                "until" => p.until = Some(value).filter(|v| !v.is_empty()),
+                "q" => p.q = Some(value).filter(|v| !v.trim().is_empty()),
+                "open" => {
+                    p.open = Some(match value.trim() {
+                        "true" | "1" | "" => true,
+                        "false" | "0" => false,
+                        other => {
+                            return Err(invalid_query(
+                                "open",
+                                format!("{other:?} is not true or false"),
+                            ));
+                        }
+                    })
+                }
+                "before" => p.before = Some(number(&value)?),
+                "limit" => {
+                    p.limit = Some(
+                        u32::try_from(number(&value)?)
+                            .map_err(|_| invalid_query("limit", "must be positive"))?,
+                    )
+                }
+                other => {
+                    return Err(invalid_query(
+                        other,
+                        "unknown parameter; use status, severity, service, team, from, until, q, open, before or limit",
+                    ));
+                }
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// Incidents, newest first, with filters.
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(IncidentParams),
     responses(
         (status = 200, body = Vec<IncidentView>),
@@ -172,26 +273,104 @@ pub struct IncidentParams {
 pub async fn list_incidents(
     State(state): State<AppState>,
     caller: Caller,
-    Query(p): Query<IncidentParams>,
+    super::response::Params(pairs): super::response::Params<Vec<(String, String)>>,
 ) -> Result<Json<Vec<IncidentView>>, Problem> {
     caller.authorize(&Action::Read)?;
-    let service = match p.service.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(Name::parse(s).map_err(|e| {
-            Problem::invalid(
-                "the incident query is not valid",
-                vec![Problem::field("service", e.to_string())],
-            )
-        })?),
-        None => None,
+    let p = IncidentParams::parse(pairs)?;
+    let Some(filter) = incident_filter(&state, &p).await? else {
+        return Ok(Json(Vec::new()));
     };
-    let query = IncidentQuery {
-        service,
-        open_only: p.open,
+    let rows = state.store.search_incidents(&filter).await?;
+    Ok(Json(rows.into_iter().map(IncidentView::from).collect()))
+}
+
+/// The store's filter for `p`, or `None` when nothing can match (a team
+/// with no services, `open` with only resolved statuses).
+async fn incident_filter(
+    state: &AppState,
+    p: &IncidentParams,
+) -> Result<Option<IncidentFilter>, Problem> {
+    use tocsin_domain::Severity;
+    let mut lifecycle = Vec::new();
+    for s in p.status.iter().flatten() {
+        lifecycle.push(Lifecycle::parse(s).ok_or_else(|| {
+            invalid_query(
+                "status",
+                format!("{s:?} is not one of triggered, acknowledged, resolved, closed"),
+            )
+        })?);
+    }
+    if p.open == Some(true) {
+        let open = [Lifecycle::Triggered, Lifecycle::Acknowledged];
+        if lifecycle.is_empty() {
+            lifecycle = open.to_vec();
+        } else {
+            lifecycle.retain(|l| open.contains(l));
+            if lifecycle.is_empty() {
+                return Ok(None);
+            }
+        }
+    }
+    let mut severities = Vec::new();
+    for s in p.severity.iter().flatten() {
+        severities.push(Severity::parse(s).ok_or_else(|| {
+            invalid_query("severity", format!("{s:?} is not a severity (sev1 … sev5)"))
+        })?);
+    }
+    let names = |field: &str, values: &Option<Vec<String>>| -> Result<Vec<Name>, Problem> {
+        values
+            .iter()
+            .flatten()
+            .map(|v| Name::parse(v).map_err(|e| invalid_query(field, format!("{v:?}: {e}"))))
+            .collect()
+    };
+    let mut services = names("service", &p.service)?;
+    let teams = names("team", &p.team)?;
+    if !teams.is_empty() {
+        let directory = tocsin_core::directory::Directory::load(state.store.as_ref()).await?;
+        let mut owned: Vec<Name> = Vec::new();
+        for team in &teams {
+            if !directory.teams.contains_key(team) {
+                return Err(invalid_query("team", format!("no team named {team}")));
+            }
+            owned.extend(
+                directory
+                    .services_of_team(team)
+                    .into_iter()
+                    .map(|e| e.spec.name.clone()),
+            );
+        }
+        if services.is_empty() {
+            services = owned;
+        } else {
+            services.retain(|s| owned.contains(s));
+        }
+        if services.is_empty() {
+            return Ok(None);
+        }
+    }
+    let instant = |field: &str, v: &Option<String>| -> Result<Option<jiff::Timestamp>, Problem> {
+        v.as_deref()
+            .map(|s| {
+                s.parse::<jiff::Timestamp>().map_err(|_| {
+                    invalid_query(
+                        field,
+                        format!("{s:?} is not an RFC 3339 instant (2026-03-02T10:00:00Z)"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    Ok(Some(IncidentFilter {
+        lifecycle,
+        severities,
+        services,
+        from: instant("from", &p.from)?,
+        until: instant("until", &p.until)?,
+        text: p.q.clone(),
         before_number: p.before,
         limit: p.limit.unwrap_or(50).clamp(1, 1000),
-    };
-    let rows = state.store.list_incidents(&query).await?;
-    Ok(Json(rows.into_iter().map(IncidentView::from).collect()))
+    }))
 }
 
 /// One incident with its alerts, events and the service's recent changes.
@@ -221,6 +400,7 @@ pub async fn get_incident(
     let changes = store.recent_changes(&incident.service, since, 20).await?;
     Ok(Json(IncidentDetail {
         incident: incident.into(),
+        response: super::response::response_of(&state, number).await?,
         alerts: alerts.into_iter().map(AlertView::from).collect(),
         events: events.into_iter().map(EventView::from).collect(),
         recent_changes: changes.into_iter().map(EventView::from).collect(),
@@ -235,12 +415,11 @@ pub async fn get_incident(
                 detail: t.detail,
             })
             .collect(),
-        notifications: store
-            .incident_intents(number)
+        notifications: intents(store, number)
             .await?
             .into_iter()
             .map(|i| IntentView {
-                user: i.user.to_string(),
+                user: i.user.map(|u| u.to_string()).unwrap_or_default(),
                 contact: i.contact.to_string(),
                 kind: i.kind,
                 address: i.address,
@@ -251,6 +430,14 @@ pub async fn get_incident(
             })
             .collect(),
     }))
+}
+
+/// The incident's notifications.
+async fn intents(
+    store: &dyn tocsin_store::Store,
+    number: i64,
+) -> Result<Vec<tocsin_store::IntentRecord>, Problem> {
+    Ok(store.incident_intents(number).await?)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -473,7 +660,7 @@ pub async fn reassign(
 }
 
 /// The one target a page or reassignment names.
-fn page_target(req: &PageRequest) -> Result<tocsin_domain::catalog::Target, Problem> {
+pub(super) fn page_target(req: &PageRequest) -> Result<tocsin_domain::catalog::Target, Problem> {
     use tocsin_domain::catalog::Target;
     let given: Vec<(&str, &String)> = [
         ("user", req.user.as_ref()),

@@ -9,6 +9,8 @@ pub mod ical;
 pub mod incidents;
 pub mod noise;
 pub mod oncall;
+pub mod response;
+pub mod reviews;
 
 use crate::server::AppState;
 use utoipa::OpenApi;
@@ -29,6 +31,8 @@ use utoipa_axum::routes;
         (name = "catalog", description = "Declared objects: teams, users, services, schedules, escalation policies, integrations"),
         (name = "access", description = "The caller, API tokens and the audit log"),
         (name = "incidents", description = "Incidents opened from ingested alerts, with their alerts and events"),
+        (name = "response", description = "Running an incident: declaring, severity, roles, responders, notes and key moments, stakeholders and updates, merging, closing, the timeline"),
+        (name = "reviews", description = "Post-incident reviews, the blameless-language check, action items"),
         (name = "oncall", description = "Who is on call, and schedules' shifts over a range"),
         (name = "noise", description = "Silences and maintenance windows made at run time, and silence previews"),
         (name = "config", description = "Config as code: plan and apply manifests"),
@@ -80,8 +84,31 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(access::list_tokens, access::create_token))
         .routes(routes!(access::revoke_token))
         .routes(routes!(access::audit))
-        .routes(routes!(incidents::list_incidents))
-        .routes(routes!(incidents::get_incident))
+        .routes(routes!(incidents::list_incidents, response::declare))
+        .routes(routes!(incidents::get_incident, response::patch_incident))
+        .routes(routes!(response::timeline))
+        .routes(routes!(response::add_service))
+        .routes(routes!(response::assign_role))
+        .routes(routes!(response::unassign_role))
+        .routes(routes!(response::add_responders))
+        .routes(routes!(response::add_note))
+        .routes(routes!(response::pin, response::unpin))
+        .routes(routes!(response::add_stakeholder))
+        .routes(routes!(response::remove_stakeholder))
+        .routes(routes!(response::set_cadence))
+        .routes(routes!(response::post_update))
+        .routes(routes!(response::merge))
+        .routes(routes!(response::close))
+        .routes(routes!(reviews::get_review, reviews::save_review))
+        .routes(routes!(reviews::review_markdown))
+        .routes(routes!(reviews::check))
+        .routes(routes!(
+            reviews::incident_action_items,
+            reviews::add_action_item
+        ))
+        .routes(routes!(reviews::patch_incident_action_item))
+        .routes(routes!(reviews::list_action_items))
+        .routes(routes!(reviews::patch_action_item))
         .routes(routes!(incidents::escalate))
         .routes(routes!(incidents::page))
         .routes(routes!(incidents::acknowledge))
@@ -100,6 +127,8 @@ pub fn router() -> OpenApiRouter<AppState> {
             catalog::get_schedule_override,
             oncall::delete_override
         ))
+        .routes(routes!(catalog::list_message_templates))
+        .routes(routes!(catalog::get_message_template))
         .routes(routes!(ical::feed))
         .routes(routes!(config::plan))
         .routes(routes!(config::apply))

@@ -10,9 +10,11 @@ pub mod chart;
 mod common;
 mod depgraph;
 mod incidents;
+mod live;
 mod noise;
 mod people;
 mod profile;
+mod reviews;
 mod schedules;
 mod services;
 pub mod session;
@@ -176,6 +178,8 @@ pub fn router() -> Router<AppState> {
         .merge(ack::router())
         .merge(services::router())
         .merge(incidents::router())
+        .merge(reviews::router())
+        .merge(live::router())
         .merge(noise::router())
         .merge(people::router())
         .merge(schedules::router())

@@ -53,7 +53,7 @@ pub fn start_tocsin(
     base.arg("--data-dir")
         .arg(dir.path().join("data"))
         .envs(env.iter().copied())
-        .env("RUST_LOG", "warn,tocsin=info");
+        .env("RUST_LOG", log_filter());
     if let Some(url) = database_url {
         base.arg("--database-url").arg(url);
     }
@@ -94,12 +94,26 @@ pub fn start_tocsin(
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
+    // `TOCSIN_BENCH_LOG=debug` shows the server's log (job and delivery
+    // timings among it) on the benchmark's stderr.
+    let show = std::env::var_os("TOCSIN_BENCH_LOG").is_some();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if show {
+                eprintln!("{line}");
+            }
+        }
+    });
     Server {
         child,
         addr,
         _dir: dir,
     }
+}
+
+/// The server's `RUST_LOG`: quiet unless `TOCSIN_BENCH_LOG` says otherwise.
+fn log_filter() -> String {
+    std::env::var("TOCSIN_BENCH_LOG").unwrap_or_else(|_| "warn,tocsin=info".to_owned())
 }
 
 pub fn free_port() -> u16 {

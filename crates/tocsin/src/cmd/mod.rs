@@ -4,6 +4,7 @@
 pub mod config;
 pub mod drill;
 pub mod get;
+pub mod incident;
 pub mod migrate;
 pub mod oncall;
 pub mod send;

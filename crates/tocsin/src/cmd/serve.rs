@@ -11,6 +11,7 @@ use tocsin_core::engine::{Engine, Housekeeping};
 use tocsin_core::escalation::Escalator;
 use tocsin_core::ingest::{IngestorConfig, RateLimit, RateLimiter};
 use tocsin_core::notify::{AckSigner, Deliverer, Links, Resolutions};
+use tocsin_core::reminders::{ActionItemReminders, UpdateReminders};
 use tocsin_domain::token::TokenScope;
 use tocsin_web::{AppState, Server, ServerConfig};
 
@@ -20,11 +21,13 @@ pub async fn run(
     demo: bool,
     public_url: Option<String>,
     ingest_rate_limit: u32,
+    review_required: &[String],
     channel_args: crate::channels::ChannelArgs,
 ) -> anyhow::Result<ExitCode> {
     if ingest_rate_limit == 0 {
         anyhow::bail!("--ingest-rate-limit must be at least 1 event per second");
     }
+    let review_required = review_severities(review_required)?;
     let secure_cookies = match public_url.as_deref() {
         None => false,
         Some(u) if u.starts_with("https://") => true,
@@ -85,6 +88,8 @@ pub async fn run(
             .with_handler(Arc::new(Escalator::pages(store.clone(), clock.clone())))
             .with_handler(Arc::new(Escalator::steps(store.clone(), clock.clone())))
             .with_handler(Arc::new(Resolutions::new(store.clone(), clock.clone())))
+            .with_handler(Arc::new(UpdateReminders::new(store.clone(), clock.clone())))
+            .with_module(Arc::new(ActionItemReminders::new(store.clone())))
             .with_handler(Arc::new(Deliverer::new(
                 store.clone(),
                 clock.clone(),
@@ -101,6 +106,7 @@ pub async fn run(
         &ServerConfig { listen },
         AppState {
             secure_cookies,
+            review_required: Arc::new(review_required),
             ingest_limit: Arc::new(RateLimiter::new(RateLimit::per_second(f64::from(
                 ingest_rate_limit,
             )))),
@@ -156,4 +162,40 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown signal received");
+}
+
+/// `--review-required`: severities (`sev1,sev2`), or `none`.
+fn review_severities(values: &[String]) -> anyhow::Result<Vec<tocsin_domain::Severity>> {
+    let mut out = Vec::new();
+    for v in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        if v.eq_ignore_ascii_case("none") {
+            continue;
+        }
+        match tocsin_domain::Severity::parse(v) {
+            Some(s) if !out.contains(&s) => out.push(s),
+            Some(_) => {}
+            None => anyhow::bail!(
+                "--review-required: {v:?} is not a severity; use sev1 … sev5, comma-separated, or none"
+            ),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::review_severities;
+    use tocsin_domain::Severity;
+
+    #[test]
+    fn review_required_reads_severities_or_none() {
+        let s =
+            |v: &[&str]| review_severities(&v.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            s(&["sev1", "Sev2"]).unwrap(),
+            [Severity::Sev1, Severity::Sev2]
+        );
+        assert!(s(&["none"]).unwrap().is_empty());
+        assert!(s(&["sev9"]).unwrap_err().to_string().contains("sev9"));
+    }
 }
