@@ -5098,8 +5098,10 @@ pub const SEED_SEARCH_AT_SCALE: &[&str] = &[
 /// Not in [`conformance_tests!`](crate::conformance_tests): each backend
 /// runs it (by hand: `--ignored`) on a store seeded with
 /// [`SEED_SEARCH_AT_SCALE`]. Every filter of the incident list, alone and
-/// combined, answers a page within `bound`, and says how long it took.
-pub async fn search_incidents_at_scale(store: Arc<dyn Store>, bound: std::time::Duration) {
+/// combined, answers the right page, newest first, and prints how long it
+/// took (figures in `docs/benchmarks.md`; no bound is asserted: speed is
+/// read, not tested).
+pub async fn search_incidents_at_scale(store: Arc<dyn Store>) {
     use tocsin_domain::Severity::*;
     use tocsin_domain::response::Lifecycle as L;
     let f = || crate::IncidentFilter {
@@ -5218,12 +5220,15 @@ pub async fn search_incidents_at_scale(store: Arc<dyn Store>, bound: std::time::
         let started = std::time::Instant::now();
         let found = ok(store.search_incidents(&filter).await, what);
         let took = started.elapsed();
-        eprintln!("search at scale: {what}: {} in {took:?}", found.len());
+        println!(
+            "search at 100,000 incidents: {what:<40} {:>3} rows in {:>7.2} ms",
+            found.len(),
+            took.as_secs_f64() * 1e3
+        );
         assert_eq!(found.len(), want, "{what}");
         assert!(
             found.windows(2).all(|w| w[0].number > w[1].number),
             "{what}: newest first"
         );
-        assert!(took <= bound, "{what}: {took:?} is slower than {bound:?}");
     }
 }
