@@ -14,9 +14,9 @@
 use crate::escalation::{
     EscalateError, policy_of, reach_now, responder_context, step_job, target_label,
 };
+use crate::response::Actor;
 use jiff::Timestamp;
 use serde_json::json;
-use tocsin_domain::access::Principal;
 use tocsin_domain::alerting::IncidentStatus;
 use tocsin_domain::catalog::Target;
 use tocsin_domain::escalation::{self, Step};
@@ -26,16 +26,19 @@ use tocsin_store::{IncidentChange, IncidentRecord, NewJob, NewTimelineEntry, Sto
 fn entry(
     incident: i64,
     kind: &str,
-    who: &Principal,
-    detail: serde_json::Value,
+    by: Actor<'_>,
+    mut detail: serde_json::Value,
     key: String,
     now: Timestamp,
 ) -> NewTimelineEntry {
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("via".into(), json!(by.via.as_str()));
+    }
     NewTimelineEntry {
         incident,
         at: now,
         kind: kind.to_owned(),
-        actor: who.label.clone(),
+        actor: by.who.label.clone(),
         detail,
         key,
     }
@@ -72,11 +75,11 @@ async fn apply(
 /// Acknowledges a triggered incident: escalation stops at its next step.
 pub async fn acknowledge(
     store: &dyn Store,
-    who: &Principal,
+    by: Actor<'_>,
     incident: i64,
     now: Timestamp,
 ) -> Result<IncidentRecord, EscalateError> {
-    let (inc, _, _) = responder_context(store, who, incident).await?;
+    let (inc, _, _) = responder_context(store, by.who, incident).await?;
     match inc.status {
         IncidentStatus::Triggered => {}
         IncidentStatus::Acknowledged => return Err(conflict(incident, "is already acknowledged")),
@@ -96,8 +99,8 @@ pub async fn acknowledge(
     let e = entry(
         incident,
         "incident.acknowledged",
-        who,
-        json!({ "by": who.label }),
+        by,
+        json!({ "by": by.who.label }),
         format!("incident:{incident}:r{run}:acknowledged"),
         now,
     );
@@ -108,12 +111,12 @@ pub async fn acknowledge(
 /// is notified (`incident.resolved`).
 pub async fn resolve(
     store: &dyn Store,
-    who: &Principal,
+    by: Actor<'_>,
     incident: i64,
     note: Option<&str>,
     now: Timestamp,
 ) -> Result<IncidentRecord, EscalateError> {
-    let (inc, _, _) = responder_context(store, who, incident).await?;
+    let (inc, _, _) = responder_context(store, by.who, incident).await?;
     if inc.status == IncidentStatus::Resolved {
         return Err(conflict(incident, "is already resolved"));
     }
@@ -131,8 +134,8 @@ pub async fn resolve(
     let e = entry(
         incident,
         "incident.resolved",
-        who,
-        json!({ "by": who.label, "note": note, "open_alerts": inc.open_alerts }),
+        by,
+        json!({ "by": by.who.label, "note": note, "open_alerts": inc.open_alerts }),
         format!("incident:{incident}:r{run}:resolved"),
         now,
     );
@@ -153,12 +156,12 @@ pub async fn resolve(
 /// starts over at level 1, now, as a new run.
 pub async fn reopen(
     store: &dyn Store,
-    who: &Principal,
+    by: Actor<'_>,
     incident: i64,
     reason: Option<&str>,
     now: Timestamp,
 ) -> Result<IncidentRecord, EscalateError> {
-    let (inc, _, _) = responder_context(store, who, incident).await?;
+    let (inc, _, _) = responder_context(store, by.who, incident).await?;
     if inc.status != IncidentStatus::Resolved {
         return Err(conflict(
             incident,
@@ -182,8 +185,8 @@ pub async fn reopen(
     let e = entry(
         incident,
         "incident.reopened",
-        who,
-        json!({ "by": who.label, "reason": reason, "run": run }),
+        by,
+        json!({ "by": by.who.label, "reason": reason, "run": run }),
         format!("incident:{incident}:r{run}:reopened"),
         now,
     );
@@ -202,13 +205,13 @@ pub async fn reopen(
 /// does. The run that was going stops.
 pub async fn reassign(
     store: &dyn Store,
-    who: &Principal,
+    by: Actor<'_>,
     incident: i64,
     target: &Target,
     reason: Option<&str>,
     now: Timestamp,
 ) -> Result<IncidentRecord, EscalateError> {
-    let (inc, service, objects) = responder_context(store, who, incident).await?;
+    let (inc, service, objects) = responder_context(store, by.who, incident).await?;
     if inc.status == IncidentStatus::Resolved {
         return Err(conflict(incident, "is resolved; reopen it first"));
     }
@@ -219,7 +222,7 @@ pub async fn reassign(
         incident,
         target,
         "responder.page",
-        &who.label,
+        &by.who.label,
         reason,
         &prefix,
         now,
@@ -237,9 +240,9 @@ pub async fn reassign(
     let mut entries = vec![entry(
         incident,
         "incident.reassigned",
-        who,
+        by,
         json!({
-            "by": who.label,
+            "by": by.who.label,
             "to": target_label(target),
             "reached": reached.users.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
             "reason": reason,

@@ -519,7 +519,7 @@ async fn a_reopened_incident_escalates_again_from_level_one(db: Db) {
     clock.set(at("2026-03-02T10:02:00Z"));
     let inc = incident::resolve(
         store.as_ref(),
-        &alice,
+        api(&alice),
         number,
         Some("rolled back"),
         clock.now(),
@@ -538,7 +538,7 @@ async fn a_reopened_incident_escalates_again_from_level_one(db: Db) {
         "resolving by hand resolves the alerts"
     );
     assert!(matches!(
-        incident::resolve(store.as_ref(), &alice, number, None, clock.now()).await,
+        incident::resolve(store.as_ref(), api(&alice), number, None, clock.now()).await,
         Err(tocsin_core::escalation::EscalateError::Conflict(_))
     ));
     assert!(
@@ -555,7 +555,7 @@ async fn a_reopened_incident_escalates_again_from_level_one(db: Db) {
     clock.set(at("2026-03-02T10:20:00Z"));
     let inc = incident::reopen(
         store.as_ref(),
-        &alice,
+        api(&alice),
         number,
         Some("errors are back"),
         clock.now(),
@@ -654,12 +654,12 @@ async fn a_reassigned_incident_pages_the_new_person_and_escalates_if_ignored(db:
     e.cycle().await.unwrap();
     let carol = responder("carol");
     clock.set(at("2026-03-02T10:01:00Z"));
-    incident::acknowledge(store.as_ref(), &carol, number, clock.now())
+    incident::acknowledge(store.as_ref(), api(&carol), number, clock.now())
         .await
         .unwrap();
     assert!(
         matches!(
-            incident::acknowledge(store.as_ref(), &carol, number, clock.now()).await,
+            incident::acknowledge(store.as_ref(), api(&carol), number, clock.now()).await,
             Err(tocsin_core::escalation::EscalateError::Conflict(_))
         ),
         "a second acknowledgement is refused, not written twice"
@@ -668,12 +668,20 @@ async fn a_reassigned_incident_pages_the_new_person_and_escalates_if_ignored(db:
     let bob = Target::User(tocsin_domain::Name::parse("bob").unwrap());
     let nobody = Target::User(tocsin_domain::Name::parse("nobody").unwrap());
     assert!(matches!(
-        incident::reassign(store.as_ref(), &carol, number, &nobody, None, clock.now()).await,
+        incident::reassign(
+            store.as_ref(),
+            api(&carol),
+            number,
+            &nobody,
+            None,
+            clock.now()
+        )
+        .await,
         Err(tocsin_core::escalation::EscalateError::NotFound(_))
     ));
     let inc = incident::reassign(
         store.as_ref(),
-        &carol,
+        api(&carol),
         number,
         &bob,
         Some("going off shift"),
@@ -707,7 +715,7 @@ async fn a_reassigned_incident_pages_the_new_person_and_escalates_if_ignored(db:
         "nobody acknowledged: level 1 of the new run"
     );
     clock.set(at("2026-03-02T10:14:00Z"));
-    incident::acknowledge(store.as_ref(), &responder("bob"), number, clock.now())
+    incident::acknowledge(store.as_ref(), api(&responder("bob")), number, clock.now())
         .await
         .unwrap();
     clock.set(at("2026-03-02T10:23:00Z"));
@@ -722,7 +730,7 @@ async fn a_reassigned_incident_pages_the_new_person_and_escalates_if_ignored(db:
         ..responder("dave")
     };
     assert!(matches!(
-        incident::resolve(store.as_ref(), &viewer, number, None, clock.now()).await,
+        incident::resolve(store.as_ref(), api(&viewer), number, None, clock.now()).await,
         Err(tocsin_core::escalation::EscalateError::Denied(_))
     ));
     store.close().await;

@@ -165,7 +165,7 @@ async fn a_sev2_runs_from_declaration_to_closed_review(db: Db) {
         .await
         .unwrap();
     clock.advance(SignedDuration::from_mins(3));
-    incident::resolve(s, &carol, n, Some("workers restarted"), clock.now())
+    incident::resolve(s, web(&carol), n, Some("workers restarted"), clock.now())
         .await
         .unwrap();
 
@@ -230,6 +230,18 @@ async fn a_sev2_runs_from_declaration_to_closed_review(db: Db) {
     assert_eq!(
         Lifecycle::of(closed.status, closed.closed_at),
         Lifecycle::Closed
+    );
+    let resolved = store
+        .incident_timeline(n)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.kind == "incident.resolved")
+        .unwrap();
+    assert_eq!(resolved.detail["via"], "web", "the interface is recorded");
+    assert_eq!(
+        tocsin_domain::response::timeline::describe(&resolved.kind, &resolved.detail),
+        "resolved by carol: workers restarted"
     );
     let k = kinds(&store, n).await;
     for expected in [
@@ -396,21 +408,21 @@ async fn a_reopened_closed_incident_needs_closing_again(db: Db) {
     .await
     .unwrap()
     .number;
-    incident::resolve(s, &carol, n, None, clock.now())
+    incident::resolve(s, web(&carol), n, None, clock.now())
         .await
         .unwrap();
     let closed = response::close(s, web(&carol), n, &[Severity::Sev1], clock.now())
         .await
         .unwrap();
     assert!(closed.closed_at.is_some(), "Sev4 needs no review here");
-    let reopened = incident::reopen(s, &carol, n, Some("back again"), clock.now())
+    let reopened = incident::reopen(s, web(&carol), n, Some("back again"), clock.now())
         .await
         .unwrap();
     assert_eq!(
         Lifecycle::of(reopened.status, reopened.closed_at),
         Lifecycle::Triggered
     );
-    let resolved = incident::resolve(s, &carol, n, None, clock.now())
+    let resolved = incident::resolve(s, web(&carol), n, None, clock.now())
         .await
         .unwrap();
     assert_eq!(
@@ -562,7 +574,7 @@ async fn overdue_action_items_remind_their_owner_daily(db: Db) {
     .await
     .unwrap()
     .number;
-    incident::resolve(s, &carol, n, None, clock.now())
+    incident::resolve(s, web(&carol), n, None, clock.now())
         .await
         .unwrap();
     let item = review::add_action_item(

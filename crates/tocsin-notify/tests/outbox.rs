@@ -388,7 +388,7 @@ async fn a_page_arrives_once_and_the_resolution_follows_it(db: Db) {
         teams: [tocsin_domain::Name::parse("ops").unwrap()].into(),
     };
     h.clock.set(at("2026-03-02T10:03:00Z"));
-    tocsin_core::incident::acknowledge(h.store.as_ref(), &ann, number, h.clock.now())
+    tocsin_core::incident::acknowledge(h.store.as_ref(), api(&ann), number, h.clock.now())
         .await
         .unwrap();
     h.at("2026-03-02T10:05:00Z").await;
@@ -398,7 +398,7 @@ async fn a_page_arrives_once_and_the_resolution_follows_it(db: Db) {
         "acknowledged: the 5-minute rule is not sent"
     );
     h.clock.set(at("2026-03-02T10:07:00Z"));
-    tocsin_core::incident::resolve(h.store.as_ref(), &ann, number, None, h.clock.now())
+    tocsin_core::incident::resolve(h.store.as_ref(), api(&ann), number, None, h.clock.now())
         .await
         .unwrap();
     h.settle().await;
@@ -707,7 +707,7 @@ message_templates:
         teams: [tocsin_domain::Name::parse("ops").unwrap()].into(),
     };
     h.clock.set(at("2026-03-02T10:03:00Z"));
-    tocsin_core::incident::resolve(h.store.as_ref(), &ann, number, None, h.clock.now())
+    tocsin_core::incident::resolve(h.store.as_ref(), api(&ann), number, None, h.clock.now())
         .await
         .unwrap();
     h.settle().await;
@@ -718,3 +718,10 @@ message_templates:
     h.store.close().await;
 }
 on_both_backends!(a_declared_template_rewords_what_is_sent);
+
+fn api(who: &tocsin_domain::access::Principal) -> tocsin_core::response::Actor<'_> {
+    tocsin_core::response::Actor {
+        who,
+        via: tocsin_domain::response::Interface::Api,
+    }
+}

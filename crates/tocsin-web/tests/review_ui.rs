@@ -60,7 +60,7 @@ async fn incident(app: &App, title: &str, resolve: bool) -> i64 {
     .unwrap();
     let n = declared.number;
     app.clock.advance(SignedDuration::from_secs(4 * 60));
-    tocsin_core::incident::acknowledge(store, &who, n, now(app))
+    tocsin_core::incident::acknowledge(store, web(&who), n, now(app))
         .await
         .unwrap();
     app.clock.advance(SignedDuration::from_secs(60));
@@ -69,7 +69,7 @@ async fn incident(app: &App, title: &str, resolve: bool) -> i64 {
         .unwrap();
     if resolve {
         app.clock.advance(SignedDuration::from_secs(25 * 60));
-        tocsin_core::incident::resolve(store, &who, n, Some("rolled back"), now(app))
+        tocsin_core::incident::resolve(store, web(&who), n, Some("rolled back"), now(app))
             .await
             .unwrap();
     }

@@ -159,3 +159,11 @@ pub fn responder(name: &str) -> tocsin_domain::access::Principal {
         teams: [tocsin_domain::Name::parse("payments").unwrap()].into(),
     }
 }
+
+/// `who` acting through the API.
+pub fn api(who: &tocsin_domain::access::Principal) -> tocsin_core::response::Actor<'_> {
+    tocsin_core::response::Actor {
+        who,
+        via: tocsin_domain::response::Interface::Api,
+    }
+}

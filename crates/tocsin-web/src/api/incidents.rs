@@ -551,11 +551,15 @@ pub struct NoteRequest {
 pub async fn acknowledge(
     State(state): State<AppState>,
     caller: Caller,
+    via: super::response::Via,
     Path(number): Path<i64>,
 ) -> Result<Json<IncidentView>, Problem> {
     let inc = tocsin_core::incident::acknowledge(
         state.store.as_ref(),
-        &caller.principal,
+        tocsin_core::response::Actor {
+            who: &caller.principal,
+            via: via.0,
+        },
         number,
         state.clock.now(),
     )
@@ -579,13 +583,17 @@ pub async fn acknowledge(
 pub async fn resolve(
     State(state): State<AppState>,
     caller: Caller,
+    via: super::response::Via,
     Path(number): Path<i64>,
     body: axum::body::Bytes,
 ) -> Result<Json<IncidentView>, Problem> {
     let note = crate::problem::optional_json::<NoteRequest>(&body)?.note;
     let inc = tocsin_core::incident::resolve(
         state.store.as_ref(),
-        &caller.principal,
+        tocsin_core::response::Actor {
+            who: &caller.principal,
+            via: via.0,
+        },
         number,
         note.as_deref(),
         state.clock.now(),
@@ -610,13 +618,17 @@ pub async fn resolve(
 pub async fn reopen(
     State(state): State<AppState>,
     caller: Caller,
+    via: super::response::Via,
     Path(number): Path<i64>,
     body: axum::body::Bytes,
 ) -> Result<Json<IncidentView>, Problem> {
     let note = crate::problem::optional_json::<NoteRequest>(&body)?.note;
     let inc = tocsin_core::incident::reopen(
         state.store.as_ref(),
-        &caller.principal,
+        tocsin_core::response::Actor {
+            who: &caller.principal,
+            via: via.0,
+        },
         number,
         note.as_deref(),
         state.clock.now(),
@@ -642,13 +654,17 @@ pub async fn reopen(
 pub async fn reassign(
     State(state): State<AppState>,
     caller: Caller,
+    via: super::response::Via,
     Path(number): Path<i64>,
     crate::problem::JsonBody(req): crate::problem::JsonBody<PageRequest>,
 ) -> Result<Json<IncidentView>, Problem> {
     let target = page_target(&req)?;
     let inc = tocsin_core::incident::reassign(
         state.store.as_ref(),
-        &caller.principal,
+        tocsin_core::response::Actor {
+            who: &caller.principal,
+            via: via.0,
+        },
         number,
         &target,
         req.message.as_deref(),

@@ -92,7 +92,10 @@ async fn acknowledge(
     };
     let message = match tocsin_core::incident::acknowledge(
         state.store.as_ref(),
-        &who,
+        tocsin_core::response::Actor {
+            who: &who,
+            via: tocsin_domain::response::Interface::Web,
+        },
         number,
         state.clock.now(),
     )

@@ -141,7 +141,11 @@ async fn act(
     use tocsin_core::incident;
     let cx = Cx::new(state, me, raw, form)?;
     let note = Some(cx.f.get("note").trim()).filter(|m| !m.is_empty());
-    let (store, who, n, now) = (cx.store(), &me.principal, cx.n, cx.now());
+    let (store, n, now) = (cx.store(), cx.n, cx.now());
+    let who = tocsin_core::response::Actor {
+        who: &me.principal,
+        via: tocsin_domain::response::Interface::Web,
+    };
     let (done, code) = match what {
         Act::Acknowledge => (
             incident::acknowledge(store, who, n, now).await,
@@ -231,12 +235,20 @@ pub async fn page(
     let reassign = cx.f.get("mode") == "reassign";
     let done = match target {
         Err(e) => Err(e),
-        Ok(t) if reassign => {
-            tocsin_core::incident::reassign(cx.store(), &me.principal, cx.n, &t, message, cx.now())
-                .await
-                .map(drop)
-                .map_err(ResponseError::from)
-        }
+        Ok(t) if reassign => tocsin_core::incident::reassign(
+            cx.store(),
+            tocsin_core::response::Actor {
+                who: &me.principal,
+                via: tocsin_domain::response::Interface::Web,
+            },
+            cx.n,
+            &t,
+            message,
+            cx.now(),
+        )
+        .await
+        .map(drop)
+        .map_err(ResponseError::from),
         Ok(t) => response::add_responders(cx.store(), cx.by(), cx.n, &t, message, cx.now())
             .await
             .map(drop),
