@@ -1,12 +1,15 @@
 // The live incident timeline: on a page with
-// <ol id="timeline" data-incident="N" data-after="LAST_ID">, new entries
-// arrive from /incidents/N/live (server-sent events) and are added to the
-// list as they are written, so nobody has to reload. Without this script
-// (or without EventSource) the page is the same, only as of its loading.
-// Entries already on the page are never drawn twice (dedupe by data-id),
-// and those there keep their markup (a pinned "key moment" stays). With
-// data-moments="1" (the key-moments view) only pinned entries and
-// milestones are added.
+// <ol id="timeline" data-incident="N" data-after="LAST_ID"
+// data-after-event="LAST_EVENT_ID">, new timeline entries and new
+// ingested events arrive from /incidents/N/live (server-sent events) and
+// are added to the list as they come, so nobody has to reload. Without
+// this script (or without EventSource) the page is the same, only as of
+// its loading. Nothing on the page is drawn twice (entries are deduped by
+// data-id, events by data-event-id), and what is there keeps its markup
+// (a pinned "key moment" stays). A new line goes where its time puts it
+// (at the same instant an event before an entry, as the page orders
+// them). With data-moments="1" (the key-moments view) only pinned entries
+// and milestones are added.
 (function () {
   "use strict";
   var list = document.querySelector("ol#timeline[data-incident]");
@@ -22,18 +25,54 @@
     list.setAttribute("aria-relevant", "additions");
   }
 
-  function idOf(li) {
-    var n = parseInt(li.getAttribute("data-id"), 10);
+  // The two kinds of line: which attribute names a line, and which
+  // attribute of the list holds the last one the page has.
+  var ENTRY = { attr: "data-id", after: "data-after", rank: 1 };
+  var EVENT = { attr: "data-event-id", after: "data-after-event", rank: 0 };
+
+  function kindOf(li) {
+    return li.hasAttribute(EVENT.attr) ? EVENT : ENTRY;
+  }
+
+  function number(value) {
+    var n = parseInt(value, 10);
     return isNaN(n) ? 0 : n;
   }
 
-  function lastId() {
-    var last = parseInt(list.getAttribute("data-after"), 10) || 0;
-    var items = list.querySelectorAll("li[data-id]");
+  function lastId(kind) {
+    var last = number(list.getAttribute(kind.after));
+    var items = list.querySelectorAll("li[" + kind.attr + "]");
     for (var i = 0; i < items.length; i++) {
-      last = Math.max(last, idOf(items[i]));
+      last = Math.max(last, number(items[i].getAttribute(kind.attr)));
     }
     return last;
+  }
+
+  // Milliseconds since the epoch of the line's <time datetime> (RFC 3339,
+  // the fraction of a second kept); NaN when there is none.
+  function timeOf(li) {
+    var t = li.querySelector("time[datetime]");
+    var m = t && /^(.+T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.exec(t.getAttribute("datetime"));
+    if (!m) {
+      return NaN;
+    }
+    return Date.parse(m[1] + m[3]) + (m[2] ? parseFloat("0" + m[2]) * 1000 : 0);
+  }
+
+  function keyOf(li) {
+    var kind = kindOf(li);
+    return { at: timeOf(li), rank: kind.rank, id: number(li.getAttribute(kind.attr)) };
+  }
+
+  // Whether a comes before b, oldest first.
+  function earlier(a, b) {
+    if (a.at !== b.at) {
+      return a.at < b.at;
+    }
+    if (a.rank !== b.rank) {
+      return a.rank < b.rank;
+    }
+    return a.id < b.id;
   }
 
   function parse(html) {
@@ -43,22 +82,40 @@
     return li && li.tagName === "LI" ? li : null;
   }
 
-  // Keeps the list in id order, whichever way it runs.
-  function place(li, id) {
-    var items = list.querySelectorAll("li[data-id]");
-    for (var i = 0; i < items.length; i++) {
-      var other = idOf(items[i]);
-      if (newestFirst ? other < id : other > id) {
-        list.insertBefore(li, items[i]);
-        return;
+  // Keeps the list in time order, whichever way it runs; a line whose time
+  // cannot be read goes at the newest end.
+  function place(li) {
+    var key = keyOf(li);
+    if (!isNaN(key.at)) {
+      var items = list.querySelectorAll("li[data-id], li[data-event-id]");
+      for (var i = 0; i < items.length; i++) {
+        var other = keyOf(items[i]);
+        if (isNaN(other.at)) {
+          continue;
+        }
+        if (newestFirst ? earlier(other, key) : earlier(key, other)) {
+          list.insertBefore(li, items[i]);
+          return;
+        }
       }
+      list.appendChild(li);
+      return;
     }
-    list.appendChild(li);
+    if (newestFirst) {
+      list.insertBefore(li, list.firstChild);
+    } else {
+      list.appendChild(li);
+    }
   }
 
   function add(entry) {
-    var id = parseInt(entry && entry.id, 10);
-    if (isNaN(id) || list.querySelector('li[data-id="' + id + '"]')) {
+    if (!entry) {
+      return;
+    }
+    var isEvent = entry.event_id !== undefined && entry.event_id !== null;
+    var kind = isEvent ? EVENT : ENTRY;
+    var id = parseInt(isEvent ? entry.event_id : entry.id, 10);
+    if (isNaN(id) || list.querySelector("li[" + kind.attr + '="' + id + '"]')) {
       return;
     }
     if (momentsOnly && !entry.pinned && !entry.milestone) {
@@ -68,9 +125,9 @@
     if (!li) {
       return;
     }
-    place(li, id);
-    if (id > (parseInt(list.getAttribute("data-after"), 10) || 0)) {
-      list.setAttribute("data-after", String(id));
+    place(li);
+    if (id > number(list.getAttribute(kind.after))) {
+      list.setAttribute(kind.after, String(id));
     }
     list.hidden = false;
     var empty = document.getElementById("timeline-empty");
@@ -79,7 +136,13 @@
     }
   }
 
-  var url = "/incidents/" + encodeURIComponent(incident) + "/live?after=" + lastId();
+  var url =
+    "/incidents/" +
+    encodeURIComponent(incident) +
+    "/live?after=" +
+    lastId(ENTRY) +
+    "&after_event=" +
+    lastId(EVENT);
   var source = new EventSource(url);
   source.addEventListener("entry", function (ev) {
     try {

@@ -14,9 +14,11 @@ use std::time::Duration;
 use support::{App, Browser, csrf_of, location, spawn};
 use tocsin_core::response::{Actor, Declaration};
 use tocsin_domain::access::{Principal, Role};
+use tocsin_domain::catalog::Kind;
 use tocsin_domain::response::Interface;
 use tocsin_domain::review::document::{FACTOR_PROMPTS, SECTIONS};
 use tocsin_domain::{Name, Severity};
+use tocsin_store::IncidentQuery;
 
 fn alice() -> Principal {
     Principal {
@@ -629,7 +631,8 @@ async fn the_live_timeline_streams_entries_written_after_connecting() {
     let e = &got[0];
     let id = e["id"].as_i64().unwrap();
     assert!(id > last);
-    assert!(stream.contains(&format!("id: {id}\n")), "{stream}");
+    // The cursor of both: this entry, and no event (declared by hand).
+    assert!(stream.contains(&format!("id: {id}.0\n")), "{stream}");
     assert_eq!(e["kind"], "note");
     assert_eq!(e["actor"], "alice");
     assert_eq!(e["via"], "cli");
@@ -676,6 +679,167 @@ async fn the_live_timeline_streams_entries_written_after_connecting() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let js = b.get("/static/live.js").await;
     assert_eq!(js.status(), StatusCode::OK);
+}
+
+/// Sends one generic event to the demo's `platform-generic` integration
+/// (service postgres), as monitoring would.
+async fn send_platform(app: &App, event: serde_json::Value) {
+    let key = app
+        .store
+        .get_object(Kind::Integration, &Name::parse("platform-generic").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .secret
+        .unwrap();
+    let res = app
+        .browser()
+        .http
+        .post(format!("{}/integrations/{key}/events", app.base))
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{:?}", res.text().await);
+}
+
+/// The value of `attr` on the page's timeline list.
+fn timeline_attr(page: &str, attr: &str) -> i64 {
+    let ol = &page[page.find("<ol id=\"timeline\"").expect("the timeline list")..];
+    let ol = &ol[..ol.find('>').unwrap()];
+    let start = ol
+        .find(&format!(" {attr}=\""))
+        .unwrap_or_else(|| panic!("{attr} in {ol}"));
+    let rest = &ol[start + attr.len() + 3..];
+    rest[..rest.find('"').unwrap()].parse().unwrap()
+}
+
+/// The `event_id`s of the streamed events (not entries) in `stream`.
+fn event_ids(stream: &str) -> Vec<i64> {
+    entries(stream)
+        .iter()
+        .filter_map(|e| e["event_id"].as_i64())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_live_timeline_streams_events_ingested_after_connecting() {
+    let app = spawn(true).await;
+    let disk = serde_json::json!({"action": "trigger", "dedup_key": "d1",
+        "summary": "Disk <full>", "severity": "sev2"});
+    send_platform(&app, disk.clone()).await;
+    let query = IncidentQuery {
+        limit: 10,
+        ..IncidentQuery::default()
+    };
+    let n = app.store.list_incidents(&query).await.unwrap()[0].number;
+    let first = app.store.incident_events(n, 1000).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let b = app.signed_in("alice").await;
+    let (status, page) = b.page(&format!("/incidents/{n}")).await;
+    assert_eq!(status, StatusCode::OK);
+    // The page gives the stream both cursors.
+    assert_eq!(timeline_attr(&page, "data-after-event"), first[0].id);
+    let after = timeline_attr(&page, "data-after");
+    let after_event = first[0].id;
+    let mut res = b
+        .get(&format!(
+            "/incidents/{n}/live?after={after}&after_event={after_event}"
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Connected: the alert triggers again (counted on its open alert).
+    app.clock.advance(SignedDuration::from_secs(60));
+    send_platform(&app, disk).await;
+    let stream = read_until(&mut res, |s| s.contains("\"event_id\"")).await;
+    let got: Vec<serde_json::Value> = entries(&stream)
+        .into_iter()
+        .filter(|e| e.get("event_id").is_some())
+        .collect();
+    assert_eq!(got.len(), 1, "only what came after {after_event}: {stream}");
+    let e = &got[0];
+    let id = e["event_id"].as_i64().unwrap();
+    assert!(id > after_event);
+    assert_eq!(e["id"], serde_json::Value::Null);
+    assert_eq!(e["kind"], "event.triggered");
+    assert_eq!(e["actor"], "platform-generic");
+    assert_eq!(e["via"], "integration");
+    assert_eq!(e["text"], "triggered: Disk <full>");
+    assert_eq!(e["pinned"], false);
+    assert_eq!(e["at"], now(&app).to_string());
+    assert!(
+        stream.contains(&format!("id: {after}.{id}\n")),
+        "the composite cursor: {stream}"
+    );
+    let html = e["html"].as_str().unwrap();
+    assert!(
+        html.starts_with(&format!(
+            "<li data-event-id=\"{id}\" data-kind=\"event.triggered\" class=\"event\">"
+        )),
+        "{html}"
+    );
+    assert!(!html.contains("<full>"), "escaped: {html}");
+    // Exactly what a reload draws.
+    let (_, page) = b.page(&format!("/incidents/{n}")).await;
+    assert!(page.contains(html), "{html} in {page}");
+    assert_eq!(timeline_attr(&page, "data-after-event"), id);
+    drop(res);
+
+    // Monitoring acknowledges; a reconnect with the composite cursor gets
+    // that and not the trigger again, whatever the query says.
+    app.clock.advance(SignedDuration::from_secs(60));
+    send_platform(
+        &app,
+        serde_json::json!({"action": "acknowledge", "dedup_key": "d1"}),
+    )
+    .await;
+    let mut res = b
+        .http
+        .get(format!(
+            "{}/incidents/{n}/live?after=0&after_event=0",
+            b.base
+        ))
+        .header("Last-Event-ID", format!("{after}.{id}"))
+        .send()
+        .await
+        .unwrap();
+    let stream = read_until(&mut res, |s| s.contains("event.acknowledged")).await;
+    let ids = event_ids(&stream);
+    assert_eq!(ids.len(), 1, "{stream}");
+    assert!(ids[0] > id, "{stream}");
+    assert!(
+        entries(&stream)
+            .iter()
+            .all(|e| e["id"].as_i64().is_none_or(|i| i > after)),
+        "no entry again: {stream}"
+    );
+    assert!(stream.contains("acknowledged: d1"), "{stream}");
+    drop(res);
+
+    // The older, plain Last-Event-ID is the entry cursor; the event cursor
+    // then comes from the query.
+    let ack = ids[0];
+    app.clock.advance(SignedDuration::from_secs(60));
+    send_platform(
+        &app,
+        serde_json::json!({"action": "resolve", "dedup_key": "d1"}),
+    )
+    .await;
+    let mut res = b
+        .http
+        .get(format!(
+            "{}/incidents/{n}/live?after=0&after_event={ack}",
+            b.base
+        ))
+        .header("Last-Event-ID", after.to_string())
+        .send()
+        .await
+        .unwrap();
+    let stream = read_until(&mut res, |s| s.contains("event.resolved")).await;
+    let ids = event_ids(&stream);
+    assert_eq!(ids.len(), 1, "{stream}");
+    assert!(ids[0] > ack, "{stream}");
 }
 
 #[tokio::test]

@@ -2917,7 +2917,8 @@ async fn every_form_of_the_incident_page_writes_and_shows() {
     assert_eq!(record.updates.len(), 1);
     assert_eq!(record.every_minutes, Some(30));
 
-    // The live view's contract: the list, its last entry, the script.
+    // The live view's contract: the list, its last entry and last event
+    // (none: declared by hand), the script.
     let last = app
         .store
         .incident_timeline(n)
@@ -2929,7 +2930,7 @@ async fn every_form_of_the_incident_page_writes_and_shows() {
         .unwrap();
     assert!(
         body.contains(&format!(
-            "<ol id=\"timeline\" class=\"timeline\" data-incident=\"{n}\" data-after=\"{last}\">"
+            "<ol id=\"timeline\" class=\"timeline\" data-incident=\"{n}\" data-after=\"{last}\" data-after-event=\"0\">"
         )),
         "{body}"
     );

@@ -23,8 +23,9 @@ use axum::Router;
 use axum::routing::{get, post};
 use tocsin_domain::Severity;
 
-/// The live timeline (`ui/live.rs`) renders new entries with the same `<li>`.
-pub(crate) use timeline::{EntryItem, TimelineItem};
+/// The live timeline (`ui/live.rs`) renders new entries and events with the
+/// same `<li>`, reading as many events as the page.
+pub(crate) use timeline::{EVENT_LIMIT, EntryItem, TimelineItem};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -1,23 +1,47 @@
 //! The live incident timeline: `GET /incidents/{number}/live` streams each
-//! timeline entry written after the one the page already shows, as
-//! server-sent events, and `/static/live.js` appends them to the page.
+//! timeline entry written, and each event ingested for the incident, after
+//! those the page already shows, as server-sent events, and
+//! `/static/live.js` adds them to the page.
 //!
-//! The stream polls the store (`timeline_after`) rather than listening to
-//! this process: an entry written by another `tocsin serve` instance on the
-//! same PostgreSQL, by the engine or by the CLI shows up the same way. The
-//! page works without it; the script only saves a reload.
+//! The stream polls the store rather than listening to this process: an
+//! entry written or an event ingested by another `tocsin serve` instance
+//! on the same PostgreSQL, by the engine or by the CLI shows up the same
+//! way. The page works without it; the script only saves a reload.
+//!
+//! Two cursors, one stream: the last timeline entry id and the last event
+//! id sent. The page gives them as `after` and `after_event`; every
+//! `entry` event carries both as its SSE id, `ENTRY.EVENT` (`42.7`), so the
+//! browser's `Last-Event-ID` resumes both on a reconnect. A plain integer
+//! there (the older form) is the entry cursor, the event cursor then coming
+//! from `after_event`.
+//!
+//! How often each is read: entries (`timeline_after`, by id) every
+//! [`POLL`]. Events have no such query (`incident_events` reads up to
+//! [`EVENT_LIMIT`] of them, oldest first, as the page does), so a
+//! connection reads them only when something suggests there are new ones
+//! — its first poll; the incident's record (`get_incident`: one row, read
+//! every poll) changed, as a new alert, an acknowledgement or a resolution
+//! by monitoring changes it; the poll brought new entries — and otherwise
+//! every [`EVENTS_EVERY`], which catches what changes no record (an alert
+//! triggering again, a change event). An event is thus never missed and
+//! shows within [`EVENTS_EVERY`] at worst. What one poll found is sent
+//! interleaved by time (an event before the entries of the same instant,
+//! as on the page), each kind kept in id order so that the cursor of every
+//! SSE event covers exactly what was sent before it.
 //!
 //! Markup contract with the incident page (`templates/incident.html`): the
-//! timeline is `<ol id="timeline" data-incident="N" data-after="LAST_ID">`,
-//! always present (empty when there is nothing yet), oldest first, each
-//! entry one `<li data-id="ID">` of `templates/incident_entry.html`; the
-//! stream renders new entries with the same partial (`EntryItem`, with the
-//! pin button when the reader may act), so an appended entry is what a
-//! reload would show. `data-moments="1"` on the list (the key-moments
-//! view) makes the script append only pinned entries and milestones. The
-//! page loads `/static/live.js`.
+//! timeline is `<ol id="timeline" data-incident="N" data-after="LAST_ID"
+//! data-after-event="LAST_EVENT_ID">`, always present (empty when there is
+//! nothing yet), oldest first, each entry one `<li data-id="ID">` and each
+//! event one `<li data-event-id="ID" class="event">` of
+//! `templates/incident_entry.html`; the stream renders new ones with the
+//! same partial (`EntryItem`, with the pin button on entries when the
+//! reader may act), so an added line is what a reload would show.
+//! `data-moments="1"` on the list (the key-moments view) makes the script
+//! add only pinned entries and milestones (never events, as on the page).
+//! The page loads `/static/live.js`.
 
-use super::incidents::{EntryItem, TimelineItem};
+use super::incidents::{EVENT_LIMIT, EntryItem, TimelineItem};
 use super::{SignedIn, UiError};
 use crate::server::AppState;
 use askama::Template;
@@ -34,10 +58,14 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tocsin_domain::access::Action;
-use tocsin_store::Store;
+use tocsin_store::{EventRecord, IncidentRecord, Store, StoreError, TimelineRecord};
+use tokio::time::Instant;
 
 /// How often a connection asks the store for new entries.
 const POLL: Duration = Duration::from_millis(500);
+/// How long a connection goes without reading the incident's events when
+/// nothing suggested new ones (see the module's documentation).
+const EVENTS_EVERY: Duration = Duration::from_secs(2);
 /// A comment line this often when nothing happens, so proxies keep the
 /// connection open and a dead client is noticed.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -68,10 +96,13 @@ async fn script() -> Response {
         .into_response()
 }
 
-/// The data of one `entry` event.
+/// The data of one `entry` event: a timeline entry (`id`) or an ingested
+/// event (`event_id`, and `id` null).
 #[derive(Debug, Serialize)]
 struct EntryData<'a> {
-    id: i64,
+    id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_id: Option<i64>,
     at: &'a str,
     kind: &'a str,
     actor: &'a str,
@@ -84,7 +115,7 @@ struct EntryData<'a> {
     html: String,
 }
 
-/// What every entry of one connection is drawn with: the reader's pin
+/// What every line of one connection is drawn with: the reader's pin
 /// button, or none.
 #[derive(Debug, Clone)]
 struct Reader {
@@ -93,7 +124,31 @@ struct Reader {
     can_act: bool,
 }
 
-fn entry_event(id: i64, item: TimelineItem, reader: &Reader) -> Event {
+/// How far a connection has sent: the last timeline entry id and the last
+/// event id (0: none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Cursor {
+    entry: i64,
+    event: i64,
+}
+
+impl Cursor {
+    /// After sending `item`.
+    fn past(self, item: &TimelineItem) -> Cursor {
+        Cursor {
+            entry: item.id.map_or(self.entry, |id| id.max(self.entry)),
+            event: item.event_id.map_or(self.event, |id| id.max(self.event)),
+        }
+    }
+
+    /// The SSE id: `ENTRY.EVENT`.
+    fn sse_id(self) -> String {
+        format!("{}.{}", self.entry, self.event)
+    }
+}
+
+/// The data of `item`'s `entry` event, JSON.
+fn entry_json(item: &TimelineItem, reader: &Reader) -> String {
     let html = EntryItem {
         e: item.clone(),
         number: reader.incident,
@@ -106,7 +161,8 @@ fn entry_event(id: i64, item: TimelineItem, reader: &Reader) -> Event {
         String::new()
     });
     let data = EntryData {
-        id,
+        id: item.id,
+        event_id: item.event_id,
         at: &item.datetime,
         kind: &item.kind,
         actor: &item.who,
@@ -116,29 +172,53 @@ fn entry_event(id: i64, item: TimelineItem, reader: &Reader) -> Event {
         milestone: item.milestone,
         html,
     };
-    let json = serde_json::to_string(&data).unwrap_or_else(|_| "{}".into());
+    serde_json::to_string(&data).unwrap_or_else(|_| "{}".into())
+}
+
+/// `item` as an SSE `entry` event; `cursor` includes it.
+fn entry_event(item: &TimelineItem, reader: &Reader, cursor: Cursor) -> Event {
     Event::default()
         .event("entry")
-        .id(id.to_string())
-        .data(json)
+        .id(cursor.sse_id())
+        .data(entry_json(item, reader))
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct LiveQuery {
+    /// The last timeline entry id the page shows.
     #[serde(default)]
     after: String,
+    /// The last event id the page shows.
+    #[serde(default)]
+    after_event: String,
 }
 
-/// Where to start: the browser's `Last-Event-ID` on a reconnect, else the
-/// page's `after`, else the beginning.
-fn start_after(headers: &HeaderMap, q: &LiveQuery) -> i64 {
-    headers
+fn id_of(s: &str) -> Option<i64> {
+    s.trim().parse::<i64>().ok().map(|n| n.max(0))
+}
+
+/// Where to start: the browser's `Last-Event-ID` on a reconnect (`E.V`,
+/// or a plain entry id), else the page's `after` and `after_event`, else
+/// the beginning.
+fn start_after(headers: &HeaderMap, q: &LiveQuery) -> Cursor {
+    let after_event = id_of(&q.after_event).unwrap_or(0);
+    let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .or_else(|| q.after.trim().parse::<i64>().ok())
-        .unwrap_or(0)
-        .max(0)
+        .and_then(|v| match v.trim().split_once('.') {
+            Some((entry, event)) => Some(Cursor {
+                entry: id_of(entry)?,
+                event: id_of(event)?,
+            }),
+            None => Some(Cursor {
+                entry: id_of(v)?,
+                event: after_event,
+            }),
+        });
+    last.unwrap_or(Cursor {
+        entry: id_of(&q.after).unwrap_or(0),
+        event: after_event,
+    })
 }
 
 async fn live(
@@ -178,21 +258,90 @@ async fn live(
 struct Tail {
     store: Arc<dyn Store>,
     reader: Reader,
-    after: i64,
+    after: Cursor,
+    /// The incident as last read: a change is a reason to read its events.
+    incident: Option<IncidentRecord>,
+    /// When its events were last read (`None`: not yet).
+    events_read: Option<Instant>,
     /// Events read but not yet sent.
     queue: VecDeque<Event>,
     /// Polled at least once (the first poll is not delayed).
     started: bool,
-    ends: tokio::time::Instant,
+    ends: Instant,
+}
+
+impl Tail {
+    /// Reads what came after the cursor and queues it, interleaved by time.
+    async fn poll(&mut self) -> Result<(), StoreError> {
+        let store = self.store.as_ref();
+        let n = self.reader.incident;
+        let records = store.timeline_after(n, self.after.entry, BATCH).await?;
+        // Read before the events: whatever changes the record after this is
+        // seen changed on the next poll.
+        let incident = store.get_incident(n).await?;
+        let now = Instant::now();
+        let due = !records.is_empty()
+            || incident != self.incident
+            || self
+                .events_read
+                .is_none_or(|at| now.duration_since(at) >= EVENTS_EVERY);
+        self.incident = incident;
+        let mut events = Vec::new();
+        if due {
+            self.events_read = Some(now);
+            events = store.incident_events(n, EVENT_LIMIT).await?;
+            events.retain(|e| e.id > self.after.event);
+            events.sort_by_key(|e| e.id);
+        }
+        let pinned = if records.is_empty() {
+            Vec::new()
+        } else {
+            store.response(n).await?.pinned
+        };
+        for item in interleave(&events, &records, &pinned) {
+            self.after = self.after.past(&item);
+            self.queue
+                .push_back(entry_event(&item, &self.reader, self.after));
+        }
+        Ok(())
+    }
+}
+
+/// Events and entries, each in id order, merged by time; at the same
+/// instant an event comes before the entries it caused. Unlike sorting,
+/// merging keeps each kind in id order even when clocks disagree, so a
+/// cursor never passes a line not yet sent.
+fn interleave(
+    events: &[EventRecord],
+    entries: &[TimelineRecord],
+    pinned: &[i64],
+) -> Vec<TimelineItem> {
+    let mut out = Vec::with_capacity(events.len() + entries.len());
+    let (mut ev, mut en) = (events.iter().peekable(), entries.iter().peekable());
+    loop {
+        let take_event = match (ev.peek(), en.peek()) {
+            (Some(e), Some(r)) => e.received_at <= r.at,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        if take_event {
+            if let Some(e) = ev.next() {
+                out.push(TimelineItem::event(e));
+            }
+        } else if let Some(r) = en.next() {
+            out.push(TimelineItem::entry(r, pinned.contains(&r.id)));
+        }
+    }
 }
 
 /// The events of one connection: first the reconnection delay, then every
-/// entry after `after` as it is written, until [`LIFETIME`] is up or the
-/// client goes away (the stream is then dropped mid-wait).
+/// entry and event after `after` as it comes, until [`LIFETIME`] is up or
+/// the client goes away (the stream is then dropped mid-wait).
 fn entries(
     store: Arc<dyn Store>,
     reader: Reader,
-    after: i64,
+    after: Cursor,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let mut queue = VecDeque::new();
     queue.push_back(Event::default().retry(RETRY).comment("live timeline"));
@@ -200,9 +349,11 @@ fn entries(
         store,
         reader,
         after,
+        incident: None,
+        events_read: None,
         queue,
         started: false,
-        ends: tokio::time::Instant::now() + LIFETIME,
+        ends: Instant::now() + LIFETIME,
     };
     stream::unfold(tail, |mut t| async move {
         loop {
@@ -210,44 +361,19 @@ fn entries(
                 return Some((Ok(e), t));
             }
             if t.started {
-                if tokio::time::Instant::now() + POLL > t.ends {
+                if Instant::now() + POLL > t.ends {
                     return None;
                 }
                 tokio::time::sleep(POLL).await;
             }
             t.started = true;
-            match poll(t.store.as_ref(), t.reader.incident, t.after).await {
-                Ok(items) => {
-                    for (id, item) in items {
-                        t.after = id;
-                        t.queue.push_back(entry_event(id, item, &t.reader));
-                    }
-                }
-                Err(e) => {
-                    // The browser reconnects and resumes from the last id.
-                    tracing::warn!(error = %e, incident = t.reader.incident, "live timeline stopped");
-                    return None;
-                }
+            if let Err(e) = t.poll().await {
+                // The browser reconnects and resumes from the last id.
+                tracing::warn!(error = %e, incident = t.reader.incident, "live timeline stopped");
+                return None;
             }
         }
     })
-}
-
-/// The entries after `after`, oldest first, with their ids.
-async fn poll(
-    store: &dyn Store,
-    incident: i64,
-    after: i64,
-) -> Result<Vec<(i64, TimelineItem)>, tocsin_store::StoreError> {
-    let records = store.timeline_after(incident, after, BATCH).await?;
-    if records.is_empty() {
-        return Ok(Vec::new());
-    }
-    let pinned = store.response(incident).await?.pinned;
-    Ok(records
-        .iter()
-        .map(|r| (r.id, TimelineItem::entry(r, pinned.contains(&r.id))))
-        .collect())
 }
 
 #[cfg(test)]
@@ -255,7 +381,7 @@ mod tests {
     use super::*;
     use jiff::Timestamp;
     use serde_json::json;
-    use tocsin_store::TimelineRecord;
+    use tocsin_domain::Name;
 
     #[test]
     fn a_streamed_entry_is_the_pages_escaped_list_item() {
@@ -281,15 +407,138 @@ mod tests {
         assert!(e.contains("key moment"), "{e}");
     }
 
+    fn event(id: i64, at: &str) -> EventRecord {
+        EventRecord {
+            id,
+            received_at: at.parse::<Timestamp>().unwrap(),
+            integration: Name::parse("grafana").unwrap(),
+            service: Name::parse("checkout").unwrap(),
+            event: serde_json::from_value(json!({
+                "action": "trigger",
+                "dedup_key": "d1",
+                "summary": "<b>Disk</b> full",
+                "severity": "sev2",
+            }))
+            .unwrap(),
+            alert_id: Some(3),
+            incident: Some(8),
+        }
+    }
+
+    fn note(id: i64, at: &str) -> TimelineRecord {
+        TimelineRecord {
+            id,
+            incident: 8,
+            at: at.parse::<Timestamp>().unwrap(),
+            kind: "note".into(),
+            actor: "bob".into(),
+            detail: json!({"text": "looking", "by": "bob"}),
+        }
+    }
+
+    #[test]
+    fn a_streamed_event_is_the_pages_escaped_list_item_with_both_cursors() {
+        let reader = Reader {
+            incident: 8,
+            csrf: "token".into(),
+            can_act: true,
+        };
+        let item = TimelineItem::event(&event(7, "2026-03-02T10:05:30Z"));
+        let data: serde_json::Value = serde_json::from_str(&entry_json(&item, &reader)).unwrap();
+        assert_eq!(data["id"], serde_json::Value::Null);
+        assert_eq!(data["event_id"], 7);
+        assert_eq!(data["kind"], "event.triggered");
+        assert_eq!(data["via"], "integration");
+        assert_eq!(data["pinned"], false);
+        let html = data["html"].as_str().unwrap();
+        // The page's own partial, as it draws this event.
+        let page = EntryItem {
+            e: item.clone(),
+            number: 8,
+            csrf: "token".into(),
+            can_act: true,
+        }
+        .render()
+        .unwrap();
+        assert_eq!(html, page);
+        assert!(html.starts_with("<li data-event-id=\"7\""), "{html}");
+        assert!(html.contains("class=\"event\""), "{html}");
+        assert!(!html.contains("<b>") && !html.contains("/pins"), "{html}");
+        let cursor = Cursor {
+            entry: 42,
+            event: 3,
+        }
+        .past(&item);
+        assert_eq!(
+            cursor,
+            Cursor {
+                entry: 42,
+                event: 7
+            }
+        );
+        assert_eq!(cursor.sse_id(), "42.7");
+        // An entry's JSON has no `event_id`.
+        let entry = TimelineItem::entry(&note(43, "2026-03-02T10:06:00Z"), false);
+        let data: serde_json::Value = serde_json::from_str(&entry_json(&entry, &reader)).unwrap();
+        assert_eq!(data["id"], 43);
+        assert!(data.get("event_id").is_none(), "{data}");
+        assert_eq!(cursor.past(&entry).sse_id(), "43.7");
+    }
+
+    #[test]
+    fn events_and_entries_interleave_by_time_each_in_id_order() {
+        let events = [
+            event(5, "2026-03-02T10:01:00Z"),
+            event(6, "2026-03-02T10:03:00Z"),
+        ];
+        // Entry 11 was written by a host whose clock runs behind.
+        let entries = [
+            note(10, "2026-03-02T10:03:00Z"),
+            note(11, "2026-03-02T10:00:30Z"),
+            note(12, "2026-03-02T10:04:00Z"),
+        ];
+        let order: Vec<(Option<i64>, Option<i64>)> = interleave(&events, &entries, &[12])
+            .iter()
+            .map(|i| (i.id, i.event_id))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (None, Some(5)),
+                (None, Some(6)),
+                (Some(10), None),
+                (Some(11), None),
+                (Some(12), None),
+            ]
+        );
+        assert!(interleave(&[], &entries, &[12])[2].pinned);
+    }
+
     #[test]
     fn a_reconnect_resumes_from_the_last_event_id() {
+        let c = |entry, event| Cursor { entry, event };
         let mut h = HeaderMap::new();
-        let q = LiveQuery { after: "7".into() };
-        assert_eq!(start_after(&h, &q), 7);
+        let q = LiveQuery {
+            after: "7".into(),
+            after_event: "4".into(),
+        };
+        assert_eq!(start_after(&h, &q), c(7, 4));
+        h.insert("last-event-id", "12.9".parse().unwrap());
+        assert_eq!(start_after(&h, &q), c(12, 9));
+        // The older form: the entry cursor only.
         h.insert("last-event-id", "12".parse().unwrap());
-        assert_eq!(start_after(&h, &q), 12);
-        assert_eq!(start_after(&HeaderMap::new(), &LiveQuery::default()), 0);
-        let q = LiveQuery { after: "-3".into() };
-        assert_eq!(start_after(&HeaderMap::new(), &q), 0);
+        assert_eq!(start_after(&h, &q), c(12, 4));
+        // Not a cursor: the page's.
+        h.insert("last-event-id", "12.x".parse().unwrap());
+        assert_eq!(start_after(&h, &q), c(7, 4));
+        assert_eq!(
+            start_after(&HeaderMap::new(), &LiveQuery::default()),
+            c(0, 0)
+        );
+        let q = LiveQuery {
+            after: "-3".into(),
+            after_event: "-1".into(),
+        };
+        assert_eq!(start_after(&HeaderMap::new(), &q), c(0, 0));
     }
 }

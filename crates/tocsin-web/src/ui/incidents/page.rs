@@ -9,7 +9,7 @@
 //! [`Problem`]): the page again, status 422, the message next to the
 //! field and what was typed kept.
 
-use super::timeline::{TimelineItem, merged};
+use super::timeline::{EVENT_LIMIT, TimelineItem, merged};
 use super::{SevChoice, definition, number, severity_choices};
 use crate::server::AppState;
 use crate::ui::common::when;
@@ -196,6 +196,9 @@ pub struct IncidentPage {
     /// The highest timeline entry id on the page (0: none), where the live
     /// view goes on from.
     last_entry: i64,
+    /// The highest ingested event id on the page (0: none), the live
+    /// view's other cursor.
+    last_event: i64,
     moments: bool,
     alerts: Vec<AlertRow>,
     changes: Vec<ChangeRow>,
@@ -300,7 +303,7 @@ async fn build(
     let lifecycle = Lifecycle::of(incident.status, incident.closed_at);
     let now = state.clock.now();
     let alerts = store.incident_alerts(n).await?;
-    let events = store.incident_events(n, 1000).await?;
+    let events = store.incident_events(n, EVENT_LIMIT).await?;
     let entries = store.incident_timeline(n).await?;
     let since = incident
         .created_at
@@ -329,6 +332,7 @@ async fn build(
             .unwrap_or_default()
     };
     let last_entry = entries.iter().map(|e| e.id).max().unwrap_or(0);
+    let last_event = events.iter().map(|e| e.id).max().unwrap_or(0);
     let mut timeline = merged(&events, &entries, &record.pinned);
     if moments {
         timeline.retain(|t| t.pinned || t.milestone);
@@ -432,6 +436,7 @@ async fn build(
         public_kept: kept_update("audience") == "public",
         timeline,
         last_entry,
+        last_event,
         moments,
         alerts: alerts
             .into_iter()

@@ -4,9 +4,10 @@
 //! words of `tocsin_domain::response::timeline::describe`, the same as in
 //! chat and the review), who, and through which interface.
 //!
-//! An entry is one `<li>` rendered by `templates/incident_entry.html`, both
-//! inside the incident page and on its own ([`EntryItem`]), so that the
-//! live view appends exactly what a reload would show.
+//! An entry (`<li data-id>`) or an event (`<li data-event-id>`) is one
+//! `<li>` rendered by `templates/incident_entry.html`, both inside the
+//! incident page and on its own ([`EntryItem`]), so that the live view
+//! adds exactly what a reload would show.
 
 use askama::Template;
 use jiff::Timestamp;
@@ -27,6 +28,10 @@ const INTERFACES: [Interface; 7] = [
     Interface::Matrix,
     Interface::System,
 ];
+
+/// How many of an incident's events its timeline shows (the oldest ones):
+/// the page and the live view read the same.
+pub const EVENT_LIMIT: u32 = 1000;
 
 /// Actors that are the hub itself rather than a person.
 const SYSTEM_ACTORS: [&str; 3] = ["escalation", "notifications", "reminders"];
@@ -143,7 +148,7 @@ pub fn merged(
 }
 
 /// One timeline `<li>` on its own: what the live view sends for an entry
-/// that arrived after the page was drawn.
+/// or an event that arrived after the page was drawn.
 #[derive(Template)]
 #[template(path = "incident_entry.html")]
 pub struct EntryItem {
