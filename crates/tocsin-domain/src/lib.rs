@@ -12,6 +12,7 @@ pub mod access;
 pub mod alerting;
 pub mod audit;
 pub mod catalog;
+pub mod chatops;
 pub mod escalation;
 pub mod ingest;
 pub mod name;
