@@ -7,6 +7,7 @@
 pub mod account;
 pub mod audit;
 pub mod catalog;
+pub mod chatops;
 pub mod clock;
 pub mod demo;
 pub mod directory;

@@ -2863,3 +2863,75 @@ async fn incident_response_refusals_name_the_field_and_the_permission() {
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_chat_command_runs_over_the_api() {
+    use tocsin_domain::access::Role;
+    let app = spawn_app().await;
+    let now = tocsin_core::clock::Clock::now(&SystemClock);
+    tocsin_core::demo::load_if_empty(app.store.as_ref(), now)
+        .await
+        .unwrap();
+    app.send_event("platform-generic", disk_event("disk-chat"))
+        .await;
+    let dave = token_for(&app, "dave", Role::Responder, TokenScope::Write).await;
+    let chat = |text: &str, via: &str| {
+        app.client
+            .post(app.url("/api/v1/chat"))
+            .bearer_auth(&dave)
+            .header("X-Tocsin-Interface", via)
+            .json(&json!({ "text": text }))
+            .send()
+    };
+    let r = App::json_of(
+        chat("ack 1", "cli").await.unwrap(),
+        StatusCode::OK,
+        "chat ack",
+    )
+    .await;
+    assert_eq!(
+        r,
+        json!({"text": r["text"], "ok": true, "public": true}),
+        "{r}"
+    );
+    assert!(
+        r["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("#1 acknowledged by token:dave-write"),
+        "{r}"
+    );
+    let detail = app.get_json("/api/v1/incidents/1").await;
+    assert!(
+        detail["escalation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "incident.acknowledged" && e["detail"]["via"] == "cli"),
+        "{detail}"
+    );
+    // Refused or unknown: still 200, private, ok false.
+    let r = App::json_of(
+        chat("akc 1", "api").await.unwrap(),
+        StatusCode::OK,
+        "chat typo",
+    )
+    .await;
+    assert_eq!(
+        (r["ok"].clone(), r["public"].clone()),
+        (json!(false), json!(false)),
+        "{r}"
+    );
+    // A malformed body is a 422 problem; no token is a 401.
+    problem(
+        app.post("/api/v1/chat", Some(&dave), &json!({"txt": "ack 1"}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let r = app
+        .post("/api/v1/chat", None, &json!({"text": "help"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}

@@ -129,6 +129,9 @@ enum Command {
     /// Run an incident on a running hub: list, show, declare, ack, resolve,
     /// note, sev, role, update, merge, close, review.
     Incident(cmd::incident::IncidentArgs),
+    /// Run one ChatOps command on a running hub, as in chat:
+    /// `tocsin chat "ack 8"`, `tocsin chat help`.
+    Chat(cmd::chat::ChatArgs),
     /// Who is on call now (or --at an instant), per schedule.
     Oncall {
         /// Only this team's schedules.
@@ -237,6 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User { command } => cmd::user::run(target()?, command).await,
         Command::Drill(args) => cmd::drill::run(args).await,
         Command::Incident(args) => cmd::incident::run(args).await,
+        Command::Chat(args) => cmd::chat::run(args).await,
         Command::Oncall {
             team,
             schedule,

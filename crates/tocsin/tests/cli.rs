@@ -1510,3 +1510,42 @@ fn incidents_are_run_from_the_terminal() {
     assert!(r.stderr.contains("TOCSIN_TOKEN"), "{}", r.stderr);
     let _ = serve.child.kill();
 }
+
+/// `tocsin chat "…"` on a running demo hub: a command runs and prints the
+/// answer; a command that is not understood prints why and exits 1.
+#[test]
+fn chat_commands_are_run_from_the_terminal() {
+    let env = Env::new();
+    let mut serve = Serve::start(&env, &["--demo"]);
+    let addr = serve.wait_listening();
+    let log = serve.wait_for("demo sign-in");
+    let token = log
+        .lines()
+        .find(|l| l.starts_with("demo API token"))
+        .and_then(|l| l.rsplit(": ").next())
+        .unwrap_or_else(|| panic!("no demo token line:\n{log}"))
+        .trim()
+        .to_owned();
+    let server = format!("http://{addr}");
+    let chat = |line: &str| {
+        let mut c = env.tocsin();
+        c.args(["chat", line, "--server", &server])
+            .env("TOCSIN_TOKEN", &token);
+        Run::of(&mut c)
+    };
+
+    let r = chat(r#"incident new "Checkout is slow" sev3 checkout"#);
+    r.assert_success("chat incident new");
+    assert!(
+        r.stdout.starts_with("#1 declared by ") && r.stdout.contains("Checkout is slow"),
+        "{}",
+        r.stdout
+    );
+    let r = chat("note 1 rolled back the deploy");
+    r.assert_success("chat note");
+    assert!(r.stdout.starts_with("#1: note added by "), "{}", r.stdout);
+    let r = chat("akc 1");
+    r.assert_failure("chat typo");
+    assert!(r.stdout.contains("did you mean \"ack\""), "{}", r.stdout);
+    let _ = serve.child.kill();
+}

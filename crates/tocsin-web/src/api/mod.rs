@@ -3,6 +3,7 @@
 pub mod access;
 pub mod catalog;
 pub mod changes;
+pub mod chat;
 pub mod config;
 pub mod drill;
 pub mod ical;
@@ -116,6 +117,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::reopen))
         .routes(routes!(incidents::reassign))
         .routes(routes!(changes::record_change))
+        .routes(routes!(chat::chat))
         .routes(routes!(oncall::who))
         .routes(routes!(oncall::shifts))
         .routes(routes!(oncall::add_override))

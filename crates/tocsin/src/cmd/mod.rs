@@ -1,6 +1,7 @@
 //! One module per subcommand: each parses its arguments into core calls
 //! and prints the result. No rules live here.
 
+pub mod chat;
 pub mod config;
 pub mod drill;
 pub mod get;
