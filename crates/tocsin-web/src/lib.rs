@@ -8,6 +8,7 @@
 
 pub mod api;
 mod auth;
+pub mod chat;
 mod health;
 pub mod ingest;
 mod metrics;

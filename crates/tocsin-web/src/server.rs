@@ -43,6 +43,9 @@ pub struct AppState {
     /// Severities whose incidents need their review done before they
     /// close (`tocsin serve --review-required`).
     pub review_required: Arc<Vec<tocsin_domain::Severity>>,
+    /// The Slack app's signing secret (`tocsin serve
+    /// --slack-signing-secret`); without it the Slack endpoints answer 503.
+    pub slack_signing_secret: Option<Arc<String>>,
 }
 
 impl AppState {
@@ -71,6 +74,7 @@ impl AppState {
             sessions: Arc::new(Sessions::default()),
             secure_cookies: false,
             review_required: Arc::new(DEFAULT_REVIEW_REQUIRED.to_vec()),
+            slack_signing_secret: None,
         }
     }
 }
@@ -113,6 +117,7 @@ impl Server {
             .merge(api_router)
             .merge(crate::ui::router())
             .merge(crate::ingest::routes::router())
+            .merge(crate::chat::router())
             .fallback(no_route)
             .method_not_allowed_fallback(wrong_method)
             .with_state(state)

@@ -25,6 +25,10 @@ pub struct ChannelArgs {
         default_value = "https://slack.com/api"
     )]
     pub slack_api_url: String,
+    /// The Slack app's signing secret: enables slash commands and buttons
+    /// at /chat/slack/commands and /chat/slack/interactions.
+    #[arg(long, env = "TOCSIN_SLACK_SIGNING_SECRET", hide_env_values = true)]
+    pub slack_signing_secret: Option<String>,
     /// The ntfy server for topics given without one.
     #[arg(long, env = "TOCSIN_NTFY_SERVER", default_value = ntfy::DEFAULT_SERVER)]
     pub ntfy_server: String,

@@ -107,6 +107,11 @@ pub async fn run(
         AppState {
             secure_cookies,
             review_required: Arc::new(review_required),
+            slack_signing_secret: channel_args
+                .slack_signing_secret
+                .clone()
+                .filter(|s| !s.is_empty())
+                .map(Arc::new),
             ingest_limit: Arc::new(RateLimiter::new(RateLimit::per_second(f64::from(
                 ingest_rate_limit,
             )))),

@@ -1,0 +1,72 @@
+//! Chat front ends: each chat platform's wire format in, one command line
+//! run by `tocsin_core::chatops` as the person who typed it, the answer in
+//! the platform's own shape. The command language and what each command
+//! does live in the core; here is only who is asking and how to answer.
+
+pub mod slack;
+
+use crate::server::AppState;
+use axum::Router;
+use tocsin_core::session::teams_of;
+use tocsin_domain::Name;
+use tocsin_domain::access::Principal;
+use tocsin_domain::catalog::{ContactKind, Kind, Object, User};
+use tocsin_store::{Store, StoreError};
+
+pub fn router() -> Router<AppState> {
+    slack::router()
+}
+
+/// Who a chat member is to tocsin.
+#[derive(Debug)]
+pub(crate) enum Member {
+    /// A catalog user with an account: acts with the account's role on
+    /// behalf of their teams.
+    Known(Principal),
+    /// A catalog user links this chat id but has no account to act with.
+    NoAccount(Name),
+    /// No catalog user has a contact method with this id.
+    Unknown,
+}
+
+/// The catalog user whose contact method of `kind` has `address`, and the
+/// principal they act as (the account's role, their teams from the
+/// catalog), as a signed-in session would.
+pub(crate) async fn member(
+    store: &dyn Store,
+    kind: ContactKind,
+    address: &str,
+) -> Result<Member, StoreError> {
+    let Some(user) = user_with_contact(store, kind, address).await? else {
+        return Ok(Member::Unknown);
+    };
+    let Some(account) = store.get_account(&user.name).await? else {
+        return Ok(Member::NoAccount(user.name));
+    };
+    Ok(Member::Known(Principal {
+        teams: teams_of(store, &user.name).await?,
+        label: user.name.to_string(),
+        user: Some(user.name),
+        role: account.role,
+    }))
+}
+
+async fn user_with_contact(
+    store: &dyn Store,
+    kind: ContactKind,
+    address: &str,
+) -> Result<Option<User>, StoreError> {
+    if address.is_empty() {
+        return Ok(None);
+    }
+    for row in store.list_objects(Some(Kind::User)).await? {
+        if let Ok(Object::User(u)) = Object::from_spec(Kind::User, row.spec)
+            && u.contact_methods
+                .iter()
+                .any(|m| m.kind == kind && m.address == address)
+        {
+            return Ok(Some(u));
+        }
+    }
+    Ok(None)
+}
