@@ -46,6 +46,10 @@ pub struct AppState {
     /// The Slack app's signing secret (`tocsin serve
     /// --slack-signing-secret`); without it the Slack endpoints answer 503.
     pub slack_signing_secret: Option<Arc<String>>,
+    /// The Mattermost slash command and button tokens (`tocsin serve
+    /// --mattermost-token`); without any the Mattermost endpoints answer
+    /// 503.
+    pub mattermost_tokens: Arc<Vec<String>>,
 }
 
 impl AppState {
@@ -75,6 +79,7 @@ impl AppState {
             secure_cookies: false,
             review_required: Arc::new(DEFAULT_REVIEW_REQUIRED.to_vec()),
             slack_signing_secret: None,
+            mattermost_tokens: Arc::new(Vec::new()),
         }
     }
 }

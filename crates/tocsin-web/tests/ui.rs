@@ -3228,3 +3228,93 @@ async fn a_viewer_reads_an_incident_but_cannot_act() {
     let res = act(&f, n, "notes", &frank_csrf, &[("text", "hello")]).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_command_box_speaks_the_chatops_language() {
+    let app = spawn(true).await;
+    let a = app.signed_in("alice").await;
+    let csrf = a.csrf().await;
+    let n = declare(
+        &a,
+        &csrf,
+        "Checkout rejects cards",
+        "checkout",
+        "sev2",
+        false,
+    )
+    .await;
+
+    // Offered, labelled and described, with this incident in the examples.
+    let (_, body) = a.page(&format!("/incidents/{n}")).await;
+    let form = between(
+        &body,
+        "<section aria-labelledby=\"command-h\"",
+        "</section>",
+    );
+    assert!(
+        form.contains(&format!("action=\"/incidents/{n}/command\"")),
+        "{form}"
+    );
+    assert!(form.contains("<label for=\"command-text\">"), "{form}");
+    assert!(form.contains("aria-describedby=\"command-help\""), "{form}");
+    assert!(form.contains(&format!("placeholder=\"note {n} ")), "{form}");
+    assert!(form.contains("<code>help</code>"), "{form}");
+
+    // A note typed in the box lands on the timeline, through the web.
+    let line = format!("note {n} restarted apache");
+    let res = act(&a, n, "command", &csrf, &[("text", &line)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("id=\"command-answer\""), "{body}");
+    let li = timeline_li(&body, "alice: restarted apache");
+    assert!(li.contains("— alice, via web"), "{li}");
+    assert!(
+        !between(
+            &body,
+            "<section aria-labelledby=\"command-h\"",
+            "</section>"
+        )
+        .contains("value=\"note"),
+        "the box is emptied after a command that worked"
+    );
+
+    // A word that is no command: the suggestion, the line kept.
+    let before = app.store.incident_timeline(n).await.unwrap().len();
+    let line = format!("pgae @bob {n} need DB help");
+    let res = act(&a, n, "command", &csrf, &[("text", &line)]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    let form = between(
+        &body,
+        "<section aria-labelledby=\"command-h\"",
+        "</section>",
+    );
+    assert!(form.contains("id=\"command-error\""), "{form}");
+    assert!(form.contains("is not a command; did you mean"), "{form}");
+    assert!(form.contains("page"), "{form}");
+    assert!(form.contains(&format!("value=\"{line}\"")), "{form}");
+    assert!(form.contains("aria-invalid=\"true\""), "{form}");
+    assert_eq!(app.store.incident_timeline(n).await.unwrap().len(), before);
+
+    // Without the session's CSRF token nothing runs.
+    let res = a
+        .post(
+            &format!("/incidents/{n}/command"),
+            &[("csrf", "forged"), ("text", "note 1 forged")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.store.incident_timeline(n).await.unwrap().len(), before);
+
+    // A viewer is not offered the box, and is refused it.
+    let c = app.signed_in("carol").await;
+    let carol_csrf = c.csrf().await;
+    let (_, body) = c.page(&format!("/incidents/{n}")).await;
+    assert!(!body.contains("/command\""), "{body}");
+    let line = format!("note {n} me too");
+    let res = act(&c, n, "command", &carol_csrf, &[("text", &line)]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("carol has role viewer"), "{body}");
+    assert_eq!(app.store.incident_timeline(n).await.unwrap().len(), before);
+}

@@ -29,6 +29,17 @@ pub struct ChannelArgs {
     /// at /chat/slack/commands and /chat/slack/interactions.
     #[arg(long, env = "TOCSIN_SLACK_SIGNING_SECRET", hide_env_values = true)]
     pub slack_signing_secret: Option<String>,
+    /// A Mattermost slash command's token: enables the command at
+    /// /chat/mattermost/commands and tocsin's buttons at
+    /// /chat/mattermost/actions. Repeat it or separate tokens with commas
+    /// to accept several (one per command, or while rotating).
+    #[arg(
+        long = "mattermost-token",
+        env = "TOCSIN_MATTERMOST_TOKENS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub mattermost_tokens: Vec<String>,
     /// The ntfy server for topics given without one.
     #[arg(long, env = "TOCSIN_NTFY_SERVER", default_value = ntfy::DEFAULT_SERVER)]
     pub ntfy_server: String,

@@ -3,6 +3,7 @@
 //! the platform's own shape. The command language and what each command
 //! does live in the core; here is only who is asking and how to answer.
 
+pub mod mattermost;
 pub mod slack;
 
 use crate::server::AppState;
@@ -14,7 +15,7 @@ use tocsin_domain::catalog::{ContactKind, Kind, Object, User};
 use tocsin_store::{Store, StoreError};
 
 pub fn router() -> Router<AppState> {
-    slack::router()
+    slack::router().merge(mattermost::router())
 }
 
 /// Who a chat member is to tocsin.
@@ -40,6 +41,26 @@ pub(crate) async fn member(
     let Some(user) = user_with_contact(store, kind, address).await? else {
         return Ok(Member::Unknown);
     };
+    principal_of(store, user).await
+}
+
+/// The catalog user named `name` and the principal they act as, as
+/// [`member`] does for a contact method: for platforms whose contact
+/// address is not a member id (Mattermost's is an incoming webhook URL).
+pub(crate) async fn member_named(store: &dyn Store, name: &str) -> Result<Member, StoreError> {
+    let Ok(name) = Name::parse(name) else {
+        return Ok(Member::Unknown);
+    };
+    let Some(row) = store.get_object(Kind::User, &name).await? else {
+        return Ok(Member::Unknown);
+    };
+    let Ok(Object::User(user)) = Object::from_spec(Kind::User, row.spec) else {
+        return Ok(Member::Unknown);
+    };
+    principal_of(store, user).await
+}
+
+async fn principal_of(store: &dyn Store, user: User) -> Result<Member, StoreError> {
     let Some(account) = store.get_account(&user.name).await? else {
         return Ok(Member::NoAccount(user.name));
     };

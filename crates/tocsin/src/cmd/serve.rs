@@ -112,6 +112,14 @@ pub async fn run(
                 .clone()
                 .filter(|s| !s.is_empty())
                 .map(Arc::new),
+            mattermost_tokens: Arc::new(
+                channel_args
+                    .mattermost_tokens
+                    .iter()
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+            ),
             ingest_limit: Arc::new(RateLimiter::new(RateLimit::per_second(f64::from(
                 ingest_rate_limit,
             )))),

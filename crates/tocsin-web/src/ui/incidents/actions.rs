@@ -6,7 +6,7 @@
 //! the message at the form; a missing incident is a 404 page and a missing
 //! right a 403 page, each with the reason.
 
-use super::page::{Problem, render};
+use super::page::{Problem, answered, render};
 use super::{Fields, number};
 use crate::server::AppState;
 use crate::ui::{SignedIn, UiError};
@@ -562,5 +562,44 @@ pub async fn merge(
             cx.finish(done, "merge", &["into"], "merged", "details")
                 .await
         }
+    }
+}
+
+/// The command box: one line of the ChatOps language (`docs/chatops.md`),
+/// run by the same executor as the chat bots and `tocsin chat`, as the
+/// signed-in person through the web. The page comes back with the answer:
+/// at the box when it did what was asked, else (422) as the box's error
+/// with the line kept to correct it. The box is offered to whoever may act
+/// on this incident, and the POST refuses (403) anyone else, whatever the
+/// line says.
+pub async fn command(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(raw): Path<String>,
+    Form(form): Sent,
+) -> Result<Response, UiError> {
+    let cx = Cx::new(&state, &me, &raw, form)?;
+    let nav = me.nav("incidents");
+    match response::context(cx.store(), &me.principal, cx.n).await {
+        Ok(_) => {}
+        Err(ResponseError::Denied(m)) => return Err(UiError::forbidden(&nav, m)),
+        Err(ResponseError::NotFound(m)) => return Err(UiError::not_found(&nav, m)),
+        Err(ResponseError::Store(e)) => return Err(e.into()),
+        Err(other) => return Err(UiError::unprocessable(&nav, other.to_string())),
+    }
+    let text = cx.f.get("text").to_owned();
+    let answer =
+        tocsin_core::chatops::execute(cx.store(), &me.principal, Interface::Web, &text, cx.now())
+            .await;
+    if answer.ok {
+        answered(&state, &me, cx.n, answer.text).await
+    } else {
+        let problem = Problem {
+            form: "command".to_owned(),
+            field: "text".to_owned(),
+            message: answer.text,
+            kept: vec![("text", text)],
+        };
+        render(&state, &me, cx.n, problem).await
     }
 }

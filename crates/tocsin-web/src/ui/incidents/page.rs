@@ -206,6 +206,8 @@ pub struct IncidentPage {
     /// Why closing would be refused now (a required review not done).
     close_blocked: Option<String>,
     problem: Option<Problem>,
+    /// The answer of a command run from the command box.
+    command_answer: Option<String>,
 }
 
 impl IncidentPage {
@@ -247,7 +249,7 @@ pub async fn show(
         Some(text) => nav.with_flash("ok", text),
         None => nav,
     };
-    let page = build(&state, &me, nav, n, view.moments == "1", None).await?;
+    let page = build(&state, &me, nav, n, view.moments == "1", None, None).await?;
     Ok(page.into_response())
 }
 
@@ -262,8 +264,22 @@ pub async fn render(
         "error",
         format!("Not done: {} (see the form below).", problem.message),
     );
-    let page = build(state, me, nav, n, false, Some(problem)).await?;
+    let page = build(state, me, nav, n, false, Some(problem), None).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// The page again after a command from the command box that did what was
+/// asked: its answer shown at the box, its first line as the confirmation.
+pub async fn answered(
+    state: &AppState,
+    me: &SignedIn,
+    n: i64,
+    answer: String,
+) -> Result<Response, UiError> {
+    let summary = answer.lines().next().unwrap_or_default().to_owned();
+    let nav = me.nav("incidents").with_flash("ok", summary);
+    let page = build(state, me, nav, n, false, None, Some(answer)).await?;
+    Ok(page.into_response())
 }
 
 fn names(objects: &[tocsin_domain::plan::Current], kind: Kind) -> Vec<String> {
@@ -283,6 +299,7 @@ async fn build(
     n: i64,
     moments: bool,
     problem: Option<Problem>,
+    command_answer: Option<String>,
 ) -> Result<IncidentPage, UiError> {
     let store = state.store.as_ref();
     let missing = || UiError::not_found(&nav, format!("there is no incident #{n}"));
@@ -477,6 +494,7 @@ async fn build(
             .collect(),
         close_blocked,
         problem,
+        command_answer,
         nav,
     })
 }
