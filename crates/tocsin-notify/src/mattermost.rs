@@ -3,6 +3,15 @@
 //! one attachment coloured by severity holding the details as markdown
 //! and short fields. Mattermost answers `200 ok`; other statuses are
 //! classified the common way (429 and 5xx transient, other 4xx permanent).
+//!
+//! With [`Actions`] set (`MattermostChannel::with_actions`), interactive
+//! pages and updates of unresolved incidents carry Acknowledge / Resolve /
+//! Escalate buttons (Mattermost interactive message actions) that post to
+//! the hub's `/chat/mattermost/actions`. Both parts are needed: Mattermost
+//! must reach the hub at a public URL, and since Mattermost does not sign
+//! button requests, each button's `context` carries one of the hub's
+//! Mattermost tokens, which the hub checks. Without them the attachment
+//! keeps only its links.
 
 use crate::console::{change_line, incident_line, non_empty};
 use crate::http;
@@ -20,6 +29,21 @@ const TEXT_MAX: usize = 6000;
 
 /// The attachment's colour for a resolved incident.
 const RESOLVED_COLOR: &str = "#2f9e44";
+
+/// The `id`s of the buttons (Mattermost wants them alphanumeric).
+pub const ACTION_ACKNOWLEDGE: &str = "ack";
+pub const ACTION_RESOLVE: &str = "resolve";
+pub const ACTION_ESCALATE: &str = "escalate";
+
+/// Where the buttons post and the token they carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actions {
+    /// The hub's action endpoint: `https://<hub>/chat/mattermost/actions`.
+    pub url: String,
+    /// One of the hub's `--mattermost-token`s, put in each button's
+    /// `context` (Mattermost does not sign button requests).
+    pub token: String,
+}
 
 /// How the Mattermost channel is set up.
 #[derive(Debug, Clone)]
@@ -40,13 +64,22 @@ impl Default for Config {
 #[derive(Debug)]
 pub struct MattermostChannel {
     client: reqwest::Client,
+    actions: Option<Actions>,
 }
 
 impl MattermostChannel {
     pub fn new(config: Config) -> Result<Self, http::BuildError> {
         Ok(Self {
             client: http::client(config.timeout)?,
+            actions: None,
         })
+    }
+
+    /// Buttons on interactive pages, posting to `actions.url` (or none).
+    #[must_use]
+    pub fn with_actions(mut self, actions: Option<Actions>) -> Self {
+        self.actions = actions;
+        self
     }
 }
 
@@ -62,8 +95,14 @@ pub fn color(severity: Severity) -> &'static str {
 }
 
 /// The webhook body: `{text, attachments: [{fallback, color, title,
-/// title_link, text, fields}]}`.
+/// title_link, text, fields}]}`, without buttons.
 pub fn render(message: &Message) -> Value {
+    render_with(message, None)
+}
+
+/// The webhook body, with buttons posting to `actions` on interactive
+/// pages and updates of unresolved incidents.
+pub fn render_with(message: &Message, actions: Option<&Actions>) -> Value {
     let m = message;
     let mut text = format!("**{}**", m.headline());
     if m.body.is_none() {
@@ -95,7 +134,43 @@ pub fn render(message: &Message) -> Value {
         attachment.insert("text".to_owned(), json!(http::truncate(&details, TEXT_MAX)));
     }
     attachment.insert("fields".to_owned(), Value::Array(fields(m)));
+    if let Some(actions) = actions
+        && let Some(buttons) = buttons(m, actions)
+    {
+        attachment.insert("actions".to_owned(), buttons);
+    }
     json!({ "text": text, "attachments": [attachment] })
+}
+
+/// Acknowledge / Resolve / Escalate, when the message is an interactive
+/// page or update of an unresolved incident.
+fn buttons(m: &Message, actions: &Actions) -> Option<Value> {
+    let fit = matches!(m.kind, MessageKind::Page | MessageKind::Update)
+        && m.actions.interactive
+        && m.incident.status != "resolved";
+    if !fit {
+        return None;
+    }
+    let button = |id: &str, name: &str, action: &str, style: &str| {
+        json!({
+            "id": id,
+            "name": name,
+            "style": style,
+            "integration": {
+                "url": actions.url,
+                "context": {
+                    "action": action,
+                    "incident": m.incident.number,
+                    "token": actions.token,
+                },
+            },
+        })
+    };
+    Some(json!([
+        button(ACTION_ACKNOWLEDGE, "Acknowledge", "acknowledge", "primary"),
+        button(ACTION_RESOLVE, "Resolve", "resolve", "default"),
+        button(ACTION_ESCALATE, "Escalate", "escalate", "danger"),
+    ]))
 }
 
 /// The attachment's markdown: what breaks, what to do, what changed (or a
@@ -203,7 +278,7 @@ impl Channel for MattermostChannel {
 
     async fn send(&self, delivery: Delivery<'_>) -> Result<Sent, SendError> {
         let url = http::require_url("mattermost", delivery.address)?;
-        let body = render(delivery.message);
+        let body = render_with(delivery.message, self.actions.as_ref());
         let answer = http::send("mattermost", self.client.post(url).json(&body)).await?;
         match answer.error() {
             None => Ok(Sent { reference: None }),

@@ -41,6 +41,60 @@ fn mattermost_renderings() {
     }
 }
 
+/// With the hub's action endpoint configured: buttons on interactive
+/// pages and updates of unresolved incidents, nowhere else.
+#[test]
+fn mattermost_renderings_with_buttons() {
+    let actions = mattermost::Actions {
+        url: "https://tocsin.example.com/chat/mattermost/actions".to_owned(),
+        token: "mm-token".to_owned(),
+    };
+    insta::assert_json_snapshot!(
+        "mattermost_page_with_buttons",
+        mattermost::render_with(&sample::page(), Some(&actions))
+    );
+    for (name, message) in samples() {
+        let with = mattermost::render_with(&message, Some(&actions));
+        let buttons = &with["attachments"][0]["actions"];
+        if name == "page" {
+            let ids: Vec<&str> = buttons
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["id"].as_str().unwrap())
+                .collect();
+            assert_eq!(ids, ["ack", "resolve", "escalate"]);
+            for (button, action) in
+                buttons
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .zip(["acknowledge", "resolve", "escalate"])
+            {
+                assert!(
+                    button["id"]
+                        .as_str()
+                        .unwrap()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric())
+                );
+                let context = &button["integration"]["context"];
+                assert_eq!(context["action"], action);
+                assert_eq!(context["incident"], 42);
+                assert_eq!(context["token"], "mm-token");
+                assert_eq!(button["integration"]["url"], actions.url.as_str());
+            }
+        }
+        if !message.actions.interactive {
+            assert!(buttons.is_null(), "{name}: {with}");
+        }
+        // Without buttons, the rendering is the plain one.
+        if buttons.is_null() {
+            assert_eq!(with, mattermost::render(&message), "{name}");
+        }
+    }
+}
+
 #[test]
 fn teams_renderings() {
     for (name, message) in samples() {

@@ -94,7 +94,33 @@ pub fn policy(args: &ChannelArgs) -> anyhow::Result<DeliveryPolicy> {
     })
 }
 
-pub fn build(args: &ChannelArgs, clock: Arc<dyn Clock>) -> anyhow::Result<Channels> {
+/// Where Mattermost buttons post, and the token they carry: only with a
+/// public URL (Mattermost must reach the hub; the listen address is
+/// usually not reachable from it) and a `--mattermost-token` (the hub
+/// refuses a button request without one, as Mattermost does not sign
+/// them). The first token is used.
+fn mattermost_actions(args: &ChannelArgs, public_url: Option<&str>) -> Option<mattermost::Actions> {
+    let base = public_url
+        .map(|u| u.trim().trim_end_matches('/'))
+        .filter(|u| !u.is_empty())?;
+    let token = args
+        .mattermost_tokens
+        .iter()
+        .map(|t| t.trim())
+        .find(|t| !t.is_empty())?;
+    Some(mattermost::Actions {
+        url: format!("{base}{}", tocsin_web::chat::mattermost::ACTIONS_PATH),
+        token: token.to_owned(),
+    })
+}
+
+/// The channels; `public_url` is where people (and Mattermost) reach the
+/// hub, if set.
+pub fn build(
+    args: &ChannelArgs,
+    public_url: Option<&str>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Channels> {
     let mut channels = Channels::default()
         .with(Arc::new(console::ConsoleChannel::new()))
         .with(Arc::new(webhook::WebhookChannel::new(
@@ -109,9 +135,10 @@ pub fn build(args: &ChannelArgs, clock: Arc<dyn Clock>) -> anyhow::Result<Channe
             api_base: args.slack_api_url.clone(),
             ..slack::Config::default()
         })?))
-        .with(Arc::new(mattermost::MattermostChannel::new(
-            mattermost::Config::default(),
-        )?))
+        .with(Arc::new(
+            mattermost::MattermostChannel::new(mattermost::Config::default())?
+                .with_actions(mattermost_actions(args, public_url)),
+        ))
         .with(Arc::new(
             teams::TeamsChannel::new(teams::Config::default())?,
         ))
@@ -151,4 +178,39 @@ pub fn build(args: &ChannelArgs, clock: Arc<dyn Clock>) -> anyhow::Result<Channe
         ),
     }
     Ok(channels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        channels: ChannelArgs,
+    }
+
+    fn args(extra: &[&str]) -> ChannelArgs {
+        let mut argv = vec!["tocsin"];
+        argv.extend_from_slice(extra);
+        Cli::parse_from(argv).channels
+    }
+
+    #[test]
+    fn mattermost_buttons_need_a_public_url_and_a_token() {
+        let with_token = args(&["--mattermost-token", " first ,second"]);
+        assert_eq!(
+            mattermost_actions(&with_token, Some("https://tocsin.example.com/")),
+            Some(mattermost::Actions {
+                url: "https://tocsin.example.com/chat/mattermost/actions".to_owned(),
+                token: "first".to_owned(),
+            })
+        );
+        assert_eq!(mattermost_actions(&with_token, None), None);
+        assert_eq!(
+            mattermost_actions(&args(&[]), Some("https://tocsin.example.com")),
+            None
+        );
+    }
 }

@@ -68,7 +68,7 @@ pub async fn run(
         std::process::id(),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    let channels = crate::channels::build(&channel_args, clock.clone())?;
+    let channels = crate::channels::build(&channel_args, public_url.as_deref(), clock.clone())?;
     if public_url.is_none() {
         tracing::warn!(
             "links in notifications point at http://{listen}; set --public-url (TOCSIN_PUBLIC_URL) to where people reach tocsin"
