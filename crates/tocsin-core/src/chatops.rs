@@ -285,7 +285,7 @@ async fn run(
             Ok(Answer::public(text))
         }
         Command::Escalate { incident } => {
-            let step = escalate(store, who, incident, now).await?;
+            let step = escalate(store, crate::response::Actor { who, via }, incident, now).await?;
             Ok(Answer::public(format!(
                 "#{incident} escalated to level {} by {me}",
                 step.level + 1

@@ -155,11 +155,11 @@ pub enum EscalateError {
 /// delay. The step that was scheduled for later finds its work done.
 pub async fn escalate(
     store: &dyn Store,
-    who: &Principal,
+    by: crate::response::Actor<'_>,
     incident: i64,
     now: Timestamp,
 ) -> Result<Step, EscalateError> {
-    let (inc, service, objects) = responder_context(store, who, incident).await?;
+    let (inc, service, objects) = responder_context(store, by.who, incident).await?;
     if inc.status == IncidentStatus::Resolved {
         return Err(EscalateError::Conflict(format!(
             "incident #{incident} is resolved; there is nothing to escalate"
@@ -212,7 +212,15 @@ pub async fn escalate(
                 ))
             })?,
     };
-    fire(store, incident, run, next, now, Some(&who.label)).await?;
+    fire(
+        store,
+        incident,
+        run,
+        next,
+        now,
+        Some((&by.who.label, by.via)),
+    )
+    .await?;
     Ok(next)
 }
 
@@ -236,7 +244,7 @@ async fn fire(
     run: i64,
     step: Step,
     now: Timestamp,
-    manual_by: Option<&str>,
+    manual_by: Option<(&str, tocsin_domain::response::Interface)>,
 ) -> Result<(), StoreError> {
     let key = |what: &str| step_key(incident, run, step, what);
     let entry = |kind: &str, what: &str, detail: serde_json::Value| NewTimelineEntry {
@@ -301,13 +309,13 @@ async fn fire(
     };
     let reached = escalation::reach(plan.targets, on_call, members);
     let mut entries = Vec::new();
-    if let Some(by) = manual_by {
+    if let Some((by, via)) = manual_by {
         entries.push(NewTimelineEntry {
             actor: by.to_owned(),
             ..entry(
                 "escalation.manual",
                 "manual",
-                json!({ "by": by, "level": step.level + 1, "cycle": step.cycle }),
+                json!({ "by": by, "via": via.as_str(), "level": step.level + 1, "cycle": step.cycle }),
             )
         });
     }

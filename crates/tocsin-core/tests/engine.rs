@@ -466,12 +466,14 @@ async fn a_manual_escalation_fires_the_next_level_now(db: Db) {
         ..alice.clone()
     };
     assert!(matches!(
-        tocsin_core::escalation::escalate(store.as_ref(), &viewer, incident, clock.now()).await,
+        tocsin_core::escalation::escalate(store.as_ref(), api(&viewer), incident, clock.now())
+            .await,
         Err(tocsin_core::escalation::EscalateError::Denied(_))
     ));
-    let step = tocsin_core::escalation::escalate(store.as_ref(), &alice, incident, clock.now())
-        .await
-        .unwrap();
+    let step =
+        tocsin_core::escalation::escalate(store.as_ref(), api(&alice), incident, clock.now())
+            .await
+            .unwrap();
     assert_eq!((step.level, step.cycle), (1, 0), "level 2, first cycle");
     assert_eq!(
         pages(&store, incident).await.len(),

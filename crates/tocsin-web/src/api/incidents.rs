@@ -462,12 +462,16 @@ pub struct Escalated {
 pub async fn escalate(
     State(state): State<AppState>,
     caller: Caller,
+    via: super::response::Via,
     Path(number): Path<i64>,
 ) -> Result<Json<Escalated>, Problem> {
     use tocsin_core::escalation;
     let step = escalation::escalate(
         state.store.as_ref(),
-        &caller.principal,
+        tocsin_core::response::Actor {
+            who: &caller.principal,
+            via: via.0,
+        },
         number,
         state.clock.now(),
     )

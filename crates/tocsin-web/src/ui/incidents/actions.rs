@@ -215,7 +215,11 @@ pub async fn escalate(
     Form(form): Sent,
 ) -> Result<Response, UiError> {
     let cx = Cx::new(&state, &me, &raw, form)?;
-    let done = tocsin_core::escalation::escalate(cx.store(), &me.principal, cx.n, cx.now())
+    let by = tocsin_core::response::Actor {
+        who: &me.principal,
+        via: tocsin_domain::response::Interface::Web,
+    };
+    let done = tocsin_core::escalation::escalate(cx.store(), by, cx.n, cx.now())
         .await
         .map_err(ResponseError::from);
     cx.finish(done, "status", &[], "escalated", "status").await
