@@ -5,20 +5,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use jiff::Timestamp;
+mod support;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tocsin_core::account::{self, NewUserAccount};
-use tocsin_core::audit::Actor;
-use tocsin_core::clock::{Clock, ManualClock};
+use tocsin_core::clock::ManualClock;
 use tocsin_domain::Name;
-use tocsin_domain::access::Role;
 use tocsin_domain::alerting::IncidentStatus;
 use tocsin_domain::catalog::Kind;
 use tocsin_store::Store;
 use tocsin_web::chat::mattermost::{ACTIONS_PATH, COMMANDS_PATH};
-use tocsin_web::{AppState, Server, ServerConfig};
 
 const TOKEN: &str = "xr3j5x3p4pfk7n8ma7ojpbhgz1";
 const OTHER_TOKEN: &str = "9h2mgk4nqbd8tyfwx1e5c7rr3a";
@@ -28,61 +25,27 @@ struct App {
     store: Arc<dyn Store>,
     _clock: ManualClock,
     http: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
+    /// Keeps the server running.
+    _inner: support::App,
 }
 
 /// The demo catalog, bob with a responder account, incident #1 triggered
 /// on ledger; the hub set up with [`OTHER_TOKEN`] and [`TOKEN`] when
 /// `tokens` is set.
 async fn spawn(tokens: bool) -> App {
-    let (dir, path) = tocsin_store_sqlite::testing::fresh_file();
-    let store =
-        tocsin_store_sqlite::SqliteStore::open(&path, tocsin_store_sqlite::OpenMode::Server)
-            .await
-            .expect("open the SQLite store");
-    let store: Arc<dyn Store> = Arc::new(store);
-    store.migrate().await.expect("migrate");
-    let clock = ManualClock::new("2026-03-02T10:00:00Z".parse::<Timestamp>().unwrap());
-    let now = clock.now();
-    tocsin_core::demo::load_if_empty(store.as_ref(), now)
-        .await
-        .expect("load the demo");
-    let new = NewUserAccount {
-        name: "bob".into(),
-        role: Role::Responder,
-        password: "correct horse battery".into(),
-        full_name: None,
-        email: None,
-        time_zone: None,
-    };
-    account::create(store.as_ref(), new, &Actor::system(), now)
-        .await
-        .expect("create bob's account");
-    let mut state = AppState::new(store.clone(), Arc::new(clock.clone()));
-    if tokens {
-        state.mattermost_tokens = Arc::new(vec![OTHER_TOKEN.to_owned(), TOKEN.to_owned()]);
-    }
-    let server = Server::build(
-        &ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-        },
-        state,
-    )
-    .await
-    .expect("bind");
-    let addr = server.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async move {
-        let _ = stopped.await;
-    }));
+    let inner = support::spawn_with(true, |state| {
+        if tokens {
+            state.mattermost_tokens = Arc::new(vec![OTHER_TOKEN.to_owned(), TOKEN.to_owned()]);
+        }
+    })
+    .await;
+    inner.add_responder("bob").await;
     let app = App {
-        base: format!("http://{addr}"),
-        store,
-        _clock: clock,
+        base: inner.base.clone(),
+        store: inner.store.clone(),
+        _clock: inner.clock.clone(),
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
-        _stop: stop,
-        _dir: dir,
+        _inner: inner,
     };
     app.trigger_ledger().await;
     app

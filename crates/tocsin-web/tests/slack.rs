@@ -4,20 +4,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tocsin_core::account::{self, NewUserAccount};
-use tocsin_core::audit::Actor;
 use tocsin_core::clock::{Clock, ManualClock};
 use tocsin_domain::Name;
-use tocsin_domain::access::Role;
 use tocsin_domain::alerting::IncidentStatus;
 use tocsin_domain::catalog::Kind;
 use tocsin_store::Store;
 use tocsin_web::chat::slack::{COMMANDS_PATH, INTERACTIONS_PATH, sign};
-use tocsin_web::{AppState, Server, ServerConfig};
 
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const BOB: &str = "U024BE7LH";
@@ -27,60 +25,26 @@ struct App {
     store: Arc<dyn Store>,
     clock: ManualClock,
     http: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
+    /// Keeps the server running.
+    _inner: support::App,
 }
 
 /// The demo catalog, bob with a responder account, incident #1 triggered
 /// on ledger; the hub set up with [`SECRET`] when `secret` is set.
 async fn spawn(secret: bool) -> App {
-    let (dir, path) = tocsin_store_sqlite::testing::fresh_file();
-    let store =
-        tocsin_store_sqlite::SqliteStore::open(&path, tocsin_store_sqlite::OpenMode::Server)
-            .await
-            .expect("open the SQLite store");
-    let store: Arc<dyn Store> = Arc::new(store);
-    store.migrate().await.expect("migrate");
-    let clock = ManualClock::new("2026-03-02T10:00:00Z".parse::<Timestamp>().unwrap());
-    let now = clock.now();
-    tocsin_core::demo::load_if_empty(store.as_ref(), now)
-        .await
-        .expect("load the demo");
-    let new = NewUserAccount {
-        name: "bob".into(),
-        role: Role::Responder,
-        password: "correct horse battery".into(),
-        full_name: None,
-        email: None,
-        time_zone: None,
-    };
-    account::create(store.as_ref(), new, &Actor::system(), now)
-        .await
-        .expect("create bob's account");
-    let mut state = AppState::new(store.clone(), Arc::new(clock.clone()));
-    if secret {
-        state.slack_signing_secret = Some(Arc::new(SECRET.to_owned()));
-    }
-    let server = Server::build(
-        &ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-        },
-        state,
-    )
-    .await
-    .expect("bind");
-    let addr = server.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async move {
-        let _ = stopped.await;
-    }));
+    let inner = support::spawn_with(true, |state| {
+        if secret {
+            state.slack_signing_secret = Some(Arc::new(SECRET.to_owned()));
+        }
+    })
+    .await;
+    inner.add_responder("bob").await;
     let app = App {
-        base: format!("http://{addr}"),
-        store,
-        clock,
+        base: inner.base.clone(),
+        store: inner.store.clone(),
+        clock: inner.clock.clone(),
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
-        _stop: stop,
-        _dir: dir,
+        _inner: inner,
     };
     app.trigger_ledger().await;
     app

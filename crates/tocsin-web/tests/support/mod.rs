@@ -32,6 +32,11 @@ pub struct App {
 /// alice (responder), carol (viewer), dave (admin) and frank (responder,
 /// a user made by hand, not by config) when `demo` is set.
 pub async fn spawn(demo: bool) -> App {
+    spawn_with(demo, |_| {}).await
+}
+
+/// [`spawn`] with the server's state adjusted first (a chat secret, …).
+pub async fn spawn_with(demo: bool, configure: impl FnOnce(&mut AppState)) -> App {
     let (dir, path) = tocsin_store_sqlite::testing::fresh_file();
     let store =
         tocsin_store_sqlite::SqliteStore::open(&path, tocsin_store_sqlite::OpenMode::Server)
@@ -64,11 +69,13 @@ pub async fn spawn(demo: bool) -> App {
                 .expect("create account");
         }
     }
+    let mut state = AppState::new(store.clone(), Arc::new(clock.clone()));
+    configure(&mut state);
     let server = Server::build(
         &ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
         },
-        AppState::new(store.clone(), Arc::new(clock.clone())),
+        state,
     )
     .await
     .expect("bind");
@@ -83,6 +90,24 @@ pub async fn spawn(demo: bool) -> App {
         clock,
         _stop: stop,
         _dir: dir,
+    }
+}
+
+impl App {
+    /// A responder account for `name` (a declared user).
+    pub async fn add_responder(&self, name: &str) {
+        let new = NewUserAccount {
+            name: name.into(),
+            role: Role::Responder,
+            password: PASSWORD.into(),
+            full_name: None,
+            email: None,
+            time_zone: None,
+        };
+        let now = tocsin_core::clock::Clock::now(&self.clock);
+        account::create(self.store.as_ref(), new, &Actor::system(), now)
+            .await
+            .expect("create account");
     }
 }
 
