@@ -15,6 +15,10 @@ use crate::incident;
 use crate::noise::{self, NewWindow, NoiseError};
 use crate::oncall::{OnCallError, OnCallNow, on_call};
 use crate::response::{self, Actor, Declaration, ResponseError};
+use crate::runbook::{
+    self as runbooks_core, CONFIRM_VALIDITY, Confirmation, PrepareError, Prepared, RunSigner,
+    Runbooks,
+};
 use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
 use tocsin_domain::Name;
@@ -26,6 +30,7 @@ use tocsin_domain::catalog::{Kind, Object, Target};
 use tocsin_domain::chatops::{self, Command, PageTarget};
 use tocsin_domain::ingest::{Event, EventAction};
 use tocsin_domain::response::{Audience, Interface, Lifecycle, UpdateState};
+use tocsin_domain::runbook;
 use tocsin_store::{IncidentFilter, IngestItem, Store, StoreError};
 
 /// How long `maintenance start` lasts when no duration is given.
@@ -46,6 +51,11 @@ pub struct Answer {
     pub ok: bool,
     /// For the channel (`true`) or only for the caller (`false`).
     pub public: bool,
+    /// A confirmation token, when the command asks to be confirmed before
+    /// it does anything (`run`): pass it to [`confirm`] (a front end shows
+    /// a Confirm button, or asks "Run it?"). Private to the caller; it
+    /// expires after [`crate::runbook::CONFIRM_VALIDITY`].
+    pub confirm: Option<String>,
 }
 
 impl Answer {
@@ -54,6 +64,7 @@ impl Answer {
             text: text.into(),
             ok: true,
             public: true,
+            confirm: None,
         }
     }
 
@@ -62,14 +73,17 @@ impl Answer {
             text: text.into(),
             ok: true,
             public: false,
+            confirm: None,
         }
     }
 
-    fn refused(text: impl Into<String>) -> Answer {
+    /// A refusal: not done, for the caller only.
+    pub fn refused(text: impl Into<String>) -> Answer {
         Answer {
             text: text.into(),
             ok: false,
             public: false,
+            confirm: None,
         }
     }
 }
@@ -143,9 +157,13 @@ fn audit_interface(via: Interface) -> AuditInterface {
     }
 }
 
-/// Runs one command line for `who`, arriving through `via`.
+/// Runs one command line for `who`, arriving through `via`. `runbooks`
+/// says what `run` may start on this hub; `run` itself only answers with
+/// a confirmation prompt and token ([`Answer::confirm`]), and [`confirm`]
+/// runs it.
 pub async fn execute(
     store: &dyn Store,
+    runbooks: &Runbooks,
     who: &Principal,
     via: Interface,
     text: &str,
@@ -155,7 +173,25 @@ pub async fn execute(
         Ok(c) => c,
         Err(e) => return Answer::refused(e.to_string()),
     };
-    match run(store, who, via, command, now).await {
+    match run(store, runbooks, who, via, command, now).await {
+        Ok(a) => a,
+        Err(Refusal(r)) => Answer::refused(r),
+    }
+}
+
+/// Confirms a command that asked for it ([`Answer::confirm`] of `run`):
+/// checks the token (made by this hub, not expired, for `who`), then runs
+/// what it showed, once — a token confirmed again (a double click, a
+/// retried request) answers that it already ran.
+pub async fn confirm(
+    store: &dyn Store,
+    runbooks: &Runbooks,
+    who: &Principal,
+    via: Interface,
+    token: &str,
+    now: Timestamp,
+) -> Answer {
+    match confirm_run(store, runbooks, who, via, token, now).await {
         Ok(a) => a,
         Err(Refusal(r)) => Answer::refused(r),
     }
@@ -163,6 +199,7 @@ pub async fn execute(
 
 async fn run(
     store: &dyn Store,
+    runbooks: &Runbooks,
     who: &Principal,
     via: Interface,
     command: Command,
@@ -319,9 +356,7 @@ async fn run(
         Command::Check { service } => Ok(Answer::refused(format!(
             "check {service}: health checks are not configured in this version of tocsin; they come with later work."
         ))),
-        Command::Run { action, .. } => Ok(Answer::refused(format!(
-            "run {action}: runbook actions are not configured in this version of tocsin; they come with later work."
-        ))),
+        c @ Command::Run { .. } => ask_to_run(store, runbooks, who, &c, now).await,
         Command::MaintenanceStart {
             service,
             duration,
@@ -624,4 +659,295 @@ async fn maintenance_stop(
         "Maintenance ended on {service} by {} (window {name})\nIts alerts page again.",
         who.label
     )))
+}
+
+impl From<PrepareError> for Refusal {
+    fn from(e: PrepareError) -> Self {
+        match e {
+            PrepareError::Store(s) => store_failed(&s),
+            PrepareError::Refused(r) => Refusal(r),
+        }
+    }
+}
+
+/// The parts of a `run` command.
+struct RunCommand<'a> {
+    action: &'a Name,
+    target: Option<&'a Name>,
+    incident: Option<i64>,
+    params: &'a std::collections::BTreeMap<Name, String>,
+}
+
+fn run_parts(c: &Command) -> Option<RunCommand<'_>> {
+    match c {
+        Command::Run {
+            action,
+            target,
+            incident,
+            params,
+        } => Some(RunCommand {
+            action,
+            target: target.as_ref(),
+            incident: *incident,
+            params,
+        }),
+        _ => None,
+    }
+}
+
+/// Checks a `run` command the same way at the prompt and at the
+/// confirmation: the incident it names exists, the action, its values,
+/// who asks, and what would run.
+async fn prepare_run(
+    store: &dyn Store,
+    runbooks: &Runbooks,
+    who: &Principal,
+    r: &RunCommand<'_>,
+) -> Result<Prepared, Refusal> {
+    if let Some(n) = r.incident
+        && store.get_incident(n).await?.is_none()
+    {
+        return Err(Refusal(format!("run {}: no incident #{n}", r.action)));
+    }
+    runbooks_core::prepare(
+        store, runbooks, who, r.action, r.target, r.params, r.incident,
+    )
+    .await
+    .map_err(|e| match e {
+        PrepareError::Refused(m) => Refusal(format!("run {}: {m}", r.action)),
+        e => e.into(),
+    })
+}
+
+/// `run`: the prompt saying exactly what will run, with a token to
+/// confirm it.
+async fn ask_to_run(
+    store: &dyn Store,
+    runbooks: &Runbooks,
+    who: &Principal,
+    command: &Command,
+    now: Timestamp,
+) -> Result<Answer, Refusal> {
+    let Some(r) = run_parts(command) else {
+        return Err(Refusal("not a run command".into()));
+    };
+    let p = prepare_run(store, runbooks, who, &r).await?;
+    let signer = RunSigner::from_store(store).await?;
+    let line = command.to_string();
+    let token = signer.token(&Confirmation {
+        run: runbooks_core::new_run_id(),
+        caller: runbooks_core::confirmer(who),
+        line: line.clone(),
+        digest: p.digest(),
+        expires: now + CONFIRM_VALIDITY,
+    });
+    let mut text = format!("Confirm: {line}");
+    if let Some(d) = &p.action.description {
+        text.push_str(&format!("\n{}: {d}", p.action.name));
+    }
+    let what = match &p.plan {
+        runbook::Plan::Command { .. } => "It will run",
+        runbook::Plan::Http { .. } => "It will send",
+    };
+    text.push_str(&format!(
+        "\n{what}: {}\nTimeout: {}. Confirm within 5 minutes; only you can.",
+        p.plan.describe(),
+        words_of(p.timeout)
+    ));
+    Ok(Answer {
+        text,
+        ok: true,
+        public: false,
+        confirm: Some(token),
+    })
+}
+
+/// `90s` as `1m30s`.
+fn words_of(d: SignedDuration) -> String {
+    let s = d.as_secs();
+    match (s / 60, s % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
+    }
+}
+
+/// What an earlier run of this token came to, in words.
+fn already_ran(run: &tocsin_store::RunbookRunRecord) -> String {
+    match run.outcome {
+        Some(o) => format!(
+            "{} already ran (confirmed by {} at {}): {}. It is not run again.",
+            run.command,
+            run.actor,
+            run.started_at,
+            outcome_words(o)
+        ),
+        None => format!(
+            "{} was already confirmed by {} at {} and has not finished (or tocsin stopped while it ran). It is not run again.",
+            run.command, run.actor, run.started_at
+        ),
+    }
+}
+
+fn outcome_words(o: tocsin_store::RunOutcome) -> &'static str {
+    match o {
+        tocsin_store::RunOutcome::Succeeded => "succeeded",
+        tocsin_store::RunOutcome::Failed => "failed",
+        tocsin_store::RunOutcome::TimedOut => "timed out",
+        tocsin_store::RunOutcome::Error => "could not start",
+    }
+}
+
+/// The most characters of output an answer shows (the record keeps more).
+const ANSWER_OUTPUT_MAX: usize = 1500;
+
+async fn confirm_run(
+    store: &dyn Store,
+    runbooks: &Runbooks,
+    who: &Principal,
+    via: Interface,
+    token: &str,
+    now: Timestamp,
+) -> Result<Answer, Refusal> {
+    let signer = RunSigner::from_store(store).await?;
+    let c = signer.open(token).map_err(|e| Refusal(e.to_string()))?;
+    if c.caller != runbooks_core::confirmer(who) {
+        return Err(Refusal(
+            runbooks_core::ConfirmError::OtherPerson(c.caller).to_string(),
+        ));
+    }
+    if let Some(run) = store.runbook_run(&c.run).await? {
+        return Ok(Answer::private(already_ran(&run)));
+    }
+    if c.expires < now {
+        return Err(Refusal(runbooks_core::ConfirmError::Expired.to_string()));
+    }
+    let command = chatops::parse(&c.line).map_err(|e| Refusal(e.to_string()))?;
+    let Some(r) = run_parts(&command) else {
+        return Err(Refusal(runbooks_core::ConfirmError::Invalid.to_string()));
+    };
+    let p = prepare_run(store, runbooks, who, &r).await?;
+    if p.digest() != c.digest {
+        return Err(Refusal(format!(
+            "run {}: the action changed since you asked (its manifest was applied again), so what would run is not what you confirmed. Run the command again to see what it does now.",
+            r.action
+        )));
+    }
+    let started = tocsin_store::NewRunbookRun {
+        id: c.run.clone(),
+        action: r.action.clone(),
+        command: c.line.clone(),
+        incident: r.incident,
+        actor: who.label.clone(),
+        via: via.as_str().to_owned(),
+        detail: serde_json::json!({ "ran": p.plan.describe() }),
+    };
+    if !store.start_runbook_run(&started, now).await? {
+        // Another confirmation of the same token got there first.
+        return Ok(match store.runbook_run(&c.run).await? {
+            Some(run) => Answer::private(already_ran(&run)),
+            None => Answer::private(format!("{} already ran. It is not run again.", c.line)),
+        });
+    }
+    let result = runbooks.run(&p.plan, p.timeout).await;
+    let finished = now + SignedDuration::from_millis(result.duration_ms);
+    let mut detail = result.detail();
+    if let Some(m) = detail.as_object_mut() {
+        m.insert("action".into(), serde_json::json!(r.action));
+        m.insert("target".into(), serde_json::json!(r.target));
+        m.insert("params".into(), serde_json::json!(p.params));
+        m.insert("command".into(), serde_json::json!(c.line));
+        m.insert("ran".into(), serde_json::json!(p.plan.describe()));
+        m.insert("run".into(), serde_json::json!(c.run));
+    }
+    let (entries, audit) = match r.incident {
+        Some(n) => {
+            let by = Actor { who, via };
+            let e = by.entry(
+                n,
+                ENTRY_RUNBOOK_RUN,
+                detail.clone(),
+                format!("{ENTRY_RUNBOOK_RUN}:{}", c.run),
+                finished,
+            );
+            (vec![e], Vec::new())
+        }
+        None => {
+            let actor = audit::Actor::new(who.label.clone(), audit_interface(via));
+            let mut d = detail.clone();
+            if let Some(m) = d.as_object_mut() {
+                m.insert("via".into(), serde_json::json!(via.as_str()));
+            }
+            let a = actor.entry(
+                ENTRY_RUNBOOK_RUN,
+                Some((Kind::RunbookAction.as_str(), r.action.as_str())),
+                d,
+            );
+            (Vec::new(), vec![a])
+        }
+    };
+    store
+        .finish_runbook_run(&c.run, result.outcome, &detail, &entries, &audit, finished)
+        .await?;
+    Ok(run_answer(&r, who, &p, &result))
+}
+
+/// The timeline entry kind (and audit action) of a runbook run.
+pub const ENTRY_RUNBOOK_RUN: &str = "runbook.run";
+
+fn run_answer(
+    r: &RunCommand<'_>,
+    who: &Principal,
+    p: &Prepared,
+    result: &runbooks_core::RunResult,
+) -> Answer {
+    use tocsin_store::RunOutcome;
+    let on = r.target.map_or(String::new(), |t| format!(" on {t}"));
+    let at = r.incident.map_or(String::new(), |n| format!(" (#{n})"));
+    let secs = result.duration_ms as f64 / 1000.0;
+    let how = match (result.outcome, result.exit_status, result.http_status) {
+        (RunOutcome::Succeeded, _, Some(s)) => format!("succeeded (HTTP {s}, {secs:.1} s)"),
+        (RunOutcome::Succeeded, _, None) => format!("succeeded (exit 0, {secs:.1} s)"),
+        (RunOutcome::Failed, _, Some(s)) => format!("failed: HTTP {s} ({secs:.1} s)"),
+        (RunOutcome::Failed, Some(code), None) => {
+            format!("failed: exit status {code} ({secs:.1} s)")
+        }
+        (RunOutcome::Failed, None, None) => format!("failed: killed by a signal ({secs:.1} s)"),
+        (RunOutcome::TimedOut, _, _) => match &p.plan {
+            runbook::Plan::Command { .. } => {
+                format!("timed out after {} and was killed", words_of(p.timeout))
+            }
+            runbook::Plan::Http { .. } => {
+                format!(
+                    "timed out after {} (no complete answer)",
+                    words_of(p.timeout)
+                )
+            }
+        },
+        (RunOutcome::Error, _, _) => format!(
+            "could not start: {}",
+            result.error.as_deref().unwrap_or("unknown error")
+        ),
+    };
+    let mut text = format!(
+        "{}{on}{at} {how}, run by {}\n{}",
+        r.action,
+        who.label,
+        p.plan.describe()
+    );
+    let output = result.output.trim_end();
+    if !output.is_empty() {
+        let shown: String = output.chars().take(ANSWER_OUTPUT_MAX).collect();
+        text.push('\n');
+        text.push_str(&shown);
+        if shown.len() < output.len() {
+            text.push_str("\n… (more in the record)");
+        }
+    }
+    Answer {
+        text,
+        ok: result.outcome == RunOutcome::Succeeded,
+        public: true,
+        confirm: None,
+    }
 }

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 use tocsin_domain::Name;
 use tocsin_domain::catalog::{
-    EscalationPolicy, Integration, MaintenanceWindow, MessageTemplate, Object, Schedule,
-    ScheduleOverride, Service, Silence, Team, User,
+    EscalationPolicy, Heartbeat, Integration, MaintenanceWindow, MessageTemplate, Object,
+    RunbookAction, Schedule, ScheduleOverride, Service, Silence, Team, User,
 };
 use tocsin_domain::notify::template::Templates;
 use tocsin_domain::plan::Current;
@@ -51,10 +51,12 @@ pub struct Directory {
     pub policies: BTreeMap<Name, Entry<EscalationPolicy>>,
     pub services: BTreeMap<Name, Entry<Service>>,
     pub integrations: BTreeMap<Name, Entry<Integration>>,
+    pub heartbeats: BTreeMap<Name, Entry<Heartbeat>>,
     pub silences: BTreeMap<Name, Entry<Silence>>,
     pub maintenance_windows: BTreeMap<Name, Entry<MaintenanceWindow>>,
     pub schedule_overrides: BTreeMap<Name, Entry<ScheduleOverride>>,
     pub message_templates: BTreeMap<Name, Entry<MessageTemplate>>,
+    pub runbook_actions: BTreeMap<Name, Entry<RunbookAction>>,
     /// [`Self::message_templates`] compiled, on first use (most snapshots,
     /// the web UI's, never render a message).
     templates: TemplateCache,
@@ -99,6 +101,7 @@ impl Directory {
                 Object::EscalationPolicy(o) => _ = d.policies.insert(name, Entry::new(o, meta)),
                 Object::Service(o) => _ = d.services.insert(name, Entry::new(o, meta)),
                 Object::Integration(o) => _ = d.integrations.insert(name, Entry::new(o, meta)),
+                Object::Heartbeat(o) => _ = d.heartbeats.insert(name, Entry::new(o, meta)),
                 Object::Silence(o) => _ = d.silences.insert(name, Entry::new(o, meta)),
                 Object::MaintenanceWindow(o) => {
                     _ = d.maintenance_windows.insert(name, Entry::new(o, meta))
@@ -109,6 +112,7 @@ impl Directory {
                 Object::MessageTemplate(o) => {
                     _ = d.message_templates.insert(name, Entry::new(o, meta))
                 }
+                Object::RunbookAction(o) => _ = d.runbook_actions.insert(name, Entry::new(o, meta)),
             }
         }
         d

@@ -18,7 +18,15 @@ use tocsin_domain::response::Interface;
 use tocsin_store::Store;
 
 async fn say(store: &Arc<dyn Store>, who: &Principal, text: &str, now: Timestamp) -> Answer {
-    execute(store.as_ref(), who, Interface::Cli, text, now).await
+    execute(
+        store.as_ref(),
+        &tocsin_core::runbook::Runbooks::default(),
+        who,
+        Interface::Cli,
+        text,
+        now,
+    )
+    .await
 }
 
 /// The last timeline entry of `kind` on `incident`, with its detail.
@@ -273,7 +281,7 @@ async fn refusals_and_help_are_private(db: Db) {
     let a = say(&store, &viewer, "check checkout", now).await;
     assert_refused(&a, "not configured");
     let a = say(&store, &viewer, "run restart-web on web-2", now).await;
-    assert_refused(&a, "not configured");
+    assert_refused(&a, "no runbook action named restart-web");
 
     let a = say(&store, &viewer, "help", now).await;
     assert!(a.ok && !a.public, "{a:?}");

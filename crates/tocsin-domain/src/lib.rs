@@ -14,6 +14,7 @@ pub mod audit;
 pub mod catalog;
 pub mod chatops;
 pub mod escalation;
+pub mod heartbeat;
 pub mod ingest;
 pub mod name;
 pub mod noise;
@@ -22,6 +23,7 @@ pub mod oncall;
 pub mod plan;
 pub mod response;
 pub mod review;
+pub mod runbook;
 pub mod severity;
 pub mod token;
 

@@ -15,5 +15,10 @@ pub mod ntfy;
 #[doc(hidden)]
 pub mod sample;
 pub mod slack;
+pub mod slack_api;
+pub mod slack_rooms;
 pub mod teams;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
 pub mod webhook;

@@ -15,6 +15,7 @@
 
 use crate::console::{change_line, incident_line, non_empty, origin};
 use crate::http;
+use crate::slack_api::{ApiError, Body, WebApi};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -22,8 +23,7 @@ use tocsin_core::notify::{Channel, Delivery, SEND_TIMEOUT, SendError, Sent};
 use tocsin_domain::catalog::ContactKind;
 use tocsin_domain::notify::{Message, MessageKind};
 
-/// Slack's Web API, unless a test points elsewhere.
-pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
+pub use crate::slack_api::DEFAULT_API_BASE;
 
 /// Slack's limits on a header block's and a text object's length.
 const HEADER_MAX: usize = 150;
@@ -37,16 +37,6 @@ pub const ACTION_ESCALATE: &str = "tocsin.escalate";
 /// The link button to the incident page (Slack sends a click event for it
 /// too; ChatOps only has to acknowledge it).
 pub const ACTION_OPEN: &str = "tocsin.open";
-
-/// Web API error codes that say "not now" rather than "never".
-const TRANSIENT_ERRORS: &[&str] = &[
-    "ratelimited",
-    "rate_limited",
-    "internal_error",
-    "fatal_error",
-    "service_unavailable",
-    "request_timeout",
-];
 
 /// `chat.update` errors after which the original message cannot be
 /// edited, so the update is posted as a new message instead.
@@ -81,17 +71,21 @@ impl Default for Config {
 /// Posts (or edits) Slack messages.
 #[derive(Debug)]
 pub struct SlackChannel {
+    /// For incoming webhooks.
     client: reqwest::Client,
-    bot_token: Option<String>,
-    api_base: String,
+    /// The Web API with the bot token, when one is configured.
+    api: Option<WebApi>,
 }
 
 impl SlackChannel {
     pub fn new(config: Config) -> Result<Self, http::BuildError> {
+        let api = match config.bot_token.filter(|t| !t.trim().is_empty()) {
+            Some(token) => Some(WebApi::new(&token, &config.api_base, config.timeout)?),
+            None => None,
+        };
         Ok(Self {
             client: http::client(config.timeout)?,
-            bot_token: config.bot_token.filter(|t| !t.trim().is_empty()),
-            api_base: config.api_base.trim_end_matches('/').to_owned(),
+            api,
         })
     }
 }
@@ -281,15 +275,6 @@ pub fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// A Web API answer: success, or Slack's error code.
-enum ApiAnswer {
-    Ok(Sent),
-    Refused {
-        code: String,
-        retry_after: Option<Duration>,
-    },
-}
-
 impl SlackChannel {
     async fn incoming_webhook(&self, url: &str, body: &Value) -> Result<Sent, SendError> {
         let answer = http::send("slack", self.client.post(url).json(body)).await?;
@@ -301,55 +286,14 @@ impl SlackChannel {
             Some(error) => Err(error),
         }
     }
-
-    async fn api(&self, token: &str, method: &str, body: &Value) -> Result<ApiAnswer, SendError> {
-        let request = self
-            .client
-            .post(format!("{}/{method}", self.api_base))
-            .bearer_auth(token)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/json; charset=utf-8",
-            )
-            .body(body.to_string());
-        let answer = http::send("slack", request).await?;
-        if let Some(error) = answer.error() {
-            return Err(error);
-        }
-        let parsed: Value = serde_json::from_str(&answer.body).map_err(|_| {
-            SendError::transient(format!(
-                "slack: {method} answered HTTP {} without JSON",
-                answer.status
-            ))
-        })?;
-        if parsed.get("ok").and_then(Value::as_bool) == Some(true) {
-            let channel = parsed.get("channel").and_then(Value::as_str);
-            let ts = parsed.get("ts").and_then(Value::as_str);
-            let reference = channel.zip(ts).map(|(c, t)| format!("{c}:{t}"));
-            return Ok(ApiAnswer::Ok(Sent { reference }));
-        }
-        let code = parsed
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown_error")
-            .to_owned();
-        Ok(ApiAnswer::Refused {
-            code,
-            retry_after: answer.retry_after,
-        })
-    }
 }
 
-/// A Web API error code as a [`SendError`].
-fn refused(method: &str, code: &str, retry_after: Option<Duration>) -> SendError {
-    let reason = format!("slack: {method} refused: {code}");
-    if TRANSIENT_ERRORS.contains(&code) {
-        SendError::Transient {
-            reason,
-            retry_after,
-        }
-    } else {
-        SendError::permanent(reason)
+/// What a posted or edited message leaves: `<channel>:<ts>`.
+fn sent(answer: &Value) -> Sent {
+    let channel = answer.get("channel").and_then(Value::as_str);
+    let ts = answer.get("ts").and_then(Value::as_str);
+    Sent {
+        reference: channel.zip(ts).map(|(c, t)| format!("{c}:{t}")),
     }
 }
 
@@ -376,7 +320,7 @@ impl Channel for SlackChannel {
         if http::is_url(address) {
             return self.incoming_webhook(address, &body).await;
         }
-        let Some(token) = self.bot_token.as_deref() else {
+        let Some(api) = self.api.as_ref() else {
             return Err(SendError::permanent(format!(
                 "slack: `{address}` is a channel or member id, which needs the Web API: \
                  configure a Slack bot token (scope chat:write), or make the address an \
@@ -389,23 +333,19 @@ impl Channel for SlackChannel {
         let edits = matches!(message.kind, MessageKind::Resolved | MessageKind::Update);
         if edits && let Some((channel, ts)) = delivery.previous.and_then(parse_reference) {
             let update = with(&body, &[("channel", channel), ("ts", ts)]);
-            match self.api(token, "chat.update", &update).await? {
-                ApiAnswer::Ok(sent) => return Ok(sent),
-                ApiAnswer::Refused { code, .. } if NOT_EDITABLE.contains(&code.as_str()) => {
-                    tracing::debug!(%code, "slack: the original message cannot be edited; posting anew");
+            match api.call("chat.update", Body::Json(&update)).await {
+                Ok(answer) => return Ok(sent(&answer)),
+                Err(ApiError::Refused(r)) if NOT_EDITABLE.contains(&r.code.as_str()) => {
+                    tracing::debug!(code = %r.code, "slack: the original message cannot be edited; posting anew");
                 }
-                ApiAnswer::Refused { code, retry_after } => {
-                    return Err(refused("chat.update", &code, retry_after));
-                }
+                Err(e) => return Err(e.into_send_error()),
             }
         }
         let post = with(&body, &[("channel", address)]);
-        match self.api(token, "chat.postMessage", &post).await? {
-            ApiAnswer::Ok(sent) => Ok(sent),
-            ApiAnswer::Refused { code, retry_after } => {
-                Err(refused("chat.postMessage", &code, retry_after))
-            }
-        }
+        api.call("chat.postMessage", Body::Json(&post))
+            .await
+            .map(|answer| sent(&answer))
+            .map_err(ApiError::into_send_error)
     }
 }
 
@@ -426,8 +366,17 @@ mod tests {
 
     #[test]
     fn error_codes_are_classified() {
+        let refused = |code: &str| {
+            crate::slack_api::Refusal {
+                method: "chat.postMessage".into(),
+                code: code.into(),
+                needed: None,
+                retry_after: None,
+            }
+            .into_send_error()
+        };
         assert!(matches!(
-            refused("chat.postMessage", "ratelimited", None),
+            refused("ratelimited"),
             SendError::Transient { .. }
         ));
         for code in [
@@ -436,10 +385,7 @@ mod tests {
             "invalid_auth",
             "invalid_blocks",
         ] {
-            assert!(matches!(
-                refused("chat.postMessage", code, None),
-                SendError::Permanent { .. }
-            ));
+            assert!(matches!(refused(code), SendError::Permanent { .. }));
         }
     }
 

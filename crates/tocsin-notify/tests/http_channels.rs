@@ -17,6 +17,7 @@ use std::time::Duration;
 use tocsin_core::clock::{Clock, ManualClock};
 use tocsin_core::notify::{Channel, Delivery, SendError, Sent};
 use tocsin_domain::notify::Message;
+use tocsin_notify::testing::{BOT_USER, Failure, SlackPeer};
 use tocsin_notify::{console, mattermost, ntfy, sample, slack, teams, webhook};
 
 /// Short, so the hanging receiver's test ends quickly; no test measures time.
@@ -328,7 +329,6 @@ async fn transport_failures_do_not_reveal_the_url() {
 // ------------------------------------------------------------------ slack
 
 const BOT_TOKEN: &str = "xoxb-test-token";
-const TS: &str = "1712345678.000100";
 
 fn slack_channel(api_base: &str, bot_token: Option<&str>) -> slack::SlackChannel {
     slack::SlackChannel::new(slack::Config {
@@ -411,95 +411,47 @@ async fn slack_incoming_webhook_failures_are_classified() {
     transient_after(send(&channel, &hook("outage"), &m, None).await);
 }
 
-/// Slack's Web API: always HTTP 200 with `ok`, except rate limits (429 +
-/// Retry-After); checks the token and the message's shape as Slack does.
-fn slack_api(seen: &Seen) -> Reply {
-    let ok_false = |error: &str| reply(200, json!({ "ok": false, "error": error }).to_string());
-    if seen.method != Method::POST {
-        return ok_false("invalid_request");
-    }
-    if seen.header("authorization") != Some(&format!("Bearer {BOT_TOKEN}")) {
-        return ok_false("invalid_auth");
-    }
-    let Ok(body) = serde_json::from_slice::<Value>(&seen.body) else {
-        return ok_false("invalid_json");
-    };
-    if body["text"].as_str().is_none_or(str::is_empty) && body["blocks"].is_null() {
-        return ok_false("no_text");
-    }
-    if !body["blocks"].is_array() {
-        return ok_false("invalid_blocks");
-    }
-    let channel = body["channel"].as_str().unwrap_or_default();
-    match (seen.path.as_str(), channel) {
-        (_, "CLIMITED") => reply_with(
-            429,
-            &[("retry-after", "12")],
-            json!({ "ok": false, "error": "ratelimited" }).to_string(),
-        ),
-        (_, "CSOFTLIMIT") => ok_false("ratelimited"),
-        (_, "CMISSING") => ok_false("channel_not_found"),
-        (_, "COUTAGE") => reply(503, "upstream unavailable"),
-        (_, "CHANG") => Reply::Hang,
-        ("/api/chat.postMessage", channel) => {
-            // A member id is answered with the DM channel it posted to.
-            let channel = if channel.starts_with('U') {
-                "D0DM"
-            } else {
-                channel
-            };
-            reply(
-                200,
-                json!({ "ok": true, "channel": channel, "ts": TS, "message": { "text": body["text"] } })
-                    .to_string(),
-            )
-        }
-        ("/api/chat.update", "CGONE") => ok_false("message_not_found"),
-        ("/api/chat.update", channel) => {
-            if body["ts"].as_str() != Some(TS) {
-                return ok_false("message_not_found");
-            }
-            reply(
-                200,
-                json!({ "ok": true, "channel": channel, "ts": TS, "text": body["text"] })
-                    .to_string(),
-            )
-        }
-        _ => ok_false("unknown_method"),
-    }
+/// The local Slack Web API (`tocsin_notify::testing::SlackPeer`) with
+/// #general (`C0123`, the bot in it) and a member `U0456`.
+async fn slack_peer() -> SlackPeer {
+    let peer = SlackPeer::start(BOT_TOKEN).await;
+    peer.add_channel("C0123", "general", &[BOT_USER]);
+    peer.add_user("U0456", None);
+    peer
 }
 
 #[tokio::test]
 async fn slack_web_api_posts_and_keeps_channel_and_ts() {
-    let (base, receiver) = serve(slack_api).await;
-    let channel = slack_channel(&format!("{base}/api"), Some(BOT_TOKEN));
+    let peer = slack_peer().await;
+    let channel = slack_channel(&peer.base, Some(BOT_TOKEN));
     let message = sample::page();
     let sent = send(&channel, "C0123", &message, None).await.unwrap();
-    assert_eq!(sent.reference.as_deref(), Some("C0123:1712345678.000100"));
-
-    let seen = receiver.only();
-    assert_eq!(seen.method, Method::POST);
-    assert_eq!(seen.path, "/api/chat.postMessage");
-    assert_eq!(seen.header("authorization"), Some("Bearer xoxb-test-token"));
-    assert!(
-        seen.header("content-type")
-            .unwrap()
-            .starts_with("application/json")
+    let posted = peer.posted();
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!(
+        sent.reference.as_deref(),
+        Some(format!("C0123:{}", posted[0].ts).as_str())
     );
-    let body = seen.json();
-    assert_eq!(body["channel"], "C0123");
-    assert_eq!(body["text"], message.headline());
-    assert_eq!(body["blocks"], slack::render(&message)["blocks"]);
+
+    let call = &peer.calls()[0];
+    assert_eq!(call.method, "chat.postMessage");
+    assert!(call.json, "sent as JSON");
+    assert_eq!(call.args["channel"], "C0123");
+    assert_eq!(call.args["text"], message.headline());
+    assert_eq!(call.args["blocks"], slack::render(&message)["blocks"]);
 
     // A member id: Slack answers with the DM's channel, which is kept.
     let sent = send(&channel, "U0456", &message, None).await.unwrap();
-    assert_eq!(sent.reference.as_deref(), Some("D0DM:1712345678.000100"));
+    assert!(
+        sent.reference.as_deref().unwrap().starts_with("D0456:"),
+        "{sent:?}"
+    );
 }
 
 #[tokio::test]
 async fn slack_resolution_edits_the_original_message() {
-    let (base, receiver) = serve(slack_api).await;
-    let channel = slack_channel(&format!("{base}/api"), Some(BOT_TOKEN));
+    let peer = slack_peer().await;
+    let channel = slack_channel(&peer.base, Some(BOT_TOKEN));
     let page = send(&channel, "C0123", &sample::page(), None)
         .await
         .unwrap();
@@ -507,80 +459,94 @@ async fn slack_resolution_edits_the_original_message() {
 
     let resolved = sample::resolved();
     let sent = send(&channel, "C0123", &resolved, previous).await.unwrap();
-    assert_eq!(sent.reference.as_deref(), Some("C0123:1712345678.000100"));
+    assert_eq!(sent.reference, page.reference);
     let update = sample::update();
     send(&channel, "C0123", &update, previous).await.unwrap();
 
-    let seen = receiver.seen();
-    let paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
-    assert_eq!(
-        paths,
-        [
-            "/api/chat.postMessage",
-            "/api/chat.update",
-            "/api/chat.update"
-        ]
-    );
-    let body = seen[1].json();
+    let calls = peer.calls();
+    let methods: Vec<&str> = calls.iter().map(|c| c.method.as_str()).collect();
+    assert_eq!(methods, ["chat.postMessage", "chat.update", "chat.update"]);
+    let ts = previous.unwrap().split_once(':').unwrap().1;
+    let body = &calls[1].args;
     assert_eq!(body["channel"], "C0123");
-    assert_eq!(body["ts"], TS);
+    assert_eq!(body["ts"], ts);
     assert_eq!(body["text"], resolved.headline());
     assert!(body["blocks"].is_array());
-    assert_eq!(seen[2].json()["ts"], TS);
+    assert_eq!(calls[2].args["ts"], ts);
+    // One message in the channel, edited.
+    let posted = peer.posted();
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0].text, slack::render(&update)["text"]);
 }
 
 #[tokio::test]
 async fn slack_pages_are_posted_even_with_a_previous_reference() {
-    let (base, receiver) = serve(slack_api).await;
-    let channel = slack_channel(&format!("{base}/api"), Some(BOT_TOKEN));
+    let peer = slack_peer().await;
+    let channel = slack_channel(&peer.base, Some(BOT_TOKEN));
     send(&channel, "C0123", &sample::page(), Some("C0123:1.2"))
         .await
         .unwrap();
-    assert_eq!(receiver.only().path, "/api/chat.postMessage");
+    let methods: Vec<String> = peer.calls().into_iter().map(|c| c.method).collect();
+    assert_eq!(methods, ["chat.postMessage"]);
 }
 
 #[tokio::test]
 async fn slack_posts_anew_when_the_original_cannot_be_edited() {
-    let (base, receiver) = serve(slack_api).await;
-    let channel = slack_channel(&format!("{base}/api"), Some(BOT_TOKEN));
-    let sent = send(&channel, "CGONE", &sample::resolved(), Some("CGONE:1.2"))
+    let peer = slack_peer().await;
+    let channel = slack_channel(&peer.base, Some(BOT_TOKEN));
+    let sent = send(&channel, "C0123", &sample::resolved(), Some("C0123:1.2"))
         .await
         .unwrap();
-    assert_eq!(sent.reference.as_deref(), Some("CGONE:1712345678.000100"));
-    let paths: Vec<String> = receiver.seen().into_iter().map(|s| s.path).collect();
-    assert_eq!(paths, ["/api/chat.update", "/api/chat.postMessage"]);
+    let posted = peer.posted();
+    assert_eq!(
+        sent.reference.as_deref(),
+        Some(format!("C0123:{}", posted[0].ts).as_str())
+    );
+    let methods: Vec<String> = peer.calls().into_iter().map(|c| c.method).collect();
+    assert_eq!(methods, ["chat.update", "chat.postMessage"]);
 }
 
 #[tokio::test]
 async fn slack_web_api_failures_are_classified() {
-    let (base, _) = serve(slack_api).await;
-    let channel = slack_channel(&format!("{base}/api"), Some(BOT_TOKEN));
+    let peer = slack_peer().await;
+    let channel = slack_channel(&peer.base, Some(BOT_TOKEN));
     let m = sample::page();
+    let post = "chat.postMessage";
+    peer.fail_next(post, Failure::Http(429, Some(12)));
     assert_eq!(
-        transient_after(send(&channel, "CLIMITED", &m, None).await),
+        transient_after(send(&channel, "C0123", &m, None).await),
         Some(Duration::from_secs(12))
     );
+    peer.fail_next(post, Failure::Code("ratelimited"));
     assert_eq!(
-        transient_after(send(&channel, "CSOFTLIMIT", &m, None).await),
+        transient_after(send(&channel, "C0123", &m, None).await),
         None
     );
-    transient_after(send(&channel, "COUTAGE", &m, None).await);
-    transient_after(send(&channel, "CHANG", &m, None).await);
+    peer.fail_next(post, Failure::Http(503, None));
+    transient_after(send(&channel, "C0123", &m, None).await);
+    peer.fail_next(post, Failure::Hang);
+    transient_after(send(&channel, "C0123", &m, None).await);
     let reason = permanent_reason(send(&channel, "CMISSING", &m, None).await);
     assert!(reason.contains("channel_not_found"), "{reason}");
+    peer.revoke_scope("chat:write");
+    let reason = permanent_reason(send(&channel, "C0123", &m, None).await);
+    assert!(
+        reason.contains("missing_scope") && reason.contains("chat:write"),
+        "{reason}"
+    );
 
-    let wrong_token = slack_channel(&format!("{base}/api"), Some("xoxb-revoked"));
+    let wrong_token = slack_channel(&peer.base, Some("xoxb-revoked"));
     let reason = permanent_reason(send(&wrong_token, "C0123", &m, None).await);
     assert!(reason.contains("invalid_auth"), "{reason}");
 }
 
 #[tokio::test]
 async fn slack_channel_ids_need_a_bot_token() {
-    let (base, receiver) = serve(slack_api).await;
-    let channel = slack_channel(&format!("{base}/api"), None);
+    let peer = slack_peer().await;
+    let channel = slack_channel(&peer.base, None);
     let reason = permanent_reason(send(&channel, "C0123", &sample::page(), None).await);
     assert!(reason.contains("bot token"), "{reason}");
-    assert!(receiver.seen().is_empty());
+    assert!(peer.calls().is_empty());
 }
 
 // ------------------------------------------------------------- mattermost

@@ -12,6 +12,8 @@
 //! PostgreSQL runs when `TOCSIN_TEST_POSTGRES_URL` is set (CI sets it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
@@ -20,11 +22,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
-use tocsin_core::audit::Actor;
 use tocsin_core::clock::{Clock, ManualClock};
 use tocsin_core::engine::{Engine, EngineConfig};
 use tocsin_core::escalation::Escalator;
-use tocsin_core::manifest::{self, Source};
 use tocsin_core::notify::{AckSigner, Channels, Deliverer, DeliveryPolicy, Links, Resolutions};
 use tocsin_store::Store;
 use tocsin_store::notify::{DeliveryState, Purpose};
@@ -249,17 +249,12 @@ async fn hub(db: &Db, base: &str, start: &str) -> Hub {
 async fn hub_with(db: &Db, base: &str, start: &str, extra: &str) -> Hub {
     let store = db.open(true).await;
     let clock = ManualClock::new(at(start));
-    let manifests = manifest::parse(vec![Source {
-        path: "catalog.yaml".into(),
-        text: format!("{}{extra}", manifest(base)),
-    }]);
-    assert!(manifests.errors.is_empty(), "{:?}", manifests.errors);
-    let plan = tocsin_core::catalog::plan(store.as_ref(), &manifests, false, &|_: &str| None)
-        .await
-        .unwrap();
-    tocsin_core::catalog::apply(store.as_ref(), &plan, &Actor::system(), clock.now())
-        .await
-        .unwrap();
+    support::catalog::apply(
+        store.as_ref(),
+        &format!("{}{extra}", manifest(base)),
+        clock.now(),
+    )
+    .await;
     let engine = engine(&store, &clock, "one", DeliveryPolicy::default());
     Hub {
         store,

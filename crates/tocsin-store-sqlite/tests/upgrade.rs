@@ -43,7 +43,8 @@ async fn incidents_survive_the_response_migration() {
     }
     pool.close().await;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, OpenMode::Server).await.unwrap());
-    assert_eq!(store.migrate().await.unwrap(), [8]);
+    let applied = store.migrate().await.unwrap();
+    assert_eq!(applied.first(), Some(&8), "applied {applied:?}: from 8 on");
     tocsin_store::conformance::response_upgrade_kept_incidents(store.clone()).await;
     store.close().await;
 }

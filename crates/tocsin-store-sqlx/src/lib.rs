@@ -8,7 +8,7 @@
 //! a write transaction begins, the dialect's SQL, its error codes) and
 //! invokes [`impl_store!`] once, which expands to the `impl Store`,
 //! `CatalogStore`, `TokenStore`, `JobStore`, `AccountStore`, `AuditStore`,
-//! `IngestStore`, `EscalationStore`, `NotifyStore` and `ResponseStore`
+//! `IngestStore`, `EscalationStore`, `NotifyStore`, `ResponseStore` and `RunbookStore`
 //! blocks for that type. A macro rather than generic code because the
 //! orphan rule puts those impls in the backend crates, and because generic
 //! sqlx code would need every bound type and row tuple spelled out as
@@ -25,13 +25,16 @@
 mod account;
 mod audit;
 mod catalog;
+mod chat;
 mod dialect;
 mod error;
 mod escalation;
+mod heartbeat;
 mod ingest;
 mod job;
 mod notify;
 mod response;
+mod runbook;
 mod store;
 mod token;
 mod tx;
@@ -115,6 +118,9 @@ macro_rules! impl_store {
             $crate::__impl_escalation_store!($store);
             $crate::__impl_notify_store!($store);
             $crate::__impl_response_store!($store);
+            $crate::__impl_runbook_store!($store);
+            $crate::__impl_chat_store!($store);
+            $crate::__impl_heartbeat_store!($store);
         };
     };
 }

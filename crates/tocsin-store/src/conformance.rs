@@ -148,6 +148,12 @@ macro_rules! conformance_tests {
             response_timeline_after_pages,
             response_action_item_queries,
             response_search_filters,
+            runbook_runs_start_once,
+            runbook_runs_finish_once,
+            chat_receipts_once_and_cursors,
+            chat_incident_rooms,
+            heartbeat_pings_batch_in_order,
+            heartbeat_due_status_and_alert,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -5231,4 +5237,504 @@ pub async fn search_incidents_at_scale(store: Arc<dyn Store>) {
             "{what}: newest first"
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// Runbook runs
+// ---------------------------------------------------------------------------
+
+fn runbook_run(id: &str, incident: Option<i64>) -> crate::NewRunbookRun {
+    crate::NewRunbookRun {
+        id: id.to_owned(),
+        action: name("restart-web"),
+        command: "run restart-web on web-2".into(),
+        incident,
+        actor: "alice".into(),
+        via: "cli".into(),
+        detail: json!({ "argv": ["/usr/bin/systemctl", "restart", "web-2"] }),
+    }
+}
+
+/// A run is recorded once by id: the second start of the same id writes
+/// nothing and says so, whatever it carries.
+pub async fn runbook_runs_start_once(store: Arc<dyn Store>) {
+    use crate::RunOutcome;
+    let first = runbook_run("run-1", None);
+    assert!(
+        ok(store.start_runbook_run(&first, t0()).await, "start"),
+        "the first start records the run"
+    );
+    let mut again = runbook_run("run-1", None);
+    again.actor = "mallory".into();
+    assert!(
+        !ok(store.start_runbook_run(&again, at(1)).await, "start again"),
+        "a second start of the same id must not record it again"
+    );
+    let got = ok(store.runbook_run("run-1").await, "runbook_run").expect("the run is recorded");
+    assert_eq!(
+        (
+            got.actor.as_str(),
+            got.action.as_str(),
+            got.command.as_str(),
+            got.started_at,
+            got.finished_at,
+            got.outcome,
+            got.incident,
+        ),
+        (
+            "alice",
+            "restart-web",
+            "run restart-web on web-2",
+            t0(),
+            None,
+            None::<RunOutcome>,
+            None
+        ),
+        "the first start's values are kept: {got:?}"
+    );
+    assert_eq!(got.detail, first.detail);
+    assert!(ok(store.runbook_run("run-2").await, "runbook_run").is_none());
+    assert!(ok(
+        store
+            .start_runbook_run(&runbook_run("run-2", None), at(2))
+            .await,
+        "start 2"
+    ));
+    let recent = ok(store.recent_runbook_runs(10).await, "recent");
+    let ids: Vec<&str> = recent.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["run-2", "run-1"], "newest first");
+    let one = ok(store.recent_runbook_runs(1).await, "recent 1");
+    assert_eq!(one.len(), 1, "the limit is kept");
+}
+
+/// Finishing writes the outcome once, with its timeline and audit entries
+/// in the same transaction; finishing again (or an unknown run) writes
+/// nothing.
+pub async fn runbook_runs_finish_once(store: Arc<dyn Store>) {
+    use crate::RunOutcome;
+    let incident = declare(
+        &store,
+        &declared(
+            "checkout",
+            "Checkout is down",
+            tocsin_domain::Severity::Sev2,
+            false,
+            Some("alice"),
+        ),
+        t0(),
+    )
+    .await;
+    assert!(ok(
+        store
+            .start_runbook_run(&runbook_run("run-1", Some(incident)), t0())
+            .await,
+        "start"
+    ));
+    let detail = json!({ "outcome": "succeeded", "exit_status": 0, "output": "ok" });
+    let entry = crate::NewTimelineEntry {
+        incident,
+        at: at(3),
+        kind: "runbook.run".into(),
+        actor: "alice".into(),
+        detail: detail.clone(),
+        key: "runbook.run:run-1".into(),
+    };
+    let audit = [entry_for_runbook("alice")];
+    assert!(ok(
+        store
+            .finish_runbook_run(
+                "run-1",
+                RunOutcome::Succeeded,
+                &detail,
+                std::slice::from_ref(&entry),
+                &audit,
+                at(3),
+            )
+            .await,
+        "finish"
+    ));
+    let got = ok(store.runbook_run("run-1").await, "runbook_run").expect("recorded");
+    assert_eq!(
+        (got.finished_at, got.outcome, got.incident),
+        (Some(at(3)), Some(RunOutcome::Succeeded), Some(incident))
+    );
+    assert_eq!(
+        got.detail, detail,
+        "the finished detail replaces the start's"
+    );
+    let timeline = ok(store.incident_timeline(incident).await, "timeline");
+    let runs: Vec<_> = timeline
+        .iter()
+        .filter(|e| e.kind == "runbook.run")
+        .collect();
+    assert_eq!(runs.len(), 1, "{timeline:?}");
+    assert_eq!(runs[0].detail["output"], "ok");
+    let audited = list_audit(&store, &all_audit()).await;
+    assert_eq!(
+        actions(&audited)
+            .iter()
+            .filter(|a| **a == "runbook.run")
+            .count(),
+        1
+    );
+
+    // Finishing again changes nothing and writes no entry.
+    let other = json!({ "outcome": "failed" });
+    let mut second = entry.clone();
+    second.key = "runbook.run:run-1:again".into();
+    assert!(!ok(
+        store
+            .finish_runbook_run(
+                "run-1",
+                RunOutcome::Failed,
+                &other,
+                &[second],
+                &audit,
+                at(4),
+            )
+            .await,
+        "finish again"
+    ));
+    let got = ok(store.runbook_run("run-1").await, "runbook_run").expect("recorded");
+    assert_eq!(
+        got.outcome,
+        Some(RunOutcome::Succeeded),
+        "the first outcome stays"
+    );
+    assert_eq!(got.detail, detail);
+    let timeline = ok(store.incident_timeline(incident).await, "timeline");
+    assert_eq!(
+        timeline.iter().filter(|e| e.kind == "runbook.run").count(),
+        1,
+        "a second finish writes no timeline entry"
+    );
+    assert_eq!(
+        actions(&list_audit(&store, &all_audit()).await)
+            .iter()
+            .filter(|a| **a == "runbook.run")
+            .count(),
+        1,
+        "a second finish writes no audit entry"
+    );
+    assert!(!ok(
+        store
+            .finish_runbook_run("nope", RunOutcome::Error, &other, &[], &audit, at(5))
+            .await,
+        "finish unknown"
+    ));
+}
+
+fn entry_for_runbook(actor: &str) -> AuditEntry {
+    entry(
+        actor,
+        Interface::Cli,
+        "runbook.run",
+        Some(("runbook_action", "restart-web")),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Chat front ends
+// ---------------------------------------------------------------------------
+
+/// A receipt is recorded once: the first `receive_once` is `true`, every
+/// later one `false` (an event delivered twice is answered once); purging
+/// forgets only receipts older than the cut. Cursors read back what was
+/// last set.
+pub async fn chat_receipts_once_and_cursors(store: Arc<dyn Store>) {
+    assert!(ok(store.receive_once("slack:Ev1", at(0)).await, "first"));
+    assert!(!ok(store.receive_once("slack:Ev1", at(1)).await, "again"));
+    assert!(ok(store.receive_once("matrix:$e1", at(10)).await, "other"));
+    assert_eq!(ok(store.purge_receipts(at(5)).await, "purge"), 1);
+    assert!(
+        !ok(store.receive_once("matrix:$e1", at(11)).await, "kept"),
+        "a receipt newer than the cut is kept"
+    );
+    assert!(
+        ok(store.receive_once("slack:Ev1", at(12)).await, "purged"),
+        "a purged receipt is forgotten"
+    );
+
+    assert_eq!(ok(store.chat_cursor("matrix.since").await, "none"), None);
+    ok(
+        store.set_chat_cursor("matrix.since", "s1", at(0)).await,
+        "set",
+    );
+    ok(
+        store.set_chat_cursor("matrix.since", "s2", at(1)).await,
+        "reset",
+    );
+    assert_eq!(
+        ok(store.chat_cursor("matrix.since").await, "read").as_deref(),
+        Some("s2")
+    );
+}
+
+/// Incidents needing a room: open, severe enough, not merged, without one
+/// on that platform. The first room recorded wins; the mirror never moves
+/// back; closed incidents and those resolved before the cut are not
+/// tended.
+pub async fn chat_incident_rooms(store: Arc<dyn Store>) {
+    use crate::response::ResponseChange as C;
+    use tocsin_domain::Severity::*;
+    let now = t0();
+    let sev1 = declare(&store, &declared("checkout", "A", Sev1, false, None), now).await;
+    let sev3 = declare(&store, &declared("checkout", "B", Sev3, false, None), now).await;
+    let sev2 = declare(&store, &declared("checkout", "C", Sev2, false, None), now).await;
+    assert_eq!(
+        ok(
+            store.incidents_needing_room("slack", Sev2, 10).await,
+            "need"
+        ),
+        [sev1, sev2]
+    );
+    assert_eq!(
+        ok(
+            store.incidents_needing_room("slack", Sev2, 1).await,
+            "limit"
+        ),
+        [sev1]
+    );
+    assert_eq!(
+        ok(store.incidents_needing_room("slack", Sev5, 10).await, "all"),
+        [sev1, sev3, sev2]
+    );
+
+    let room = ok(
+        store.record_room(sev1, "slack", "C1", at(1)).await,
+        "record",
+    );
+    assert_eq!(room.room, "C1");
+    assert_eq!(room.mirrored_through, 0);
+    assert!(room.invited.is_empty());
+    let again = ok(store.record_room(sev1, "slack", "C2", at(2)).await, "race");
+    assert_eq!(again, room, "the first room recorded wins");
+    assert_eq!(
+        ok(
+            store.incidents_needing_room("slack", Sev2, 10).await,
+            "after"
+        ),
+        [sev2]
+    );
+    assert_eq!(
+        ok(
+            store.incidents_needing_room("matrix", Sev2, 10).await,
+            "other platform"
+        ),
+        [sev1, sev2]
+    );
+
+    let invited = vec!["U1".to_owned(), "U2".to_owned()];
+    ok(
+        store.advance_room(sev1, "slack", 7, &invited).await,
+        "advance",
+    );
+    ok(store.advance_room(sev1, "slack", 5, &invited).await, "back");
+    let read = ok(store.incident_room(sev1, "slack").await, "read").expect("room");
+    assert_eq!(read.mirrored_through, 7, "the mirror never moves back");
+    assert_eq!(read.invited, invited);
+    assert_eq!(ok(store.incident_room(sev1, "matrix").await, "none"), None);
+
+    ok(
+        store.record_room(sev2, "slack", "C3", at(1)).await,
+        "record sev2",
+    );
+    let tended =
+        |rooms: Vec<crate::RoomRecord>| -> Vec<i64> { rooms.iter().map(|r| r.incident).collect() };
+    assert_eq!(
+        tended(ok(store.rooms_to_tend("slack", at(0), 10).await, "tend")),
+        [sev1, sev2]
+    );
+    resolve_by_hand(&store, sev1, at(100)).await;
+    assert_eq!(
+        tended(ok(store.rooms_to_tend("slack", at(50), 10).await, "recent")),
+        [sev1, sev2],
+        "resolved since the cut: still tended"
+    );
+    assert_eq!(
+        tended(ok(store.rooms_to_tend("slack", at(200), 10).await, "old")),
+        [sev2],
+        "resolved before the cut: left alone"
+    );
+    respond_only(
+        &store,
+        &[C::Close {
+            incident: sev1,
+            at: at(101),
+        }],
+        at(101),
+        "close",
+    )
+    .await;
+    assert_eq!(
+        tended(ok(store.rooms_to_tend("slack", at(0), 10).await, "closed")),
+        [sev2],
+        "a closed incident's room is not tended"
+    );
+    assert_eq!(
+        ok(
+            store.incidents_needing_room("matrix", Sev2, 10).await,
+            "resolved"
+        ),
+        [sev2],
+        "a resolved incident needs no room"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Heartbeats
+// ---------------------------------------------------------------------------
+
+fn hb_rule() -> Arc<tocsin_domain::heartbeat::Rule> {
+    Arc::new(tocsin_domain::heartbeat::Rule {
+        expect: tocsin_domain::heartbeat::Expect::Period(secs(3600)),
+        grace: secs(300),
+        paused: false,
+    })
+}
+
+fn hb_ping(
+    heartbeat: &str,
+    kind: tocsin_domain::heartbeat::PingKind,
+    rid: Option<&str>,
+    t: Timestamp,
+) -> crate::NewPing {
+    crate::NewPing {
+        heartbeat: name(heartbeat),
+        rule: hb_rule(),
+        kind,
+        exit_status: None,
+        rid: rid.map(str::to_owned),
+        method: "POST",
+        body: format!("{} at {t}", kind.as_str()),
+        truncated: false,
+        at: t,
+    }
+}
+
+/// A batch of pings is applied in order per heartbeat: states, durations,
+/// the ping rows newest first, and pruning.
+pub async fn heartbeat_pings_batch_in_order(store: Arc<dyn Store>) {
+    use tocsin_domain::heartbeat::{PingKind as K, Status};
+    assert!(ok(store.record_pings(&[]).await, "empty").is_empty());
+    let batch = [
+        hb_ping("backup", K::Start, Some("r1"), at(0)),
+        hb_ping("report", K::Success, None, at(1)),
+        hb_ping("backup", K::Success, Some("r1"), at(90)),
+        hb_ping("report", K::Fail, None, at(100)),
+    ];
+    let got = ok(store.record_pings(&batch).await, "record");
+    assert_eq!(
+        got.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [Status::Up, Status::Up, Status::Up, Status::Down]
+    );
+    assert_eq!(got[2].duration, Some(secs(90)));
+    let backup = ok(store.heartbeat(&name("backup")).await, "read").expect("backup is stored");
+    assert_eq!(backup.status, Status::Up);
+    assert_eq!(backup.state.last_success, Some(at(90)));
+    assert!(backup.state.runs.is_empty());
+    assert_eq!(backup.check_at, Some(at(90 + 3600)));
+    assert!(!backup.alert_open);
+    let report = ok(store.heartbeat(&name("report")).await, "read").expect("report is stored");
+    assert_eq!(report.status, Status::Down);
+    assert_eq!(report.check_at, None);
+    // A second batch continues from the stored state.
+    let got = ok(
+        store
+            .record_pings(&[hb_ping("report", K::Success, None, at(200))])
+            .await,
+        "again",
+    );
+    assert_eq!(got[0].status, Status::Up);
+    let report2 = ok(store.heartbeat(&name("report")).await, "read").expect("stored");
+    assert!(
+        report2.version > report.version,
+        "every ping bumps the version"
+    );
+    let pings = ok(store.heartbeat_pings(&name("report"), 10).await, "pings");
+    assert_eq!(
+        pings.iter().map(|p| p.kind).collect::<Vec<_>>(),
+        [K::Success, K::Fail, K::Success]
+    );
+    assert_eq!(pings[1].body, format!("fail at {}", at(100)));
+    assert_eq!(pings[1].method, "POST");
+    let backup_pings = ok(store.heartbeat_pings(&name("backup"), 10).await, "pings");
+    assert_eq!(backup_pings[0].duration, Some(secs(90)));
+    assert_eq!(backup_pings[0].rid.as_deref(), Some("r1"));
+    assert_eq!(
+        ok(
+            store.prune_heartbeat_pings(&name("report"), 1).await,
+            "prune"
+        ),
+        2
+    );
+    assert_eq!(
+        ok(store.heartbeat_pings(&name("report"), 10).await, "pings").len(),
+        1
+    );
+    assert_eq!(
+        ok(store.heartbeats().await, "all")
+            .iter()
+            .map(|h| h.name.as_str().to_owned())
+            .collect::<Vec<_>>(),
+        ["backup", "report"]
+    );
+    // A batch bigger than one statement's chunk.
+    let many: Vec<_> = (0..(crate::sql::HEARTBEAT_CHUNK as i64 * 2 + 7))
+        .map(|i| hb_ping(&format!("job-{}", i % 300), K::Success, None, at(300 + i)))
+        .collect();
+    assert_eq!(
+        ok(store.record_pings(&many).await, "many").len(),
+        many.len()
+    );
+    assert_eq!(ok(store.heartbeats().await, "all").len(), 302);
+}
+
+/// Due heartbeats, the engine's compare-and-set on status, and the alert
+/// flag that pings never touch.
+pub async fn heartbeat_due_status_and_alert(store: Arc<dyn Store>) {
+    use tocsin_domain::heartbeat::{PingKind as K, Status};
+    ok(
+        store
+            .record_pings(&[hb_ping("backup", K::Success, None, at(0))])
+            .await,
+        "ping",
+    );
+    assert!(ok(store.heartbeats_due(at(3599)).await, "due").is_empty());
+    let due = ok(store.heartbeats_due(at(3600)).await, "due");
+    assert_eq!(due.len(), 1);
+    let row = &due[0];
+    assert!(
+        ok(
+            store
+                .set_heartbeat_status(&row.name, row.version, Status::Down, None, at(3900))
+                .await,
+            "status"
+        ),
+        "at the version read"
+    );
+    assert!(
+        !ok(
+            store
+                .set_heartbeat_status(&row.name, row.version, Status::Late, None, at(3900))
+                .await,
+            "stale"
+        ),
+        "a stale version writes nothing"
+    );
+    // Down without an alert: due until the alert is recorded.
+    assert_eq!(ok(store.heartbeats_due(at(3900)).await, "due").len(), 1);
+    ok(store.set_heartbeat_alert(&row.name, true).await, "alert");
+    assert!(ok(store.heartbeats_due(at(3900)).await, "due").is_empty());
+    // A ping keeps the alert flag: up with an open alert is due (resolve).
+    ok(
+        store
+            .record_pings(&[hb_ping("backup", K::Success, None, at(4000))])
+            .await,
+        "ping",
+    );
+    let due = ok(store.heartbeats_due(at(4001)).await, "due");
+    assert_eq!(due.len(), 1);
+    assert!(due[0].alert_open);
+    assert_eq!(due[0].status, Status::Up);
 }

@@ -13,25 +13,30 @@
 pub mod account;
 pub mod audit;
 pub mod catalog;
+pub mod chat;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
 pub mod escalation;
+pub mod heartbeat;
 pub mod ingest;
 pub mod job;
 pub mod notify;
 pub mod response;
+pub mod runbook;
 pub mod sql;
 pub mod token;
 
 pub use account::{Account, AccountStore, NewAccount, NewSession, Session};
 pub use audit::{AuditQuery, AuditRecord, AuditStore};
 pub use catalog::{CatalogStore, CatalogWrite};
+pub use chat::{ChatStore, RoomRecord};
 pub use error::StoreError;
 pub use escalation::{
     EscalationStore, IncidentChange, IntentRecord, JOB_ESCALATION_STEP, NewIntent,
     NewTimelineEntry, TimelineRecord,
 };
+pub use heartbeat::{HeartbeatRecord, HeartbeatStore, NewPing, PingRecord, PingRecorded};
 pub use ingest::{
     AlertRecord, EventRecord, IncidentQuery, IncidentRecord, IngestItem, IngestResult, IngestStore,
 };
@@ -40,6 +45,7 @@ pub use response::{
     ActionItemQuery, ActionItemRecord, IncidentFilter, NewActionItem, NewIncident, Responded,
     ResponseChange, ResponseRecord, ResponseStore, ReviewRecord, RoleRecord, UpdateRecord,
 };
+pub use runbook::{NewRunbookRun, RunOutcome, RunbookRunRecord, RunbookStore};
 pub use token::{NewToken, TokenRecord, TokenStore};
 
 use async_trait::async_trait;
@@ -89,6 +95,9 @@ pub trait Store:
     + EscalationStore
     + notify::NotifyStore
     + response::ResponseStore
+    + runbook::RunbookStore
+    + chat::ChatStore
+    + heartbeat::HeartbeatStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -13,10 +13,12 @@
 //!   and name parsing, JSON, timestamps) exist once.
 //! - Nothing here names sqlx.
 
+use crate::Backend;
 use crate::StoreError;
 use crate::account::{Account, Session};
 use crate::audit::{AuditQuery, AuditRecord};
 use crate::escalation::TimelineRecord;
+use crate::heartbeat::{HeartbeatRecord, PingRecord};
 use crate::ingest::{AlertRecord, EventRecord, IncidentRecord};
 use crate::job::{ClaimedJob, JobState};
 use crate::notify::{DeliveryState, NotificationRecord, Purpose};
@@ -24,6 +26,7 @@ use crate::response::{
     ActionItemQuery, ActionItemRecord, IncidentFilter, MAX_SEARCH_WORDS, ReviewRecord, RoleRecord,
     UpdateRecord,
 };
+use crate::runbook::{RunOutcome, RunbookRunRecord};
 use crate::token::TokenRecord;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
@@ -33,6 +36,7 @@ use tocsin_domain::access::Role;
 use tocsin_domain::alerting::{AlertState, AlertStatus, IncidentState, IncidentStatus};
 use tocsin_domain::audit::{AuditEntry, Interface};
 use tocsin_domain::catalog::Kind;
+use tocsin_domain::heartbeat::{PingKind, State as HeartbeatState, Status as HeartbeatStatus};
 use tocsin_domain::noise::Muted;
 use tocsin_domain::plan::Current;
 use tocsin_domain::response::{Audience, Lifecycle, Role as IncidentRole, UpdateState};
@@ -1177,6 +1181,76 @@ pub const INSERT_INSTANCE_SECRET: &str = "INSERT INTO instance_secrets (name, va
 pub const INSTANCE_SECRET: &str = "SELECT value FROM instance_secrets WHERE name = $1";
 
 // ---------------------------------------------------------------------------
+// Chat front ends
+// ---------------------------------------------------------------------------
+
+/// `$1` receipt, `$2` now. Affects one row the first time only.
+pub const INSERT_CHAT_RECEIPT: &str = "INSERT INTO chat_receipts (receipt, received_at) \
+     VALUES ($1, $2) ON CONFLICT (receipt) DO NOTHING";
+
+/// `$1` before.
+pub const PURGE_CHAT_RECEIPTS: &str = "DELETE FROM chat_receipts WHERE received_at < $1";
+
+/// `$1` name.
+pub const CHAT_CURSOR: &str = "SELECT value FROM chat_cursors WHERE name = $1";
+
+/// `$1` name, `$2` value, `$3` now.
+pub const SET_CHAT_CURSOR: &str = "INSERT INTO chat_cursors (name, value, updated_at) \
+     VALUES ($1, $2, $3) \
+     ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+
+/// `$1` platform, `$2` worst severity (`sev2`: sev1 and sev2 — the labels
+/// sort as the severities do), `$3` limit.
+pub const INCIDENTS_NEEDING_ROOM: &str = "SELECT i.id FROM incidents i \
+     WHERE i.status IN ('triggered', 'acknowledged') AND i.merged_into IS NULL \
+     AND i.severity <= $2 \
+     AND NOT EXISTS (SELECT 1 FROM incident_rooms r \
+                     WHERE r.incident_id = i.id AND r.platform = $1) \
+     ORDER BY i.id LIMIT $3";
+
+/// `$1` incident, `$2` platform, `$3` room, `$4` now.
+pub const INSERT_INCIDENT_ROOM: &str = "INSERT INTO incident_rooms \
+     (incident_id, platform, room, created_at) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (incident_id, platform) DO NOTHING";
+
+/// `$1` incident, `$2` platform. Columns in [`RoomRow`] order.
+pub const INCIDENT_ROOM: &str = "SELECT incident_id, platform, room, created_at, \
+     mirrored_through, invited FROM incident_rooms WHERE incident_id = $1 AND platform = $2";
+
+/// `$1` platform, `$2` resolved since, `$3` limit. Columns in [`RoomRow`]
+/// order.
+pub const ROOMS_TO_TEND: &str = "SELECT r.incident_id, r.platform, r.room, r.created_at, \
+     r.mirrored_through, r.invited FROM incident_rooms r \
+     JOIN incidents i ON i.id = r.incident_id \
+     WHERE r.platform = $1 AND i.closed_at IS NULL \
+     AND (i.status <> 'resolved' OR i.resolved_at >= $2) \
+     ORDER BY r.incident_id LIMIT $3";
+
+/// `$1` incident, `$2` platform, `$3` mirrored through, `$4` invited (JSON).
+pub const ADVANCE_INCIDENT_ROOM: &str = "UPDATE incident_rooms \
+     SET mirrored_through = CASE WHEN mirrored_through > $3 THEN mirrored_through ELSE $3 END, \
+     invited = $4 WHERE incident_id = $1 AND platform = $2";
+
+/// An incident room as read.
+pub type RoomRow = (i64, String, String, i64, i64, String);
+
+pub fn room_from_row(r: RoomRow) -> Result<crate::RoomRecord, StoreError> {
+    let (incident, platform, room, created_at, mirrored_through, invited) = r;
+    Ok(crate::RoomRecord {
+        incident,
+        platform,
+        room,
+        created_at: timestamp(created_at)?,
+        mirrored_through,
+        invited: serde_json::from_str(&invited).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "incident room {incident}: invited is not a JSON list: {e}"
+            ))
+        })?,
+    })
+}
+
+// ---------------------------------------------------------------------------
 // Incident response
 // ---------------------------------------------------------------------------
 
@@ -1640,6 +1714,294 @@ pub fn timeline_from_row(row: TimelineRow) -> Result<TimelineRecord, StoreError>
         actor,
         detail: serde_json::from_str(&detail)
             .map_err(|e| StoreError::Corrupt(format!("timeline {id}: detail: {e}")))?,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Runbook runs
+// ---------------------------------------------------------------------------
+
+/// The most runs [`RUNBOOK_RUNS_RECENT`] returns.
+pub const MAX_RUNBOOK_RUNS: u32 = 500;
+
+/// `$1` id, `$2` action, `$3` command, `$4` incident, `$5` actor, `$6` via,
+/// `$7` started_at, `$8` detail (JSON): nothing when the id exists.
+pub const INSERT_RUNBOOK_RUN: &str = "INSERT INTO runbook_runs \
+     (id, action, command, incident_id, actor, via, started_at, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING";
+
+/// `$1` id, `$2` finished_at, `$3` outcome, `$4` detail (JSON): only a run
+/// without an outcome.
+pub const FINISH_RUNBOOK_RUN: &str = "UPDATE runbook_runs \
+     SET finished_at = $2, outcome = $3, detail = $4 \
+     WHERE id = $1 AND finished_at IS NULL";
+
+macro_rules! runbook_run_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, action, command, incident_id, actor, via, started_at, finished_at, \
+             outcome, detail FROM runbook_runs ",
+            $rest
+        )
+    };
+}
+
+/// `$1` id.
+pub const RUNBOOK_RUN_BY_ID: &str = runbook_run_select!("WHERE id = $1");
+
+/// `$1` limit: newest first.
+pub const RUNBOOK_RUNS_RECENT: &str =
+    runbook_run_select!("ORDER BY started_at DESC, id DESC LIMIT $1");
+
+/// id, action, command, incident, actor, via, started_at, finished_at,
+/// outcome, detail (JSON).
+pub type RunbookRunRow = (
+    String,
+    String,
+    String,
+    Option<i64>,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    String,
+);
+
+/// The limit bound to [`RUNBOOK_RUNS_RECENT`]: at least 1, at most
+/// [`MAX_RUNBOOK_RUNS`].
+pub fn runbook_runs_limit(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, MAX_RUNBOOK_RUNS))
+}
+
+pub fn runbook_run_from_row(row: RunbookRunRow) -> Result<RunbookRunRecord, StoreError> {
+    let (id, action, command, incident, actor, via, started, finished, outcome, detail) = row;
+    let outcome = outcome
+        .map(|o| {
+            RunOutcome::parse(&o).ok_or_else(|| {
+                StoreError::Corrupt(format!("runbook run {id:?}: unknown outcome {o:?}"))
+            })
+        })
+        .transpose()?;
+    let detail = serde_json::from_str(&detail)
+        .map_err(|e| StoreError::Corrupt(format!("runbook run {id:?}: detail: {e}")))?;
+    Ok(RunbookRunRecord {
+        action: parse_name(&action)?,
+        command,
+        incident,
+        actor,
+        via,
+        started_at: timestamp(started)?,
+        finished_at: finished.map(timestamp).transpose()?,
+        outcome,
+        detail,
+        id,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Heartbeats
+// ---------------------------------------------------------------------------
+
+// The statements a batch of pings runs are generated for its size, and
+// are the one place here whose text differs by backend: their parameters
+// are numbered `?n` on SQLite and `$n` on PostgreSQL (see `param`).
+
+/// The most pings [`heartbeat_pings_limit`] lets one read return.
+pub const MAX_HEARTBEAT_PINGS: u32 = 1000;
+
+/// The most rows one generated heartbeat statement carries (a batch of
+/// pings is written in chunks of this many): well under SQLite's bound
+/// parameter limit.
+pub const HEARTBEAT_CHUNK: usize = 200;
+
+/// A numbered parameter: `$n`, or `?n` on SQLite, whose parser looks a
+/// `$n` up among the names seen so far (quadratic in a statement of a
+/// thousand parameters) but takes `?n` as a number. Both mean the same
+/// bound value; sqlx binds either by its number.
+fn param(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!("?{n}"),
+        Backend::Postgres => format!("${n}"),
+    }
+}
+
+/// `($1, $2, …), (…)`: `rows` groups of `cols` numbered parameters, each
+/// group followed by `tail` (literal columns) before its closing
+/// parenthesis.
+fn value_groups(backend: Backend, rows: usize, cols: usize, tail: &str) -> String {
+    let mut s = String::with_capacity(rows * cols * 6);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(&param(backend, r * cols + c + 1));
+        }
+        s.push_str(tail);
+        s.push(')');
+    }
+    s
+}
+
+macro_rules! heartbeat_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT name, state, status, last_ping_at, check_at, alert_open, version, \
+             updated_at FROM heartbeats ",
+            $rest
+        )
+    };
+}
+
+/// Every heartbeat row, by name.
+pub const HEARTBEATS_ALL: &str = heartbeat_select!("ORDER BY name");
+
+/// `$1` name.
+pub const HEARTBEAT_BY_NAME: &str = heartbeat_select!("WHERE name = $1");
+
+/// `$1` now: rows whose status time may have changed, or whose alert
+/// does not follow their status.
+pub const HEARTBEATS_DUE: &str = heartbeat_select!(
+    "WHERE (check_at IS NOT NULL AND check_at <= $1) \
+     OR alert_open <> (status = 'down') ORDER BY name"
+);
+
+/// The rows of `n` named heartbeats (`$1`…`$n`), for a batch of pings.
+pub fn heartbeats_named(backend: Backend, n: usize) -> String {
+    let mut s = String::from(heartbeat_select!("WHERE name IN ("));
+    for i in 1..=n {
+        if i > 1 {
+            s.push_str(", ");
+        }
+        s.push_str(&param(backend, i));
+    }
+    s.push(')');
+    s
+}
+
+/// Inserts or updates `n` heartbeats' state after a batch of pings: per
+/// row name, state (JSON), status, last_ping_at, check_at, updated_at.
+/// A new row has no open alert and version 1; an existing one keeps its
+/// `alert_open` and gets the next version.
+pub fn upsert_heartbeats(backend: Backend, n: usize) -> String {
+    format!(
+        "INSERT INTO heartbeats \
+         (name, state, status, last_ping_at, check_at, updated_at, alert_open, version) \
+         VALUES {} \
+         ON CONFLICT (name) DO UPDATE SET state = excluded.state, status = excluded.status, \
+         last_ping_at = excluded.last_ping_at, check_at = excluded.check_at, \
+         updated_at = excluded.updated_at, version = heartbeats.version + 1",
+        value_groups(backend, n, 6, ", FALSE, 1")
+    )
+}
+
+/// Inserts `n` pings: per row heartbeat, at, kind, exit_status, rid,
+/// duration_ms, method, body, truncated.
+pub fn insert_heartbeat_pings(backend: Backend, n: usize) -> String {
+    format!(
+        "INSERT INTO heartbeat_pings \
+         (heartbeat, at, kind, exit_status, rid, duration_ms, method, body, truncated) \
+         VALUES {}",
+        value_groups(backend, n, 9, "")
+    )
+}
+
+/// `$1` name, `$2` version read, `$3` status, `$4` check_at, `$5` now.
+pub const SET_HEARTBEAT_STATUS: &str = "UPDATE heartbeats \
+     SET status = $3, check_at = $4, updated_at = $5, version = version + 1 \
+     WHERE name = $1 AND version = $2";
+
+/// `$1` name, `$2` alert open.
+pub const SET_HEARTBEAT_ALERT: &str = "UPDATE heartbeats SET alert_open = $2 WHERE name = $1";
+
+/// `$1` heartbeat, `$2` limit: newest first.
+pub const HEARTBEAT_PINGS_RECENT: &str = "SELECT id, heartbeat, at, kind, exit_status, rid, \
+     duration_ms, method, body, truncated FROM heartbeat_pings \
+     WHERE heartbeat = $1 ORDER BY id DESC LIMIT $2";
+
+/// `$1` heartbeat, `$2` how many to keep.
+pub const PRUNE_HEARTBEAT_PINGS: &str = "DELETE FROM heartbeat_pings \
+     WHERE heartbeat = $1 AND id <= (SELECT id FROM heartbeat_pings \
+     WHERE heartbeat = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)";
+
+/// name, state (JSON), status, last_ping_at, check_at, alert_open,
+/// version, updated_at.
+pub type HeartbeatRow = (
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    bool,
+    i64,
+    i64,
+);
+
+/// id, heartbeat, at, kind, exit_status, rid, duration_ms, method, body,
+/// truncated.
+pub type HeartbeatPingRow = (
+    i64,
+    String,
+    i64,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    String,
+    String,
+    bool,
+);
+
+/// The limit bound to [`HEARTBEAT_PINGS_RECENT`]: at least 1, at most
+/// [`MAX_HEARTBEAT_PINGS`].
+pub fn heartbeat_pings_limit(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, MAX_HEARTBEAT_PINGS))
+}
+
+/// A state as stored (JSON).
+pub fn heartbeat_state_json(state: &HeartbeatState) -> String {
+    serde_json::to_string(state).unwrap_or_else(|_| "{}".into())
+}
+
+pub fn heartbeat_from_row(row: HeartbeatRow) -> Result<HeartbeatRecord, StoreError> {
+    let (name, state, status, last_ping_at, check_at, alert_open, version, updated_at) = row;
+    let state = serde_json::from_str(&state)
+        .map_err(|e| StoreError::Corrupt(format!("heartbeat {name:?}: state: {e}")))?;
+    let status = HeartbeatStatus::parse(&status).ok_or_else(|| {
+        StoreError::Corrupt(format!("heartbeat {name:?}: unknown status {status:?}"))
+    })?;
+    Ok(HeartbeatRecord {
+        name: parse_name(&name)?,
+        state,
+        status,
+        last_ping_at: last_ping_at.map(timestamp).transpose()?,
+        check_at: check_at.map(timestamp).transpose()?,
+        alert_open,
+        version,
+        updated_at: timestamp(updated_at)?,
+    })
+}
+
+pub fn heartbeat_ping_from_row(row: HeartbeatPingRow) -> Result<PingRecord, StoreError> {
+    let (id, heartbeat, at, kind, exit_status, rid, duration_ms, method, body, truncated) = row;
+    Ok(PingRecord {
+        id,
+        heartbeat: parse_name(&heartbeat)?,
+        at: timestamp(at)?,
+        kind: PingKind::parse(&kind).ok_or_else(|| {
+            StoreError::Corrupt(format!("heartbeat ping {id}: unknown kind {kind:?}"))
+        })?,
+        exit_status: exit_status.and_then(|e| u8::try_from(e).ok()),
+        rid,
+        duration: duration_ms.map(SignedDuration::from_millis),
+        method,
+        body,
+        truncated,
     })
 }
 

@@ -10,6 +10,7 @@ pub mod api;
 mod auth;
 pub mod chat;
 mod health;
+mod heartbeat;
 pub mod ingest;
 mod metrics;
 mod problem;

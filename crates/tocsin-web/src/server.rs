@@ -50,6 +50,21 @@ pub struct AppState {
     /// --mattermost-token`); without any the Mattermost endpoints answer
     /// 503.
     pub mattermost_tokens: Arc<Vec<String>>,
+    /// Slack's Web API with the bot token (`tocsin serve
+    /// --slack-bot-token`, `--slack-api-url`): answers to Events API
+    /// mentions and DMs, the email lookup of unknown members, button
+    /// outcomes. Without it events are not answered.
+    pub slack_api: Option<tocsin_notify::slack_api::WebApi>,
+    /// Where people and chat servers reach the hub (`--public-url`):
+    /// Mattermost's confirmation buttons post back to it.
+    pub public_url: Option<Arc<String>>,
+    /// What runbook actions may run on this hub (`tocsin serve
+    /// --runbook-command`) and their HTTP client.
+    pub runbooks: tocsin_core::runbook::Runbooks,
+    /// Ping URLs → declared heartbeats.
+    pub heartbeats: Arc<tocsin_core::heartbeat::HeartbeatIndex>,
+    /// Where ping endpoints hand their pings (group commit).
+    pub pinger: tocsin_core::heartbeat::Pinger,
 }
 
 impl AppState {
@@ -67,6 +82,14 @@ impl AppState {
         config: IngestorConfig,
     ) -> AppState {
         let integrations = Arc::new(IntegrationIndex::new(store.clone()));
+        let heartbeats = Arc::new(tocsin_core::heartbeat::HeartbeatIndex::new(store.clone()));
+        let (pinger, _ping_writer) = tocsin_core::heartbeat::Pinger::start(
+            store.clone(),
+            tocsin_core::heartbeat::PingerConfig {
+                wake: config.wake.clone(),
+                ..Default::default()
+            },
+        );
         let (ingestor, _writer) =
             Ingestor::start(store.clone(), integrations.clone(), clock.clone(), config);
         AppState {
@@ -80,6 +103,11 @@ impl AppState {
             review_required: Arc::new(DEFAULT_REVIEW_REQUIRED.to_vec()),
             slack_signing_secret: None,
             mattermost_tokens: Arc::new(Vec::new()),
+            slack_api: None,
+            public_url: None,
+            runbooks: tocsin_core::runbook::Runbooks::default(),
+            heartbeats,
+            pinger,
         }
     }
 }
@@ -122,6 +150,7 @@ impl Server {
             .merge(api_router)
             .merge(crate::ui::router())
             .merge(crate::ingest::routes::router())
+            .merge(crate::heartbeat::router())
             .merge(crate::chat::router())
             .fallback(no_route)
             .method_not_allowed_fallback(wrong_method)

@@ -37,6 +37,8 @@ async fn spawn(tokens: bool) -> App {
         if tokens {
             state.mattermost_tokens = Arc::new(vec![OTHER_TOKEN.to_owned(), TOKEN.to_owned()]);
         }
+        state.public_url = Some(Arc::new("https://hub.example.com/".to_owned()));
+        state.runbooks = tocsin_core::runbook::Runbooks::new(vec!["/bin/echo".into()]);
     })
     .await;
     inner.add_responder("bob").await;
@@ -261,4 +263,89 @@ async fn without_a_token_mattermost_is_unavailable() {
         .await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.status_of(1).await, IncidentStatus::Triggered);
+}
+
+#[tokio::test]
+async fn a_runbook_action_is_confirmed_with_a_button() {
+    let app = spawn(true).await;
+    let m = tocsin_core::manifest::parse(vec![tocsin_core::manifest::Source {
+        path: "runbooks.yaml".into(),
+        text: r#"
+runbook_actions:
+  - name: say-hello
+    team: payments
+    parameters:
+      - { name: target, required: true, pattern: "web-[0-9]+" }
+    command: ["/bin/echo", "hello {{ params.target }}"]
+"#
+        .into(),
+    }]);
+    assert!(m.errors.is_empty(), "{:?}", m.errors);
+    let now = tocsin_core::clock::Clock::now(&app._clock);
+    let plan = tocsin_core::catalog::plan(app.store.as_ref(), &m, false, &|_| None)
+        .await
+        .unwrap();
+    tocsin_core::catalog::apply(
+        app.store.as_ref(),
+        &plan,
+        &tocsin_core::audit::Actor::system(),
+        now,
+    )
+    .await
+    .unwrap();
+
+    let answer = app.command("bob", "run say-hello on web-2 #1").await;
+    assert_eq!(answer["response_type"], "ephemeral", "{answer}");
+    let actions = &answer["attachments"][0]["actions"];
+    let run = &actions[0]["integration"];
+    assert_eq!(
+        run["url"], "https://hub.example.com/chat/mattermost/actions",
+        "{answer}"
+    );
+    assert_eq!(run["context"]["action"], "confirm");
+    // The token the command came with, so the hub accepts the press.
+    assert_eq!(run["context"]["token"], TOKEN);
+    assert_eq!(actions[1]["integration"]["context"]["action"], "cancel");
+    let context = run["context"].clone();
+
+    // Cancel runs nothing; Run it runs it once.
+    let res = app
+        .post_action("bob", json!({ "action": "cancel", "token": TOKEN }))
+        .await;
+    let cancelled: Value = res.json().await.unwrap();
+    assert!(
+        cancelled["ephemeral_text"]
+            .as_str()
+            .unwrap()
+            .contains("nothing ran"),
+        "{cancelled}"
+    );
+    let res = app.post_action("bob", context.clone()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let done: Value = res.json().await.unwrap();
+    let text = done["ephemeral_text"].as_str().unwrap();
+    assert!(
+        text.contains("succeeded") && text.contains("hello web-2"),
+        "{done}"
+    );
+    let again: Value = app
+        .post_action("bob", context.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        again["ephemeral_text"]
+            .as_str()
+            .unwrap()
+            .contains("already ran"),
+        "{again}"
+    );
+    // Without the command's token the press is not Mattermost's.
+    let mut forged = context;
+    forged["token"] = json!("not-a-token");
+    assert_eq!(
+        app.post_action("bob", forged).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }

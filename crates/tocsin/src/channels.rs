@@ -7,7 +7,11 @@
 use std::sync::Arc;
 use tocsin_core::clock::Clock;
 use tocsin_core::notify::{Channels, DeliveryPolicy};
-use tocsin_notify::{console, email, matrix, mattermost, ntfy, slack, teams, webhook};
+use tocsin_core::rooms::RoomService;
+use tocsin_domain::Severity;
+use tocsin_notify::{
+    console, email, matrix, mattermost, ntfy, slack, slack_api, slack_rooms, teams, webhook,
+};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ChannelArgs {
@@ -26,7 +30,9 @@ pub struct ChannelArgs {
     )]
     pub slack_api_url: String,
     /// The Slack app's signing secret: enables slash commands and buttons
-    /// at /chat/slack/commands and /chat/slack/interactions.
+    /// at /chat/slack/commands and /chat/slack/interactions, and the Events
+    /// API (mentions, DMs) at /chat/slack/events, which also needs
+    /// --slack-bot-token to answer.
     #[arg(long, env = "TOCSIN_SLACK_SIGNING_SECRET", hide_env_values = true)]
     pub slack_signing_secret: Option<String>,
     /// A Mattermost slash command's token: enables the command at
@@ -70,6 +76,23 @@ pub struct ChannelArgs {
     /// The bot account's access token.
     #[arg(long, env = "TOCSIN_MATRIX_TOKEN", hide_env_values = true)]
     pub matrix_token: Option<String>,
+    /// Listen for commands as the Matrix bot account (in the rooms it is
+    /// invited to); needs --matrix-homeserver and --matrix-token.
+    #[arg(long, env = "TOCSIN_MATRIX_BOT")]
+    pub matrix_bot: bool,
+    /// Open a Matrix room per incident at --incident-room-severity or
+    /// worse, invite its responders and mirror its timeline.
+    #[arg(long, env = "TOCSIN_MATRIX_ROOMS")]
+    pub matrix_rooms: bool,
+    /// Open a Slack channel per incident at --incident-room-severity or
+    /// worse, invite its responders and mirror its timeline; needs
+    /// --slack-bot-token.
+    #[arg(long, env = "TOCSIN_SLACK_INCIDENT_CHANNELS")]
+    pub slack_incident_channels: bool,
+    /// Incidents of this severity or worse get a room (Slack channel,
+    /// Matrix room) when rooms are on.
+    #[arg(long, env = "TOCSIN_INCIDENT_ROOM_SEVERITY", default_value = "sev2")]
+    pub incident_room_severity: String,
     /// Messages one destination (a person's contact, a channel) may get at
     /// once; beyond it, one per --notify-interval, and what waits goes out
     /// as one bundle.
@@ -111,6 +134,72 @@ fn mattermost_actions(args: &ChannelArgs, public_url: Option<&str>) -> Option<ma
     Some(mattermost::Actions {
         url: format!("{base}{}", tocsin_web::chat::mattermost::ACTIONS_PATH),
         token: token.to_owned(),
+    })
+}
+
+/// Slack's Web API with the bot token, when one is set: the web server
+/// answers Events API mentions and DMs with it, looks unknown members up
+/// by email, and (wired by the caller) incident channels use it
+/// (`tocsin_notify::slack_rooms::SlackRooms::new`).
+pub fn slack_web_api(args: &ChannelArgs) -> anyhow::Result<Option<slack_api::WebApi>> {
+    let Some(token) = args
+        .slack_bot_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(None);
+    };
+    Ok(Some(slack_api::WebApi::new(
+        token,
+        &args.slack_api_url,
+        tocsin_core::notify::SEND_TIMEOUT,
+    )?))
+}
+
+/// The Matrix bot account's configuration, when both flags are set (and
+/// an error when only one is).
+pub fn matrix_config(args: &ChannelArgs) -> anyhow::Result<Option<matrix::Config>> {
+    match (&args.matrix_homeserver, &args.matrix_token) {
+        (Some(homeserver), Some(token)) => Ok(Some(matrix::Config {
+            homeserver: homeserver.clone(),
+            access_token: token.clone(),
+        })),
+        (None, None) => Ok(None),
+        _ => anyhow::bail!(
+            "Matrix needs both --matrix-homeserver and --matrix-token (TOCSIN_MATRIX_HOMESERVER, TOCSIN_MATRIX_TOKEN)"
+        ),
+    }
+}
+
+/// The platforms that hold a room per incident, from the flags: each with
+/// what it needs, or an error naming the missing flag.
+pub fn room_services(args: &ChannelArgs) -> anyhow::Result<Vec<Arc<dyn RoomService>>> {
+    let mut services: Vec<Arc<dyn RoomService>> = Vec::new();
+    if args.slack_incident_channels {
+        let Some(api) = slack_web_api(args)? else {
+            anyhow::bail!(
+                "--slack-incident-channels needs --slack-bot-token (TOCSIN_SLACK_BOT_TOKEN): channels are made with the Web API"
+            );
+        };
+        services.push(Arc::new(slack_rooms::SlackRooms::new(api)));
+    }
+    if args.matrix_rooms {
+        let Some(config) = matrix_config(args)? else {
+            anyhow::bail!(
+                "--matrix-rooms needs --matrix-homeserver and --matrix-token: rooms are made by the bot account"
+            );
+        };
+        services.push(Arc::new(matrix::MatrixRooms::new(&config)?));
+    }
+    Ok(services)
+}
+
+/// `--incident-room-severity`: the least serious severity that gets a room.
+pub fn room_severity(args: &ChannelArgs) -> anyhow::Result<Severity> {
+    let v = args.incident_room_severity.trim();
+    Severity::parse(v).ok_or_else(|| {
+        anyhow::anyhow!("--incident-room-severity {v:?} is not a severity; use sev1 … sev5")
     })
 }
 
@@ -165,17 +254,8 @@ pub fn build(
             extra_root_ca_pem: None,
         })?));
     }
-    match (&args.matrix_homeserver, &args.matrix_token) {
-        (Some(homeserver), Some(token)) => {
-            channels = channels.with(Arc::new(matrix::MatrixChannel::new(&matrix::Config {
-                homeserver: homeserver.clone(),
-                access_token: token.clone(),
-            })?));
-        }
-        (None, None) => {}
-        _ => anyhow::bail!(
-            "Matrix needs both --matrix-homeserver and --matrix-token (TOCSIN_MATRIX_HOMESERVER, TOCSIN_MATRIX_TOKEN)"
-        ),
+    if let Some(config) = matrix_config(args)? {
+        channels = channels.with(Arc::new(matrix::MatrixChannel::new(&config)?));
     }
     Ok(channels)
 }
@@ -195,6 +275,25 @@ mod tests {
         let mut argv = vec!["tocsin"];
         argv.extend_from_slice(extra);
         Cli::parse_from(argv).channels
+    }
+
+    #[test]
+    fn the_slack_web_api_needs_a_bot_token() {
+        assert!(slack_web_api(&args(&[])).unwrap().is_none());
+        assert!(
+            slack_web_api(&args(&["--slack-bot-token", "  "]))
+                .unwrap()
+                .is_none()
+        );
+        let api = slack_web_api(&args(&[
+            "--slack-bot-token",
+            "xoxb-1",
+            "--slack-api-url",
+            "http://127.0.0.1:9/api/",
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(api.base(), "http://127.0.0.1:9/api");
     }
 
     #[test]

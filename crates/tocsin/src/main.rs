@@ -69,6 +69,16 @@ enum Command {
             default_value = "sev1,sev2"
         )]
         review_required: Vec<String>,
+        /// A program runbook actions may run (`command:` in a
+        /// `runbook_actions` manifest), by its absolute path. Repeat the
+        /// flag, or separate paths with commas in the environment
+        /// variable. Without any, only HTTP actions run.
+        #[arg(
+            long = "runbook-command",
+            env = "TOCSIN_RUNBOOK_COMMANDS",
+            value_delimiter = ','
+        )]
+        runbook_commands: Vec<PathBuf>,
         #[command(flatten)]
         channels: Box<channels::ChannelArgs>,
     },
@@ -213,6 +223,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             public_url,
             ingest_rate_limit,
             review_required,
+            runbook_commands,
             channels,
         } => {
             cmd::serve::run(
@@ -222,6 +233,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 public_url,
                 ingest_rate_limit,
                 &review_required,
+                runbook_commands,
                 *channels,
             )
             .await

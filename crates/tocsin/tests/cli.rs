@@ -1549,3 +1549,82 @@ fn chat_commands_are_run_from_the_terminal() {
     assert!(r.stdout.contains("did you mean \"ack\""), "{}", r.stdout);
     let _ = serve.child.kill();
 }
+
+/// `tocsin chat "run …"` prints exactly what would run; without a terminal
+/// to ask on and without `--yes` it runs nothing and exits 1. A program
+/// the hub does not allow is refused before any prompt.
+#[test]
+fn chat_run_asks_for_a_confirmation() {
+    let env = Env::new();
+    let mut serve = Serve::start(&env, &["--demo", "--runbook-command", "/usr/bin/systemctl"]);
+    let addr = serve.wait_listening();
+    let log = serve.wait_for("demo sign-in");
+    let token = log
+        .lines()
+        .find(|l| l.starts_with("demo API token"))
+        .and_then(|l| l.rsplit(": ").next())
+        .unwrap_or_else(|| panic!("no demo token line:\n{log}"))
+        .trim()
+        .to_owned();
+    let server = format!("http://{addr}");
+    let chat = |line: &str| {
+        let mut c = env.tocsin();
+        c.args(["chat", line, "--server", &server])
+            .env("TOCSIN_TOKEN", &token);
+        Run::of(&mut c)
+    };
+    let r = chat("run restart-checkout on checkout-2");
+    r.assert_failure("a run without a terminal or --yes");
+    assert!(
+        r.stdout
+            .contains("It will run: /usr/bin/systemctl restart checkout@checkout-2.service"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("Not run") && r.stderr.contains("--yes"),
+        "{}",
+        r.stderr
+    );
+    let r = chat("run restart-checkout on db-1");
+    r.assert_failure("a value that does not match");
+    assert!(
+        r.stdout
+            .contains("parameter target: \"db-1\" does not match the pattern checkout-[0-9]+"),
+        "{}",
+        r.stdout
+    );
+    let _ = serve.child.kill();
+
+    // A hub that does not allow the program says how to allow it.
+    let env = Env::new();
+    let mut serve = Serve::start(&env, &["--demo"]);
+    let addr = serve.wait_listening();
+    let log = serve.wait_for("demo sign-in");
+    let token = log
+        .lines()
+        .find(|l| l.starts_with("demo API token"))
+        .and_then(|l| l.rsplit(": ").next())
+        .unwrap()
+        .trim()
+        .to_owned();
+    let mut c = env.tocsin();
+    c.args([
+        "chat",
+        "run restart-checkout on checkout-2",
+        "--yes",
+        "--server",
+        &format!("http://{addr}"),
+    ])
+    .env("TOCSIN_TOKEN", &token);
+    let r = Run::of(&mut c);
+    r.assert_failure("a program the hub does not allow");
+    assert!(
+        r.stdout.contains(
+            "/usr/bin/systemctl is not allowed on this hub; start tocsin serve with --runbook-command /usr/bin/systemctl"
+        ),
+        "{}",
+        r.stdout
+    );
+    let _ = serve.child.kill();
+}

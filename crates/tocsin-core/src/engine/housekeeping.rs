@@ -1,6 +1,8 @@
 //! Housekeeping: done jobs are kept a while for inspection, then deleted;
 //! expired sign-in sessions are deleted; silences, maintenance windows and
-//! schedule overrides made at run time are deleted a week after they ended.
+//! schedule overrides made at run time are deleted a week after they ended;
+//! chat receipts (events answered) are forgotten after a week, long after
+//! any platform stops redelivering.
 
 use super::Module;
 use async_trait::async_trait;
@@ -57,12 +59,18 @@ impl Module for Housekeeping {
         let ended = crate::noise::purge_ended(self.store.as_ref(), now, self.keep)
             .await
             .map_err(|e| e.to_string())?;
-        if n > 0 || sessions > 0 || ended > 0 {
+        let receipts = self
+            .store
+            .purge_receipts(before)
+            .await
+            .map_err(|e| e.to_string())?;
+        if n > 0 || sessions > 0 || ended > 0 || receipts > 0 {
             tracing::info!(
                 jobs = n,
                 sessions,
                 ended,
-                "housekeeping: deleted old done jobs, expired sessions, and silences, windows and overrides that ended"
+                receipts,
+                "housekeeping: deleted old done jobs, expired sessions, silences, windows and overrides that ended, and old chat receipts"
             );
         }
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);

@@ -11,8 +11,8 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use std::collections::BTreeMap;
 use std::fmt;
 use tocsin_domain::catalog::{
-    EscalationPolicy, Integration, Kind, MaintenanceWindow, MessageTemplate, Object, Schedule,
-    ScheduleOverride, Service, Silence, Team, User,
+    EscalationPolicy, Heartbeat, Integration, Kind, MaintenanceWindow, MessageTemplate, Object,
+    RunbookAction, Schedule, ScheduleOverride, Service, Silence, Team, User,
 };
 
 /// The list keys, in [`Kind::ALL`] order.
@@ -63,10 +63,12 @@ fn read_list<'de, A: MapAccess<'de>>(map: &mut A, kind: Kind) -> Result<Vec<Obje
         Kind::EscalationPolicy => list::<A, EscalationPolicy>(map, Object::EscalationPolicy),
         Kind::Service => list::<A, Service>(map, Object::Service),
         Kind::Integration => list::<A, Integration>(map, Object::Integration),
+        Kind::Heartbeat => list::<A, Heartbeat>(map, Object::Heartbeat),
         Kind::Silence => list::<A, Silence>(map, Object::Silence),
         Kind::MaintenanceWindow => list::<A, MaintenanceWindow>(map, Object::MaintenanceWindow),
         Kind::ScheduleOverride => list::<A, ScheduleOverride>(map, Object::ScheduleOverride),
         Kind::MessageTemplate => list::<A, MessageTemplate>(map, Object::MessageTemplate),
+        Kind::RunbookAction => list::<A, RunbookAction>(map, Object::RunbookAction),
     }
 }
 

@@ -236,3 +236,45 @@ fn message_templates_are_read_and_their_problems_located() {
         ]
     );
 }
+
+#[test]
+fn runbook_actions_are_read_and_their_problems_located() {
+    let text = concat!(
+        "teams:\n",
+        "  - name: web\n",
+        "runbook_actions:\n",
+        "  - name: restart-web\n",
+        "    team: web\n",
+        "    parameters:\n",
+        "      - { name: target, required: true, pattern: \"web-[0-9]+\" }\n",
+        "      - { name: count, type: integer, default: many }\n",
+        "    command: [\"/usr/bin/systemctl\", \"restart\", \"web@{{ params.targte }}\"]\n",
+        "  - name: purge\n",
+        "    team: web\n",
+        "    timeout: 11m\n",
+        "    command: [systemctl]\n",
+        "    http: { url: \"https://cdn.example.com/purge\" }\n",
+    );
+    let m = parse(vec![src("runbooks.yaml", text)]);
+    assert!(m.errors.is_empty(), "{:?}", m.errors);
+    let Object::RunbookAction(a) = &m.declared[1].object else {
+        panic!("not a runbook action: {:?}", m.declared[1].object);
+    };
+    assert_eq!(a.parameters.len(), 2);
+    assert_eq!(m.declared[2].path, "runbook_actions[1]");
+    let got: Vec<String> = m
+        .check(&BTreeSet::new())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "runbooks.yaml:8:48: runbook_actions[0].parameters[1].default: \"many\" is not a value of a integer parameter",
+            "runbooks.yaml:9:48: runbook_actions[0].command[2]: `params.targte` is not a declared parameter (there are: count, target)",
+            "runbooks.yaml:12:14: runbook_actions[1].timeout: \"11m\" is longer than the 10m an action may run; split longer work or run it elsewhere",
+            "runbooks.yaml:14:11: runbook_actions[1].http: give either `http` or `command`, not both: an action does one thing",
+            "runbooks.yaml:13:15: runbook_actions[1].command[0]: \"systemctl\" is not an absolute path; write the program's full path (e.g. /usr/bin/systemctl), which must be on the hub's --runbook-command list",
+        ]
+    );
+}

@@ -167,3 +167,25 @@ pub fn api(who: &tocsin_domain::access::Principal) -> tocsin_core::response::Act
         via: tocsin_domain::response::Interface::Api,
     }
 }
+
+/// Applies the manifest `text` (as file `path`) on top of the catalog,
+/// as `tocsin config apply` would; panics on any problem.
+pub async fn apply_yaml(store: &Arc<dyn Store>, path: &str, text: &str, now: Timestamp) {
+    use tocsin_core::manifest::{self, Source};
+    let m = manifest::parse(vec![Source {
+        path: path.into(),
+        text: text.into(),
+    }]);
+    assert!(m.errors.is_empty(), "{:?}", m.errors);
+    let plan = tocsin_core::catalog::plan(store.as_ref(), &m, false, &|_| None)
+        .await
+        .unwrap_or_else(|e| panic!("plan: {e:?}"));
+    tocsin_core::catalog::apply(
+        store.as_ref(),
+        &plan,
+        &tocsin_core::audit::Actor::system(),
+        now,
+    )
+    .await
+    .unwrap();
+}

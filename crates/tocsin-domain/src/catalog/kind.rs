@@ -13,24 +13,28 @@ pub enum Kind {
     EscalationPolicy,
     Service,
     Integration,
+    Heartbeat,
     Silence,
     MaintenanceWindow,
     ScheduleOverride,
     MessageTemplate,
+    RunbookAction,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 12] = [
         Kind::User,
         Kind::Team,
         Kind::Schedule,
         Kind::EscalationPolicy,
         Kind::Service,
         Kind::Integration,
+        Kind::Heartbeat,
         Kind::Silence,
         Kind::MaintenanceWindow,
         Kind::ScheduleOverride,
         Kind::MessageTemplate,
+        Kind::RunbookAction,
     ];
 
     /// The storage and API identifier (`escalation_policy`).
@@ -42,10 +46,12 @@ impl Kind {
             Kind::EscalationPolicy => "escalation_policy",
             Kind::Service => "service",
             Kind::Integration => "integration",
+            Kind::Heartbeat => "heartbeat",
             Kind::Silence => "silence",
             Kind::MaintenanceWindow => "maintenance_window",
             Kind::ScheduleOverride => "schedule_override",
             Kind::MessageTemplate => "message_template",
+            Kind::RunbookAction => "runbook_action",
         }
     }
 
@@ -59,10 +65,12 @@ impl Kind {
             Kind::EscalationPolicy => "escalation_policies",
             Kind::Service => "services",
             Kind::Integration => "integrations",
+            Kind::Heartbeat => "heartbeats",
             Kind::Silence => "silences",
             Kind::MaintenanceWindow => "maintenance_windows",
             Kind::ScheduleOverride => "schedule_overrides",
             Kind::MessageTemplate => "message_templates",
+            Kind::RunbookAction => "runbook_actions",
         }
     }
 
@@ -73,6 +81,7 @@ impl Kind {
             Kind::MaintenanceWindow => "maintenance window",
             Kind::ScheduleOverride => "schedule override",
             Kind::MessageTemplate => "message template",
+            Kind::RunbookAction => "runbook action",
             other => other.as_str(),
         }
     }

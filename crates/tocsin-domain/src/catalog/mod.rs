@@ -7,10 +7,12 @@
 //! into a file, line and column.
 
 mod escalation;
+mod heartbeat;
 mod integration;
 mod kind;
 mod maintenance;
 mod message_template;
+mod runbook_action;
 mod schedule;
 mod schedule_override;
 mod service;
@@ -19,10 +21,12 @@ mod team;
 mod user;
 
 pub use escalation::{EscalationPolicy, Level, MAX_REPEAT, Target};
+pub use heartbeat::Heartbeat;
 pub use integration::{Integration, IntegrationFormat};
 pub use kind::Kind;
 pub use maintenance::{MaintenanceWindow, Repeat};
 pub use message_template::{MessageTemplate, Specificity};
+pub use runbook_action::{Allowed, HttpCall, ParamType, Parameter, RunbookAction, Scalar};
 pub use schedule::{Layer, Override, Restriction, Schedule, Temporary};
 pub use schedule_override::ScheduleOverride;
 pub use service::{AlertGrouping, Link, Service, is_label_name};
@@ -44,10 +48,12 @@ pub enum Object {
     EscalationPolicy(EscalationPolicy),
     Service(Service),
     Integration(Integration),
+    Heartbeat(Heartbeat),
     Silence(Silence),
     ScheduleOverride(ScheduleOverride),
     MaintenanceWindow(MaintenanceWindow),
     MessageTemplate(MessageTemplate),
+    RunbookAction(RunbookAction),
 }
 
 impl Object {
@@ -59,10 +65,12 @@ impl Object {
             Object::EscalationPolicy(_) => Kind::EscalationPolicy,
             Object::Service(_) => Kind::Service,
             Object::Integration(_) => Kind::Integration,
+            Object::Heartbeat(_) => Kind::Heartbeat,
             Object::Silence(_) => Kind::Silence,
             Object::ScheduleOverride(_) => Kind::ScheduleOverride,
             Object::MaintenanceWindow(_) => Kind::MaintenanceWindow,
             Object::MessageTemplate(_) => Kind::MessageTemplate,
+            Object::RunbookAction(_) => Kind::RunbookAction,
         }
     }
 
@@ -74,10 +82,12 @@ impl Object {
             Object::EscalationPolicy(o) => &o.name,
             Object::Service(o) => &o.name,
             Object::Integration(o) => &o.name,
+            Object::Heartbeat(o) => &o.name,
             Object::Silence(o) => &o.name,
             Object::ScheduleOverride(o) => &o.name,
             Object::MaintenanceWindow(o) => &o.name,
             Object::MessageTemplate(o) => &o.name,
+            Object::RunbookAction(o) => &o.name,
         }
     }
 
@@ -165,6 +175,7 @@ impl Object {
                 }
             }
             Object::Integration(i) => add("service".into(), Kind::Service, &i.service),
+            Object::Heartbeat(h) => add("service".into(), Kind::Service, &h.service),
             Object::Silence(_) => {}
             Object::ScheduleOverride(o) => {
                 add("schedule".into(), Kind::Schedule, &o.schedule);
@@ -179,6 +190,17 @@ impl Object {
                 }
             }
             Object::MessageTemplate(_) => {}
+            Object::RunbookAction(a) => {
+                add("team".into(), Kind::Team, &a.team);
+                if let Some(allowed) = &a.allowed {
+                    for (i, t) in allowed.teams.iter().enumerate() {
+                        add(format!("allowed.teams[{i}]"), Kind::Team, t);
+                    }
+                    for (i, u) in allowed.users.iter().enumerate() {
+                        add(format!("allowed.users[{i}]"), Kind::User, u);
+                    }
+                }
+            }
         }
         refs
     }
@@ -192,10 +214,12 @@ impl Object {
             Object::EscalationPolicy(o) => o.check(c),
             Object::Service(o) => o.check(c),
             Object::Integration(o) => o.check(c),
+            Object::Heartbeat(o) => o.check(c),
             Object::Silence(o) => o.check(c),
             Object::ScheduleOverride(o) => o.check(c),
             Object::MaintenanceWindow(o) => o.check(c),
             Object::MessageTemplate(o) => o.check(c),
+            Object::RunbookAction(o) => o.check(c),
         }
     }
 }
@@ -333,6 +357,7 @@ pub fn validate(objects: &[Object], existing: &BTreeSet<(Kind, Name)>) -> Vec<Pr
             _ => None,
         })
         .unzip();
+    problems.extend(heartbeat::duplicate_uuids(objects));
     for (later, first, message) in message_template::overlaps(&templates) {
         problems.push(Problem {
             object: at[later],

@@ -329,12 +329,13 @@ fn the_new_kinds_round_trip_and_parse() {
     assert_eq!(Kind::parse("silences"), Some(Kind::Silence));
     assert_eq!(Kind::MaintenanceWindow.label(), "maintenance window");
     assert_eq!(
-        Kind::ALL[Kind::ALL.len() - 4..],
+        Kind::ALL[Kind::ALL.len() - 5..],
         [
             Kind::Silence,
             Kind::MaintenanceWindow,
             Kind::ScheduleOverride,
-            Kind::MessageTemplate
+            Kind::MessageTemplate,
+            Kind::RunbookAction
         ]
     );
     assert_eq!(

@@ -145,11 +145,15 @@ impl fmt::Display for Command {
             Command::Run {
                 action,
                 target,
+                incident,
                 params,
             } => {
                 write!(f, "run {action}")?;
                 if let Some(t) = target {
                     write!(f, " on {t}")?;
+                }
+                if let Some(i) = incident {
+                    write!(f, " #{i}")?;
                 }
                 for (k, v) in params {
                     write!(f, " {k}={}", lex::quote_value(v))?;

@@ -113,10 +113,13 @@ pub enum Command {
     },
     /// `maintenance stop <service>`
     MaintenanceStop { service: Name },
-    /// `run <action> [on <target>] [key=value …]`
+    /// `run <action> [on <target>] [#incident] [key=value …]`; the
+    /// incident (written `#8` only, so that a numeric target stays a
+    /// target) is where the run is recorded.
     Run {
         action: Name,
         target: Option<Name>,
+        incident: Option<i64>,
         params: BTreeMap<Name, String>,
     },
     /// `help [command]`; the topic is a command's canonical name.

@@ -613,9 +613,20 @@ pub(super) fn maintenance(a: &mut Args<'_>) -> Result<Command, UsageError> {
 pub(super) fn run(a: &mut Args<'_>) -> Result<Command, UsageError> {
     let action = a.name("runbook action")?;
     let mut target = None;
+    let mut incident = None;
     let mut params = BTreeMap::new();
     while let Some(t) = a.peek() {
         a.pos += 1;
+        if !t.quoted && t.value.starts_with('#') {
+            if incident.is_some() {
+                return Err(a.err(format!(
+                    "{} is a second incident; a run is recorded on one",
+                    shown(&t.value)
+                )));
+            }
+            incident = Some(incident_number(&t.value).map_err(|p| a.err(p))?);
+            continue;
+        }
         if !t.quoted && t.value.eq_ignore_ascii_case("on") {
             if target.is_some() {
                 return Err(a.err("\"on\" is given more than once; an action runs on one target"));
@@ -639,6 +650,7 @@ pub(super) fn run(a: &mut Args<'_>) -> Result<Command, UsageError> {
     Ok(Command::Run {
         action,
         target,
+        incident,
         params,
     })
 }

@@ -186,10 +186,12 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "run",
         aliases: &[],
         subcommands: &[],
-        usage: "run <action> [on <target>] [key=value …]",
+        usage: "run <action> [on <target>] [#incident] [key=value …]",
         summary: "Run a declared runbook action, after confirmation.",
-        details: "Parameters are key=value; quote a value with spaces: reason=\"stuck workers\".",
-        example: "run restart-web on web-2 reason=\"stuck workers\"",
+        details: "Parameters are key=value; quote a value with spaces: reason=\"stuck workers\". \
+                  Name an incident as #8 to record the run on its timeline. tocsin first shows \
+                  exactly what will run and asks you to confirm.",
+        example: "run restart-web on web-2 #8 reason=\"stuck workers\"",
         parse: parse::run,
     },
     CommandSpec {

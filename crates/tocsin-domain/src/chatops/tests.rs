@@ -387,12 +387,24 @@ fn run_takes_a_target_and_parameters() {
         Command::Run {
             action: n("restart-web"),
             target: None,
+            incident: None,
             params: BTreeMap::new()
         }
+    );
+    assert_eq!(
+        ok("run restart-web on 8 #12"),
+        Command::Run {
+            action: n("restart-web"),
+            target: Some(n("8")),
+            incident: Some(12),
+            params: BTreeMap::new()
+        },
+        "a bare number after on is a target; only #N is an incident"
     );
     let want = Command::Run {
         action: n("restart-web"),
         target: Some(n("web-2")),
+        incident: Some(8),
         params: BTreeMap::from([
             (n("reason"), "stuck workers".to_owned()),
             (n("count"), "3".to_owned()),
@@ -400,8 +412,8 @@ fn run_takes_a_target_and_parameters() {
         ]),
     };
     for input in [
-        "run restart-web on web-2 reason=\"stuck workers\" count=3 expr=a=b",
-        "run restart-web count=3 ON web-2 reason=“stuck workers” expr=a=b",
+        "run restart-web on web-2 #8 reason=\"stuck workers\" count=3 expr=a=b",
+        "run restart-web count=3 #8 ON web-2 reason=“stuck workers” expr=a=b",
     ] {
         assert_eq!(ok(input), want, "{input:?}");
     }
@@ -624,6 +636,9 @@ fn run_and_service_errors() {
     err("run restart \"a=b\"", &["is not a parameter"]);
     err("run restart a=1 a=2", &["parameter \"a\" is given twice"]);
     err("run restart Key=1", &["\"Key\" is not a parameter name"]);
+    err("run restart #8 #9", &["\"#9\" is a second incident"]);
+    err("run restart #0", &["numbers start at 1"]);
+    err("run restart #x", &["\"#x\" is not an incident"]);
     err("check", &["missing the service"]);
     err("status Checkout", &["\"Checkout\" is not a service name"]);
     err("oncall team:", &["is not a team name"]);
@@ -733,6 +748,7 @@ fn display_writes_the_canonical_syntax() {
         ("oncall team:payments", "oncall payments"),
         ("run x b=2 a=“1 2”", "run x a=\"1 2\" b=2"),
         ("run x a=\"\"", "run x a=\"\""),
+        ("run x a=1 #8 on t", "run x on t #8 a=1"),
         ("help acknowledge", "help ack"),
         ("", "help"),
         ("page @bob \"8 hosts down\"", "page @bob \"8 hosts down\""),
@@ -936,11 +952,13 @@ fn command() -> impl Strategy<Value = Command> {
         (
             name(),
             proptest::option::of(name()),
+            proptest::option::of(incident()),
             proptest::collection::btree_map(name(), param_value(), 0..4)
         )
-            .prop_map(|(action, target, params)| Command::Run {
+            .prop_map(|(action, target, incident, params)| Command::Run {
                 action,
                 target,
+                incident,
                 params
             })
             .boxed(),

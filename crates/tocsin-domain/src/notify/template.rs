@@ -138,7 +138,7 @@ impl<'a> Context<'a> {
 /// variables, bounded by fuel, no auto-escaping (channels escape), `none`
 /// printed as nothing, and block tags on their own line leaving no blank
 /// line behind.
-fn environment() -> Environment<'static> {
+pub(crate) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));
@@ -325,7 +325,7 @@ fn cut(text: &str, max: usize) -> String {
 
 /// minijinja's error in words, with the line and the expression at fault:
 /// ``line 2: `incident.sevrity` is not defined``.
-fn describe(e: &minijinja::Error, source: &str) -> String {
+pub(crate) fn describe(e: &minijinja::Error, source: &str) -> String {
     let at = match e.line() {
         Some(line) => format!("line {line}: "),
         None => String::new(),

@@ -152,6 +152,34 @@ pub fn describe(kind: &str, d: &Value) -> String {
             s("title")
         ),
         "action_item.done" => format!("action item done: {} ({by}{via})", s("title")),
+        "runbook.run" => {
+            let on = match s("target").as_str() {
+                "" => String::new(),
+                t => format!(" on {t}"),
+            };
+            let how = match (
+                s("outcome").as_str(),
+                d.get("exit_status").and_then(Value::as_i64),
+            ) {
+                ("succeeded", _) | ("failed", _) => {
+                    let status = match (
+                        d.get("http_status").and_then(Value::as_i64),
+                        d.get("exit_status").and_then(Value::as_i64),
+                    ) {
+                        (Some(h), _) => format!("HTTP {h}"),
+                        (None, Some(e)) => format!("exit {e}"),
+                        (None, None) => "killed by a signal".to_owned(),
+                    };
+                    format!("{} ({status}, {} ms)", s("outcome"), n("duration_ms"))
+                }
+                ("timed_out", _) => {
+                    format!("timed out after {} ms and was stopped", n("duration_ms"))
+                }
+                ("error", _) => format!("could not start: {}", s("error")),
+                (other, _) => other.to_owned(),
+            };
+            format!("{by}{via} ran {}{on}: {how}", s("action"))
+        }
         "notification.delivered"
         | "notification.failed"
         | "notification.dead"
@@ -188,6 +216,39 @@ pub fn describe(kind: &str, d: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn runbook_runs_say_what_ran_and_how_it_ended() {
+        let line = |d: serde_json::Value| describe("runbook.run", &d);
+        assert_eq!(
+            line(
+                json!({"action": "restart-web", "target": "web-2", "outcome": "succeeded",
+                        "exit_status": 0, "duration_ms": 1200, "by": "alice", "via": "slack"})
+            ),
+            "alice (from slack) ran restart-web on web-2: succeeded (exit 0, 1200 ms)"
+        );
+        assert_eq!(
+            line(
+                json!({"action": "flush", "outcome": "failed", "http_status": 503,
+                        "duration_ms": 20, "by": "bob", "via": "web"})
+            ),
+            "bob ran flush: failed (HTTP 503, 20 ms)"
+        );
+        assert_eq!(
+            line(
+                json!({"action": "slow", "outcome": "timed_out", "duration_ms": 1000,
+                        "by": "bob", "via": "cli"})
+            ),
+            "bob (from cli) ran slow: timed out after 1000 ms and was stopped"
+        );
+        assert_eq!(
+            line(
+                json!({"action": "x", "outcome": "error", "error": "no such file",
+                        "by": "bob", "via": "web"})
+            ),
+            "bob ran x: could not start: no such file"
+        );
+    }
 
     #[test]
     fn lines_name_who_and_from_where() {

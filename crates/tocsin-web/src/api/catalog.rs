@@ -131,3 +131,11 @@ kind_endpoints!(
     "/api/v1/message-templates",
     "message template"
 );
+
+kind_endpoints!(
+    list_runbook_actions,
+    get_runbook_action,
+    Kind::RunbookAction,
+    "/api/v1/runbook-actions",
+    "runbook action"
+);

@@ -6,6 +6,7 @@ pub mod changes;
 pub mod chat;
 pub mod config;
 pub mod drill;
+pub mod heartbeats;
 pub mod ical;
 pub mod incidents;
 pub mod noise;
@@ -37,6 +38,7 @@ use utoipa_axum::routes;
         (name = "oncall", description = "Who is on call, and schedules' shifts over a range"),
         (name = "noise", description = "Silences and maintenance windows made at run time, and silence previews"),
         (name = "config", description = "Config as code: plan and apply manifests"),
+        (name = "heartbeats", description = "Heartbeats (dead man's switches): status, last and next pings, recent runs"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -118,6 +120,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::reassign))
         .routes(routes!(changes::record_change))
         .routes(routes!(chat::chat))
+        .routes(routes!(heartbeats::list_heartbeats))
+        .routes(routes!(heartbeats::get_heartbeat))
         .routes(routes!(oncall::who))
         .routes(routes!(oncall::shifts))
         .routes(routes!(oncall::add_override))
@@ -131,6 +135,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(catalog::list_message_templates))
         .routes(routes!(catalog::get_message_template))
+        .routes(routes!(catalog::list_runbook_actions))
+        .routes(routes!(catalog::get_runbook_action))
+        .routes(routes!(chat::runbook_runs))
         .routes(routes!(ical::feed))
         .routes(routes!(config::plan))
         .routes(routes!(config::apply))

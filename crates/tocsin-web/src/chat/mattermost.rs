@@ -12,7 +12,7 @@
 //! `mattermost` contact method's address is an incoming webhook URL, not a
 //! member id.
 
-use super::{Member, member_named};
+use super::{Member, Run, member_named};
 use crate::problem::Problem;
 use crate::server::AppState;
 use axum::Router;
@@ -111,12 +111,60 @@ async fn command(
     if let Err(p) = verified(&state, given) {
         return p.into_response();
     }
-    let answer = run_as(&state, &cmd.user_name, &cmd.text).await;
-    Json(json!({
+    let answer = run_as(&state, &cmd.user_name, Run::Line(&cmd.text)).await;
+    let mut reply = json!({
         "response_type": if answer.public { "in_channel" } else { "ephemeral" },
         "text": answer.text,
+    });
+    if let (Some(confirm), Some(token)) = (answer.confirm.as_deref(), given) {
+        match confirmation(&state, confirm, token) {
+            Some(attachment) => reply["attachments"] = json!([attachment]),
+            None => {
+                reply["text"] = json!(format!(
+                    "{}\n\nThis hub has no --public-url, so Mattermost cannot show a \
+                     confirmation button; confirm from the incident page or with `tocsin chat`.",
+                    answer.text
+                ));
+            }
+        }
+    }
+    Json(reply).into_response()
+}
+
+/// The confirmation prompt's buttons ("Run it", "Cancel"), posting back
+/// to the hub's actions endpoint with the command's `token` (Mattermost
+/// does not sign button requests) and the confirmation token; `None` when
+/// the hub does not know the URL Mattermost reaches it at.
+fn confirmation(state: &AppState, confirm: &str, token: &str) -> Option<Value> {
+    let base = state
+        .public_url
+        .as_deref()
+        .map(|u| u.trim().trim_end_matches('/'))
+        .filter(|u| !u.is_empty())?;
+    let url = format!("{base}{ACTIONS_PATH}");
+    Some(json!({
+        "fallback": "Confirm the command",
+        "actions": [
+            {
+                "id": "tocsinconfirm",
+                "name": "Run it",
+                "style": "primary",
+                "integration": {
+                    "url": url,
+                    "context": { "action": "confirm", "confirm": confirm, "token": token },
+                },
+            },
+            {
+                "id": "tocsincancel",
+                "name": "Cancel",
+                "style": "default",
+                "integration": {
+                    "url": url,
+                    "context": { "action": "cancel", "token": token },
+                },
+            },
+        ],
     }))
-    .into_response()
 }
 
 /// An interactive message action request, as Mattermost posts it.
@@ -138,6 +186,9 @@ struct ActionContext {
     /// The incident number: `8`, `"8"` or `"#8"`.
     #[serde(default)]
     incident: Value,
+    /// For `confirm`: the confirmation token of the command.
+    #[serde(default)]
+    confirm: String,
 }
 
 async fn action(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
@@ -163,6 +214,16 @@ async fn action(State(state): State<AppState>, body: axum::body::Bytes) -> Respo
         "acknowledge" | "ack" => "ack",
         "resolve" => "resolve",
         "escalate" => "escalate",
+        "confirm" => {
+            let answer = run_as(
+                &state,
+                &request.user_name,
+                Run::Confirm(&request.context.confirm),
+            )
+            .await;
+            return action_answer(&answer.text);
+        }
+        "cancel" => return action_answer("Cancelled; nothing ran."),
         other => {
             return action_answer(&format!("tocsin does not know the button {other:?}."));
         }
@@ -173,7 +234,8 @@ async fn action(State(state): State<AppState>, body: axum::body::Bytes) -> Respo
             request.context.incident
         ));
     };
-    let answer = run_as(&state, &request.user_name, &format!("{verb} {number}")).await;
+    let line = format!("{verb} {number}");
+    let answer = run_as(&state, &request.user_name, Run::Line(&line)).await;
     action_answer(&answer.text)
 }
 
@@ -197,23 +259,18 @@ fn action_answer(text: &str) -> Response {
     Json(json!({ "ephemeral_text": text })).into_response()
 }
 
-/// Runs `text` as the tocsin user whose name is the Mattermost username.
-async fn run_as(state: &AppState, user_name: &str, text: &str) -> chatops::Answer {
+/// Runs a command line (or confirms one) as the tocsin user whose name is
+/// the Mattermost username.
+async fn run_as(state: &AppState, user_name: &str, run: Run<'_>) -> chatops::Answer {
     let refused = |text: String| chatops::Answer {
         text,
         ok: false,
         public: false,
+        confirm: None,
     };
     match member_named(state.store.as_ref(), user_name).await {
         Ok(Member::Known(principal)) => {
-            chatops::execute(
-                state.store.as_ref(),
-                &principal,
-                Interface::Mattermost,
-                text,
-                state.clock.now(),
-            )
-            .await
+            super::run(state, &principal, Interface::Mattermost, run).await
         }
         Ok(Member::NoAccount(user)) => refused(format!(
             "Your Mattermost username is the tocsin user {user}, who has no tocsin \

@@ -5,89 +5,90 @@
 
 pub mod mattermost;
 pub mod slack;
+pub mod slack_events;
 
 use crate::server::AppState;
 use axum::Router;
-use tocsin_core::session::teams_of;
-use tocsin_domain::Name;
-use tocsin_domain::access::Principal;
-use tocsin_domain::catalog::{ContactKind, Kind, Object, User};
-use tocsin_store::{Store, StoreError};
 
 pub fn router() -> Router<AppState> {
-    slack::router().merge(mattermost::router())
+    slack::router()
+        .merge(slack_events::router())
+        .merge(mattermost::router())
 }
 
-/// Who a chat member is to tocsin.
-#[derive(Debug)]
-pub(crate) enum Member {
-    /// A catalog user with an account: acts with the account's role on
-    /// behalf of their teams.
-    Known(Principal),
-    /// A catalog user links this chat id but has no account to act with.
-    NoAccount(Name),
-    /// No catalog user has a contact method with this id.
-    Unknown,
+/// Who a chat member is, and the principal they act as: shared with the
+/// Matrix bot, so it lives in the core.
+pub(crate) use tocsin_core::chat_identity::{Member, member, member_named, user_named_by};
+
+use tocsin_domain::catalog::{ContactKind, Kind, Object};
+use tocsin_store::{Store, StoreError};
+
+/// What a chat member asked for: a command line, or the confirmation of
+/// one that asked for it (the token of `chatops::Answer::confirm`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Run<'a> {
+    Line(&'a str),
+    Confirm(&'a str),
 }
 
-/// The catalog user whose contact method of `kind` has `address`, and the
-/// principal they act as (the account's role, their teams from the
-/// catalog), as a signed-in session would.
-pub(crate) async fn member(
-    store: &dyn Store,
-    kind: ContactKind,
-    address: &str,
-) -> Result<Member, StoreError> {
-    let Some(user) = user_with_contact(store, kind, address).await? else {
-        return Ok(Member::Unknown);
-    };
-    principal_of(store, user).await
-}
-
-/// The catalog user named `name` and the principal they act as, as
-/// [`member`] does for a contact method: for platforms whose contact
-/// address is not a member id (Mattermost's is an incoming webhook URL).
-pub(crate) async fn member_named(store: &dyn Store, name: &str) -> Result<Member, StoreError> {
-    let Ok(name) = Name::parse(name) else {
-        return Ok(Member::Unknown);
-    };
-    let Some(row) = store.get_object(Kind::User, &name).await? else {
-        return Ok(Member::Unknown);
-    };
-    let Ok(Object::User(user)) = Object::from_spec(Kind::User, row.spec) else {
-        return Ok(Member::Unknown);
-    };
-    principal_of(store, user).await
-}
-
-async fn principal_of(store: &dyn Store, user: User) -> Result<Member, StoreError> {
-    let Some(account) = store.get_account(&user.name).await? else {
-        return Ok(Member::NoAccount(user.name));
-    };
-    Ok(Member::Known(Principal {
-        teams: teams_of(store, &user.name).await?,
-        label: user.name.to_string(),
-        user: Some(user.name),
-        role: account.role,
-    }))
-}
-
-async fn user_with_contact(
-    store: &dyn Store,
-    kind: ContactKind,
-    address: &str,
-) -> Result<Option<User>, StoreError> {
-    if address.is_empty() {
-        return Ok(None);
-    }
-    for row in store.list_objects(Some(Kind::User)).await? {
-        if let Ok(Object::User(u)) = Object::from_spec(Kind::User, row.spec)
-            && u.contact_methods
-                .iter()
-                .any(|m| m.kind == kind && m.address == address)
-        {
-            return Ok(Some(u));
+/// Runs `run` as `principal`, through `via`.
+pub(crate) async fn run(
+    state: &AppState,
+    principal: &tocsin_domain::access::Principal,
+    via: tocsin_domain::response::Interface,
+    run: Run<'_>,
+) -> tocsin_core::chatops::Answer {
+    let store = state.store.as_ref();
+    let now = state.clock.now();
+    match run {
+        Run::Line(text) => {
+            tocsin_core::chatops::execute(store, &state.runbooks, principal, via, text, now).await
+        }
+        Run::Confirm(token) => {
+            tocsin_core::chatops::confirm(store, &state.runbooks, principal, via, token, now).await
         }
     }
-    Ok(None)
+}
+
+/// The catalog user with an `email` contact method of `email` (or, when
+/// none has, whose own `email` it is), compared without case, and the
+/// principal they act as. Two users with the address match nobody:
+/// guessing would let one act as the other.
+pub(crate) async fn member_by_email(store: &dyn Store, email: &str) -> Result<Member, StoreError> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Ok(Member::Unknown);
+    }
+    let mut by_contact = Vec::new();
+    let mut by_field = Vec::new();
+    for row in store.list_objects(Some(Kind::User)).await? {
+        let Ok(Object::User(u)) = Object::from_spec(Kind::User, row.spec) else {
+            continue;
+        };
+        if u.contact_methods
+            .iter()
+            .any(|m| m.kind == ContactKind::Email && m.address.trim().eq_ignore_ascii_case(email))
+        {
+            by_contact.push(u.name);
+        } else if u.email.trim().eq_ignore_ascii_case(email) {
+            by_field.push(u.name);
+        }
+    }
+    let found = if by_contact.is_empty() {
+        by_field
+    } else {
+        by_contact
+    };
+    match found.as_slice() {
+        [name] => member_named(store, name.as_str()).await,
+        [first, second, ..] => {
+            tracing::warn!(
+                %first,
+                %second,
+                "two catalog users have the same email; a chat member with it is not matched"
+            );
+            Ok(Member::Unknown)
+        }
+        [] => Ok(Member::Unknown),
+    }
 }

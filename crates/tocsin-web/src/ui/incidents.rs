@@ -66,6 +66,10 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{number}/updates", post(actions::post_update))
         .route("/incidents/{number}/merge", post(actions::merge))
         .route("/incidents/{number}/command", post(actions::command))
+        .route(
+            "/incidents/{number}/command/confirm",
+            post(actions::confirm_command),
+        )
 }
 
 /// An incident number from the path (`8` or `#8`); anything else cannot

@@ -9,6 +9,7 @@ mod auth_pages;
 pub mod chart;
 mod common;
 mod depgraph;
+mod heartbeats;
 mod incidents;
 mod live;
 mod noise;
@@ -183,6 +184,7 @@ pub fn router() -> Router<AppState> {
         .merge(noise::router())
         .merge(people::router())
         .merge(schedules::router())
+        .merge(heartbeats::router())
         .merge(profile::router())
         .merge(settings::router())
         .merge(audit_page::router())

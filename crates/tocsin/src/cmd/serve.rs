@@ -12,9 +12,15 @@ use tocsin_core::escalation::Escalator;
 use tocsin_core::ingest::{IngestorConfig, RateLimit, RateLimiter};
 use tocsin_core::notify::{AckSigner, Deliverer, Links, Resolutions};
 use tocsin_core::reminders::{ActionItemReminders, UpdateReminders};
+use tocsin_core::rooms::IncidentRooms;
+use tocsin_core::runbook::Runbooks;
 use tocsin_domain::token::TokenScope;
 use tocsin_web::{AppState, Server, ServerConfig};
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one value per `tocsin serve` flag group, passed through from main"
+)]
 pub async fn run(
     target: Target,
     listen: SocketAddr,
@@ -22,8 +28,10 @@ pub async fn run(
     public_url: Option<String>,
     ingest_rate_limit: u32,
     review_required: &[String],
+    runbook_commands: Vec<std::path::PathBuf>,
     channel_args: crate::channels::ChannelArgs,
 ) -> anyhow::Result<ExitCode> {
+    let runbooks = runbooks(runbook_commands)?;
     if ingest_rate_limit == 0 {
         anyhow::bail!("--ingest-rate-limit must be at least 1 event per second");
     }
@@ -82,14 +90,48 @@ pub async fn run(
             .to_owned(),
         signer: AckSigner::from_store(store.as_ref()).await?,
     };
+    let rooms = crate::channels::room_services(&channel_args)?;
+    let room_severity = crate::channels::room_severity(&channel_args)?;
+    let matrix_bot = match (
+        channel_args.matrix_bot,
+        crate::channels::matrix_config(&channel_args)?,
+    ) {
+        (false, _) => None,
+        (true, Some(config)) => Some(tocsin_notify::matrix::MatrixBot::new(
+            &config,
+            store.clone(),
+            clock.clone(),
+            runbooks.clone(),
+        )?),
+        (true, None) => anyhow::bail!(
+            "--matrix-bot needs --matrix-homeserver and --matrix-token (the bot account)"
+        ),
+    };
+    let mut engine = Engine::new(store.clone(), clock.clone(), worker);
+    for service in rooms {
+        tracing::info!(
+            platform = service.platform(),
+            severity = room_severity.label(),
+            "a chat room per incident"
+        );
+        engine = engine.with_module(Arc::new(IncidentRooms::new(
+            store.clone(),
+            service,
+            room_severity,
+            public_url.clone(),
+        )));
+    }
     let engine = Arc::new(
-        Engine::new(store.clone(), clock.clone(), worker)
+        engine
             .with_module(Arc::new(Housekeeping::new(store.clone())))
             .with_handler(Arc::new(Escalator::pages(store.clone(), clock.clone())))
             .with_handler(Arc::new(Escalator::steps(store.clone(), clock.clone())))
             .with_handler(Arc::new(Resolutions::new(store.clone(), clock.clone())))
             .with_handler(Arc::new(UpdateReminders::new(store.clone(), clock.clone())))
             .with_module(Arc::new(ActionItemReminders::new(store.clone())))
+            .with_module(Arc::new(tocsin_core::heartbeat::HeartbeatMonitor::new(
+                store.clone(),
+            )))
             .with_handler(Arc::new(Deliverer::new(
                 store.clone(),
                 clock.clone(),
@@ -100,6 +142,10 @@ pub async fn run(
     );
     let wake = engine.waker();
     let (stop_engine, stopped) = tokio::sync::watch::channel(false);
+    let bot_task = matrix_bot.map(|bot| {
+        tracing::info!("matrix bot listening for commands");
+        tokio::spawn(bot.run(stopped.clone()))
+    });
     let engine_task = tokio::spawn(engine.run(stopped));
 
     let server = Server::build(
@@ -123,6 +169,9 @@ pub async fn run(
             ingest_limit: Arc::new(RateLimiter::new(RateLimit::per_second(f64::from(
                 ingest_rate_limit,
             )))),
+            runbooks,
+            slack_api: crate::channels::slack_web_api(&channel_args)?,
+            public_url: public_url.clone().map(Arc::new),
             ..AppState::with_ingest(
                 store.clone(),
                 clock,
@@ -150,6 +199,9 @@ pub async fn run(
     tracing::info!("shutting down: in-flight requests done, stopping the engine");
     let _ = stop_engine.send(true);
     let _ = engine_task.await;
+    if let Some(bot) = bot_task {
+        let _ = bot.await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
@@ -193,6 +245,31 @@ fn review_severities(values: &[String]) -> anyhow::Result<Vec<tocsin_domain::Sev
         }
     }
     Ok(out)
+}
+
+/// The programs runbook actions may run (`--runbook-command`): absolute
+/// paths only; one that does not exist (yet) is allowed with a warning.
+fn runbooks(commands: Vec<std::path::PathBuf>) -> anyhow::Result<Runbooks> {
+    let commands: Vec<std::path::PathBuf> = commands
+        .into_iter()
+        .filter(|p| !p.as_os_str().is_empty())
+        .collect();
+    for c in &commands {
+        if !c.is_absolute() {
+            anyhow::bail!(
+                "--runbook-command {}: write the program's absolute path (e.g. /usr/bin/systemctl)",
+                c.display()
+            );
+        }
+        if !c.is_file() {
+            tracing::warn!(program = %c.display(), "--runbook-command: no such file; actions that run it will fail to start");
+        }
+    }
+    if !commands.is_empty() {
+        let list: Vec<String> = commands.iter().map(|c| c.display().to_string()).collect();
+        tracing::info!(programs = %list.join(", "), "runbook actions may run these programs");
+    }
+    Ok(Runbooks::new(commands))
 }
 
 #[cfg(test)]

@@ -583,26 +583,73 @@ pub async fn command(
     Form(form): Sent,
 ) -> Result<Response, UiError> {
     let cx = Cx::new(&state, &me, &raw, form)?;
-    let nav = me.nav("incidents");
-    match response::context(cx.store(), &me.principal, cx.n).await {
-        Ok(_) => {}
-        Err(ResponseError::Denied(m)) => return Err(UiError::forbidden(&nav, m)),
-        Err(ResponseError::NotFound(m)) => return Err(UiError::not_found(&nav, m)),
-        Err(ResponseError::Store(e)) => return Err(e.into()),
-        Err(other) => return Err(UiError::unprocessable(&nav, other.to_string())),
-    }
+    may_command(&cx, &me).await?;
     let text = cx.f.get("text").to_owned();
-    let answer =
-        tocsin_core::chatops::execute(cx.store(), &me.principal, Interface::Web, &text, cx.now())
-            .await;
+    let answer = tocsin_core::chatops::execute(
+        cx.store(),
+        &state.runbooks,
+        &me.principal,
+        Interface::Web,
+        &text,
+        cx.now(),
+    )
+    .await;
     if answer.ok {
-        answered(&state, &me, cx.n, answer.text).await
+        answered(&state, &me, cx.n, answer.text, answer.confirm).await
     } else {
         let problem = Problem {
             form: "command".to_owned(),
             field: "text".to_owned(),
             message: answer.text,
             kept: vec![("text", text)],
+        };
+        render(&state, &me, cx.n, problem).await
+    }
+}
+
+/// Refuses (403/404) whoever may not act on the incident, before any line
+/// of theirs is read.
+async fn may_command(cx: &Cx<'_>, me: &SignedIn) -> Result<(), UiError> {
+    let nav = me.nav("incidents");
+    match response::context(cx.store(), &me.principal, cx.n).await {
+        Ok(_) => Ok(()),
+        Err(ResponseError::Denied(m)) => Err(UiError::forbidden(&nav, m)),
+        Err(ResponseError::NotFound(m)) => Err(UiError::not_found(&nav, m)),
+        Err(ResponseError::Store(e)) => Err(e.into()),
+        Err(other) => Err(UiError::unprocessable(&nav, other.to_string())),
+    }
+}
+
+/// The command box's Confirm button: the token a `run` answered with,
+/// confirmed as the signed-in person through the web (CSRF-checked like
+/// every form). Runs what the prompt showed, once; a refused or expired
+/// token comes back as the box's error (422).
+pub async fn confirm_command(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(raw): Path<String>,
+    Form(form): Sent,
+) -> Result<Response, UiError> {
+    let cx = Cx::new(&state, &me, &raw, form)?;
+    may_command(&cx, &me).await?;
+    let token = cx.f.get("token").to_owned();
+    let answer = tocsin_core::chatops::confirm(
+        cx.store(),
+        &state.runbooks,
+        &me.principal,
+        Interface::Web,
+        &token,
+        cx.now(),
+    )
+    .await;
+    if answer.ok {
+        answered(&state, &me, cx.n, answer.text, None).await
+    } else {
+        let problem = Problem {
+            form: "command".to_owned(),
+            field: "text".to_owned(),
+            message: answer.text,
+            kept: vec![],
         };
         render(&state, &me, cx.n, problem).await
     }

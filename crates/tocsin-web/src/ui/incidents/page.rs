@@ -208,6 +208,9 @@ pub struct IncidentPage {
     problem: Option<Problem>,
     /// The answer of a command run from the command box.
     command_answer: Option<String>,
+    /// The confirmation token, when that answer asks to be confirmed
+    /// (`run`): the page offers a Confirm button carrying it.
+    command_confirm: Option<String>,
 }
 
 impl IncidentPage {
@@ -275,10 +278,11 @@ pub async fn answered(
     me: &SignedIn,
     n: i64,
     answer: String,
+    confirm: Option<String>,
 ) -> Result<Response, UiError> {
     let summary = answer.lines().next().unwrap_or_default().to_owned();
     let nav = me.nav("incidents").with_flash("ok", summary);
-    let page = build(state, me, nav, n, false, None, Some(answer)).await?;
+    let page = build(state, me, nav, n, false, None, Some((answer, confirm))).await?;
     Ok(page.into_response())
 }
 
@@ -299,8 +303,12 @@ async fn build(
     n: i64,
     moments: bool,
     problem: Option<Problem>,
-    command_answer: Option<String>,
+    command: Option<(String, Option<String>)>,
 ) -> Result<IncidentPage, UiError> {
+    let (command_answer, command_confirm) = match command {
+        Some((text, confirm)) => (Some(text), confirm),
+        None => (None, None),
+    };
     let store = state.store.as_ref();
     let missing = || UiError::not_found(&nav, format!("there is no incident #{n}"));
     // The core's own check decides whether the forms are offered: the page
@@ -495,6 +503,7 @@ async fn build(
         close_blocked,
         problem,
         command_answer,
+        command_confirm,
         nav,
     })
 }
