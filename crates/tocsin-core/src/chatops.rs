@@ -28,6 +28,7 @@ use tocsin_domain::alerting::Policy;
 use tocsin_domain::audit::Interface as AuditInterface;
 use tocsin_domain::catalog::{Kind, Object, Target};
 use tocsin_domain::chatops::{self, Command, PageTarget};
+use tocsin_domain::heartbeat::Status as HeartbeatStatus;
 use tocsin_domain::ingest::{Event, EventAction};
 use tocsin_domain::response::{Audience, Interface, Lifecycle, UpdateState};
 use tocsin_domain::runbook;
@@ -536,6 +537,28 @@ async fn status(
             i.service,
             i.title
         ));
+    }
+    let beats = crate::heartbeat::statuses(store, service.as_ref(), now).await?;
+    if !beats.is_empty() {
+        let attention: Vec<_> = beats
+            .iter()
+            .filter(|(_, _, s)| matches!(s, HeartbeatStatus::Late | HeartbeatStatus::Down))
+            .collect();
+        if attention.is_empty() {
+            text.push_str(&format!(
+                "\nHeartbeats: {} declared, none late or down",
+                beats.len()
+            ));
+        } else {
+            text.push_str(&format!(
+                "\nHeartbeats: {} of {} late or down",
+                attention.len(),
+                beats.len()
+            ));
+            for (name, svc, status) in attention {
+                text.push_str(&format!("\n  {name} ({svc}): {status}"));
+            }
+        }
     }
     text.push_str("\nOn call:");
     if on_call_lines.is_empty() {

@@ -667,6 +667,40 @@ fn view(hb: &KnownHeartbeat, row: Option<&HeartbeatRecord>, now: Timestamp) -> H
     }
 }
 
+/// The status now of each declared heartbeat of `service` (or of every
+/// service), by name: what chat's `status` reports. Reads the catalog and
+/// the stored states once; a heartbeat whose rule does not build is left
+/// out (the index logs it).
+pub async fn statuses(
+    store: &dyn Store,
+    service: Option<&Name>,
+    now: Timestamp,
+) -> Result<Vec<(Name, Name, Status)>, StoreError> {
+    let rows: HashMap<Name, HeartbeatRecord> = store
+        .heartbeats()
+        .await?
+        .into_iter()
+        .map(|r| (r.name.clone(), r))
+        .collect();
+    let mut out = Vec::new();
+    for o in store.list_objects(Some(Kind::Heartbeat)).await? {
+        let Ok(Object::Heartbeat(spec)) = Object::from_spec(o.kind, o.spec) else {
+            continue;
+        };
+        if service.is_some_and(|s| s != &spec.service) {
+            continue;
+        }
+        let Ok(rule) = spec.rule() else { continue };
+        let state = rows
+            .get(&spec.name)
+            .map(|r| r.state.clone())
+            .unwrap_or_default();
+        let status = state.status(&rule, now);
+        out.push((spec.name, spec.service, status));
+    }
+    Ok(out)
+}
+
 /// Every declared heartbeat with its status now, by name.
 pub async fn overview(
     store: &dyn Store,

@@ -234,3 +234,38 @@ async fn slug_urls_use_the_organisation_ping_key(db: Db) {
     );
 }
 on_both_backends!(slug_urls_use_the_organisation_ping_key);
+
+/// Chat's `status` names a heartbeat that is late or down, and says all is
+/// well otherwise.
+async fn chat_status_reports_heartbeats(db: Db) {
+    let w = World::new(&db).await;
+    let status = async |line: &str| {
+        tocsin_core::chatops::execute(
+            w.store.as_ref(),
+            &tocsin_core::runbook::Runbooks::default(),
+            &responder("alice"),
+            tocsin_domain::response::Interface::Api,
+            line,
+            w.clock.now(),
+        )
+        .await
+        .text
+    };
+    w.ping(UUID, None, "").await;
+    let text = status("status checkout").await;
+    assert!(
+        text.contains("Heartbeats: 1 declared, none late or down"),
+        "{text}"
+    );
+    w.advance(61);
+    w.cycle().await;
+    let text = status("status").await;
+    assert!(
+        text.contains("Heartbeats: 1 of 1 late or down\n  nightly-backup (checkout): late"),
+        "{text}"
+    );
+    let text = status("status ledger").await;
+    assert!(text.starts_with("Status of ledger"), "{text}");
+    assert!(!text.contains("Heartbeats"), "another service's: {text}");
+}
+on_both_backends!(chat_status_reports_heartbeats);
