@@ -16,6 +16,7 @@ pub mod chatops;
 pub mod escalation;
 pub mod heartbeat;
 pub mod ingest;
+pub mod monitor;
 pub mod name;
 pub mod noise;
 pub mod notify;
