@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 use tocsin_domain::Name;
 use tocsin_domain::catalog::{
-    EscalationPolicy, Heartbeat, Integration, MaintenanceWindow, MessageTemplate, Object,
+    EscalationPolicy, Heartbeat, Integration, MaintenanceWindow, MessageTemplate, Monitor, Object,
     RunbookAction, Schedule, ScheduleOverride, Service, Silence, Team, User,
 };
 use tocsin_domain::notify::template::Templates;
@@ -52,6 +52,7 @@ pub struct Directory {
     pub services: BTreeMap<Name, Entry<Service>>,
     pub integrations: BTreeMap<Name, Entry<Integration>>,
     pub heartbeats: BTreeMap<Name, Entry<Heartbeat>>,
+    pub monitors: BTreeMap<Name, Entry<Monitor>>,
     pub silences: BTreeMap<Name, Entry<Silence>>,
     pub maintenance_windows: BTreeMap<Name, Entry<MaintenanceWindow>>,
     pub schedule_overrides: BTreeMap<Name, Entry<ScheduleOverride>>,
@@ -102,6 +103,7 @@ impl Directory {
                 Object::Service(o) => _ = d.services.insert(name, Entry::new(o, meta)),
                 Object::Integration(o) => _ = d.integrations.insert(name, Entry::new(o, meta)),
                 Object::Heartbeat(o) => _ = d.heartbeats.insert(name, Entry::new(o, meta)),
+                Object::Monitor(o) => _ = d.monitors.insert(name, Entry::new(*o, meta)),
                 Object::Silence(o) => _ = d.silences.insert(name, Entry::new(o, meta)),
                 Object::MaintenanceWindow(o) => {
                     _ = d.maintenance_windows.insert(name, Entry::new(o, meta))

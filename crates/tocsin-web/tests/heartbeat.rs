@@ -281,6 +281,94 @@ async fn api_and_page_list_heartbeats_with_runs() {
     assert!(html.contains("42s"), "{html}");
 }
 
+/// Declared health checks through the catalog API: the list, one by name
+/// with its spec as written, and an unknown name.
+#[tokio::test]
+async fn api_lists_and_reads_declared_monitors() {
+    let app = support::spawn(true).await;
+    let m = manifest::parse(vec![Source {
+        path: "monitors.yaml".into(),
+        text: r#"
+monitors:
+  - name: checkout-tls
+    service: checkout
+    type: tls
+    host: checkout.example.com
+  - name: checkout-health
+    service: checkout
+    type: http
+    url: https://checkout.example.com/healthz
+    expect_status: "200-299, 404"
+    expect_json: { path: $.db.ok, equals: true }
+    interval: 30s
+"#
+        .into(),
+    }]);
+    assert!(m.errors.is_empty(), "{:?}", m.errors);
+    let plan = tocsin_core::catalog::plan(app.store.as_ref(), &m, false, &|_| None)
+        .await
+        .unwrap_or_else(|e| panic!("plan: {e:?}"));
+    tocsin_core::catalog::apply(app.store.as_ref(), &plan, &Actor::system(), app.clock.now())
+        .await
+        .unwrap();
+    let token = tocsin_core::token::create(
+        app.store.as_ref(),
+        "reader",
+        TokenScope::Read,
+        None,
+        &Actor::system(),
+        app.clock.now(),
+    )
+    .await
+    .unwrap()
+    .secret;
+    let c = client();
+    let list: serde_json::Value = c
+        .get(format!("{}/api/v1/monitors", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["checkout-health", "checkout-tls"], "{list}");
+
+    let one = c
+        .get(format!("{}/api/v1/monitors/checkout-health", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), StatusCode::OK);
+    let one: serde_json::Value = one.json().await.unwrap();
+    assert_eq!(one["kind"], "monitor", "{one}");
+    assert_eq!(one["spec"]["type"], "http", "{one}");
+    assert_eq!(one["spec"]["expect_status"], "200-299, 404", "{one}");
+    assert_eq!(one["spec"]["expect_json"]["equals"], true, "{one}");
+    assert_eq!(one["spec"]["interval"], "30s", "{one}");
+
+    let missing = c
+        .get(format!("{}/api/v1/monitors/nope", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let anonymous = c
+        .get(format!("{}/api/v1/monitors", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
 /// A cron script as healthchecks.io documents it, unchanged but for the
 /// host: start, the job, its exit status with its output as the log.
 #[tokio::test]

@@ -11,8 +11,8 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use std::collections::BTreeMap;
 use std::fmt;
 use tocsin_domain::catalog::{
-    EscalationPolicy, Heartbeat, Integration, Kind, MaintenanceWindow, MessageTemplate, Object,
-    RunbookAction, Schedule, ScheduleOverride, Service, Silence, Team, User,
+    EscalationPolicy, Heartbeat, Integration, Kind, MaintenanceWindow, MessageTemplate, Monitor,
+    Object, RunbookAction, Schedule, ScheduleOverride, Service, Silence, Team, User,
 };
 
 /// The list keys, in [`Kind::ALL`] order.
@@ -64,6 +64,7 @@ fn read_list<'de, A: MapAccess<'de>>(map: &mut A, kind: Kind) -> Result<Vec<Obje
         Kind::Service => list::<A, Service>(map, Object::Service),
         Kind::Integration => list::<A, Integration>(map, Object::Integration),
         Kind::Heartbeat => list::<A, Heartbeat>(map, Object::Heartbeat),
+        Kind::Monitor => list::<A, Box<Monitor>>(map, Object::Monitor),
         Kind::Silence => list::<A, Silence>(map, Object::Silence),
         Kind::MaintenanceWindow => list::<A, MaintenanceWindow>(map, Object::MaintenanceWindow),
         Kind::ScheduleOverride => list::<A, ScheduleOverride>(map, Object::ScheduleOverride),

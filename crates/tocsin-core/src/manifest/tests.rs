@@ -278,3 +278,53 @@ fn runbook_actions_are_read_and_their_problems_located() {
         ]
     );
 }
+
+#[test]
+fn monitors_are_read_and_their_problems_located() {
+    let text = concat!(
+        "teams:\n",
+        "  - name: web\n",
+        "services:\n",
+        "  - name: checkout\n",
+        "    team: web\n",
+        "monitors:\n",
+        "  - name: checkout-health\n",
+        "    service: checkout\n",
+        "    type: http\n",
+        "    url: https://checkout.example.com/healthz\n",
+        "    expect_json: { path: $.db.ok, equals: true }\n",
+        "  - name: checkout-tls\n",
+        "    service: checkuot\n",
+        "    type: tls\n",
+        "    host: checkout.example.com\n",
+        "    expect_status: \"200\"\n",
+        "    interval: 30s\n",
+        "    timeout: 1m\n",
+        "  - name: checkout-api\n",
+        "    service: checkout\n",
+        "    type: http\n",
+        "    url: https://checkout.example.com/\n",
+        "    expect_json: { path: \"$.\", equals: ok }\n",
+    );
+    let m = parse(vec![src("monitors.yaml", text)]);
+    assert!(m.errors.is_empty(), "{:?}", m.errors);
+    let Object::Monitor(first) = &m.declared[2].object else {
+        panic!("not a monitor: {:?}", m.declared[2].object);
+    };
+    assert!(first.check().is_ok(), "{:?}", first.check());
+    assert_eq!(m.declared[3].path, "monitors[1]");
+    let got: Vec<String> = m
+        .check(&BTreeSet::new())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "monitors.yaml:16:20: monitors[1].expect_status: only for type http; this monitor is tls",
+            "monitors.yaml:18:14: monitors[1].timeout: the timeout (60s) must be shorter than the interval (30s): one run ends before the next starts",
+            "monitors.yaml:23:26: monitors[2].expect_json.path: bad JSON path \"$.\" at position 2: expected a member name after . (use forms like $.a.b[0] or $[\"a b\"])",
+            "monitors.yaml:13:14: monitors[1].service: no service named \"checkuot\" is declared",
+        ]
+    );
+}

@@ -14,6 +14,7 @@ pub enum Kind {
     Service,
     Integration,
     Heartbeat,
+    Monitor,
     Silence,
     MaintenanceWindow,
     ScheduleOverride,
@@ -22,7 +23,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::User,
         Kind::Team,
         Kind::Schedule,
@@ -30,6 +31,7 @@ impl Kind {
         Kind::Service,
         Kind::Integration,
         Kind::Heartbeat,
+        Kind::Monitor,
         Kind::Silence,
         Kind::MaintenanceWindow,
         Kind::ScheduleOverride,
@@ -47,6 +49,7 @@ impl Kind {
             Kind::Service => "service",
             Kind::Integration => "integration",
             Kind::Heartbeat => "heartbeat",
+            Kind::Monitor => "monitor",
             Kind::Silence => "silence",
             Kind::MaintenanceWindow => "maintenance_window",
             Kind::ScheduleOverride => "schedule_override",
@@ -66,6 +69,7 @@ impl Kind {
             Kind::Service => "services",
             Kind::Integration => "integrations",
             Kind::Heartbeat => "heartbeats",
+            Kind::Monitor => "monitors",
             Kind::Silence => "silences",
             Kind::MaintenanceWindow => "maintenance_windows",
             Kind::ScheduleOverride => "schedule_overrides",

@@ -12,6 +12,7 @@ mod integration;
 mod kind;
 mod maintenance;
 mod message_template;
+mod monitor;
 mod runbook_action;
 mod schedule;
 mod schedule_override;
@@ -26,6 +27,10 @@ pub use integration::{Integration, IntegrationFormat};
 pub use kind::Kind;
 pub use maintenance::{MaintenanceWindow, Repeat};
 pub use message_template::{MessageTemplate, Specificity};
+pub use monitor::{
+    DEFAULT_THRESHOLD, DEFAULT_TLS_PORT, DEFAULT_WARN_DAYS, ExpectJson, MIN_INTERVAL, Monitor,
+    MonitorType,
+};
 pub use runbook_action::{Allowed, HttpCall, ParamType, Parameter, RunbookAction, Scalar};
 pub use schedule::{Layer, Override, Restriction, Schedule, Temporary};
 pub use schedule_override::ScheduleOverride;
@@ -49,6 +54,8 @@ pub enum Object {
     Service(Service),
     Integration(Integration),
     Heartbeat(Heartbeat),
+    /// Boxed: the flat shape of every check type is the largest by far.
+    Monitor(Box<Monitor>),
     Silence(Silence),
     ScheduleOverride(ScheduleOverride),
     MaintenanceWindow(MaintenanceWindow),
@@ -66,6 +73,7 @@ impl Object {
             Object::Service(_) => Kind::Service,
             Object::Integration(_) => Kind::Integration,
             Object::Heartbeat(_) => Kind::Heartbeat,
+            Object::Monitor(_) => Kind::Monitor,
             Object::Silence(_) => Kind::Silence,
             Object::ScheduleOverride(_) => Kind::ScheduleOverride,
             Object::MaintenanceWindow(_) => Kind::MaintenanceWindow,
@@ -83,6 +91,7 @@ impl Object {
             Object::Service(o) => &o.name,
             Object::Integration(o) => &o.name,
             Object::Heartbeat(o) => &o.name,
+            Object::Monitor(o) => &o.name,
             Object::Silence(o) => &o.name,
             Object::ScheduleOverride(o) => &o.name,
             Object::MaintenanceWindow(o) => &o.name,
@@ -176,6 +185,7 @@ impl Object {
             }
             Object::Integration(i) => add("service".into(), Kind::Service, &i.service),
             Object::Heartbeat(h) => add("service".into(), Kind::Service, &h.service),
+            Object::Monitor(m) => add("service".into(), Kind::Service, &m.service),
             Object::Silence(_) => {}
             Object::ScheduleOverride(o) => {
                 add("schedule".into(), Kind::Schedule, &o.schedule);
@@ -215,6 +225,7 @@ impl Object {
             Object::Service(o) => o.check(c),
             Object::Integration(o) => o.check(c),
             Object::Heartbeat(o) => o.check(c),
+            Object::Monitor(o) => o.check_fields(c),
             Object::Silence(o) => o.check(c),
             Object::ScheduleOverride(o) => o.check(c),
             Object::MaintenanceWindow(o) => o.check(c),

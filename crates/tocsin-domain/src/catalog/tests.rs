@@ -594,3 +594,282 @@ fn message_templates_round_trip_and_parse() {
     }));
     assert!(unknown.is_err());
 }
+
+fn monitor(spec: serde_json::Value) -> Monitor {
+    let mut base = serde_json::json!({"name": "checkout-health", "service": "checkout"});
+    if let (Some(b), Some(s)) = (base.as_object_mut(), spec.as_object()) {
+        b.extend(s.clone());
+    }
+    serde_json::from_value(base).unwrap()
+}
+
+fn monitor_problems(m: Monitor) -> Vec<(String, String)> {
+    let existing = [(Kind::Service, n("checkout"))].into();
+    validate(&[Object::Monitor(Box::new(m))], &existing)
+        .into_iter()
+        .map(|p| (p.path, p.message))
+        .collect()
+}
+
+fn paths(m: Monitor) -> Vec<String> {
+    monitor_problems(m).into_iter().map(|(p, _)| p).collect()
+}
+
+#[test]
+fn a_full_http_monitor_builds_its_check() {
+    let m = monitor(serde_json::json!({
+        "type": "http",
+        "url": "https://checkout.example.com/healthz",
+        "method": "post",
+        "headers": {"Authorization": "Bearer x"},
+        "body": "{}",
+        "expect_status": "200-299, 404",
+        "expect_json": {"path": "$.db.ok", "equals": true},
+        "max_latency": "500ms",
+        "follow_redirects": false,
+        "interval": "30s",
+        "timeout": "5s",
+        "fail_after": 3,
+    }));
+    assert_eq!(monitor_problems(m.clone()), vec![]);
+    let check = m.check().unwrap();
+    assert_eq!(check.interval, std::time::Duration::from_secs(30));
+    assert_eq!(check.timeout, std::time::Duration::from_secs(5));
+    assert_eq!(check.fail_after.get(), 3);
+    assert_eq!(check.recover_after.get(), DEFAULT_THRESHOLD);
+    let crate::monitor::CheckKind::Http {
+        method,
+        headers,
+        expect_status,
+        expect,
+        max_latency,
+        follow_redirects,
+        verify_tls,
+        ..
+    } = check.kind
+    else {
+        panic!("not http: {:?}", check.kind);
+    };
+    assert_eq!(method, crate::monitor::HttpMethod::Post);
+    assert_eq!(
+        headers,
+        [("Authorization".to_owned(), "Bearer x".to_owned())]
+    );
+    assert!(expect_status.contains(404) && !expect_status.contains(301));
+    assert!(matches!(
+        expect,
+        Some(crate::monitor::BodyExpectation::JsonPath { .. })
+    ));
+    assert_eq!(max_latency, Some(std::time::Duration::from_millis(500)));
+    assert!(!follow_redirects && verify_tls);
+
+    // Round trip through the stored spec.
+    let object = Object::Monitor(Box::new(m));
+    let back = Object::from_spec(Kind::Monitor, object.spec_json()).unwrap();
+    assert_eq!(back, object);
+    assert_eq!(object.spec_json()["type"], "http");
+    assert_eq!(Kind::parse("monitors"), Some(Kind::Monitor));
+}
+
+#[test]
+fn every_type_builds_with_its_defaults() {
+    use crate::monitor::CheckKind;
+    let check = |spec| monitor(spec).check().unwrap();
+    let http = check(serde_json::json!({"type": "http", "url": "http://a.example"}));
+    assert_eq!(http.interval, crate::monitor::DEFAULT_INTERVAL);
+    assert_eq!(http.timeout, crate::monitor::DEFAULT_TIMEOUT);
+    assert_eq!(http.fail_after.get(), 2);
+    assert!(matches!(
+        http.kind,
+        CheckKind::Http {
+            method: crate::monitor::HttpMethod::Get,
+            expect: None,
+            follow_redirects: true,
+            verify_tls: true,
+            ..
+        }
+    ));
+    let tcp = check(serde_json::json!({"type": "tcp", "host": "db.internal", "port": 5432}));
+    assert!(matches!(tcp.kind, CheckKind::Tcp { port: 5432, .. }));
+    let tls = check(serde_json::json!({"type": "tls", "host": "example.com"}));
+    assert!(matches!(
+        tls.kind,
+        CheckKind::TlsExpiry {
+            port: 443,
+            warn_days: 14,
+            ..
+        }
+    ));
+    let dns = check(serde_json::json!({
+        "type": "dns", "query": "example.com.", "record_type": "aaaa",
+        "expect": ["2001:db8::1"], "resolver": "1.1.1.1:53"
+    }));
+    let CheckKind::Dns {
+        record_type,
+        resolver,
+        expect,
+        ..
+    } = dns.kind
+    else {
+        panic!("not dns");
+    };
+    assert_eq!(record_type, crate::monitor::RecordType::Aaaa);
+    assert_eq!(resolver, Some("1.1.1.1:53".parse().unwrap()));
+    assert_eq!(expect, ["2001:db8::1"]);
+    let icmp = check(serde_json::json!({"type": "icmp", "host": "10.0.0.1", "paused": true}));
+    assert!(matches!(icmp.kind, CheckKind::Icmp { .. }));
+    let kw = check(
+        serde_json::json!({"type": "http", "url": "https://x.example", "expect_keyword": "ok"}),
+    );
+    assert!(matches!(
+        kw.kind,
+        CheckKind::Http {
+            expect: Some(crate::monitor::BodyExpectation::Keyword(_)),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn each_bad_monitor_field_is_named() {
+    let got = monitor_problems(monitor(serde_json::json!({
+        "type": "http",
+        "url": "ftp://x",
+        "method": "FETCH",
+        "headers": {"Bad Name": "v"},
+        "expect_status": "200-",
+        "expect_regex": "(",
+        "max_latency": "soon",
+        "host": "x.example",
+        "port": 80,
+        "record_type": "A",
+        "interval": "5s",
+        "fail_after": 0,
+        "recover_after": 0,
+    })));
+    let fields: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "host",
+            "port",
+            "record_type",
+            "url",
+            "method",
+            "headers",
+            "expect_status",
+            "expect_regex",
+            "max_latency",
+            "interval",
+            "fail_after",
+            "recover_after",
+        ],
+        "{got:#?}"
+    );
+    assert_eq!(
+        got[0].1,
+        "only for types tcp, tls and icmp; this monitor is http"
+    );
+    assert_eq!(got[1].1, "only for types tcp and tls; this monitor is http");
+    assert_eq!(got[2].1, "only for type dns; this monitor is http");
+    assert!(
+        got[7].1.starts_with("bad regular expression"),
+        "{}",
+        got[7].1
+    );
+    assert!(got[9].1.contains("shorter than the 10s"), "{}", got[9].1);
+    assert_eq!(got[10].1, "must be at least 1");
+}
+
+#[test]
+fn bad_expectations_json_paths_and_timeouts_are_named() {
+    assert_eq!(
+        monitor_problems(monitor(serde_json::json!({
+            "type": "http", "url": "https://x.example",
+            "expect_json": {"path": "$.", "equals": "ok"},
+        }))),
+        [(
+            "expect_json.path".to_owned(),
+            "bad JSON path \"$.\" at position 2: expected a member name after . (use forms like $.a.b[0] or $[\"a b\"])".to_owned()
+        )]
+    );
+    assert_eq!(
+        paths(monitor(serde_json::json!({
+            "type": "http", "url": "https://x.example",
+            "expect_keyword": "ok", "expect_regex": "o+k",
+        }))),
+        ["expect_regex"]
+    );
+    let timeout = monitor_problems(monitor(serde_json::json!({
+        "type": "icmp", "host": "10.0.0.1", "interval": "10s", "timeout": "10s",
+    })));
+    assert_eq!(
+        timeout,
+        [(
+            "timeout".to_owned(),
+            "the timeout (10s) must be shorter than the interval (10s): one run ends before the next starts".to_owned()
+        )]
+    );
+    // The default timeout (10s) against a short interval.
+    assert_eq!(
+        paths(monitor(
+            serde_json::json!({"type": "icmp", "host": "h", "interval": "10s"})
+        )),
+        ["timeout"]
+    );
+    let m = monitor(serde_json::json!({"type": "icmp", "host": "h", "interval": "10s"}));
+    assert_eq!(m.check().unwrap_err().0, "timeout");
+}
+
+#[test]
+fn missing_and_bad_kind_fields_are_named() {
+    assert_eq!(paths(monitor(serde_json::json!({"type": "http"}))), ["url"]);
+    assert_eq!(
+        paths(monitor(serde_json::json!({"type": "tcp"}))),
+        ["host", "port"]
+    );
+    assert_eq!(
+        paths(monitor(
+            serde_json::json!({"type": "tcp", "host": "https://db", "port": 0})
+        )),
+        ["host", "port"]
+    );
+    assert_eq!(
+        paths(monitor(serde_json::json!({"type": "dns"}))),
+        ["query", "record_type"]
+    );
+    assert_eq!(
+        paths(monitor(serde_json::json!({
+            "type": "dns", "query": "example.com", "record_type": "SRV", "resolver": "1.1.1.1",
+        }))),
+        ["record_type", "resolver"]
+    );
+    assert_eq!(
+        paths(monitor(serde_json::json!({
+            "type": "tls", "host": "example.com", "url": "https://example.com", "expect": ["x"],
+        }))),
+        ["url", "expect"]
+    );
+    // The service is a checked reference.
+    let m = monitor(serde_json::json!({"type": "icmp", "host": "h", "service": "nope"}));
+    assert_eq!(
+        monitor_problems(m),
+        [(
+            "service".to_owned(),
+            "no service named \"nope\" is declared".to_owned()
+        )]
+    );
+    // An unknown type or field does not parse.
+    assert!(
+        serde_json::from_value::<Monitor>(serde_json::json!({
+            "name": "a", "service": "checkout", "type": "smtp",
+        }))
+        .is_err()
+    );
+    assert!(
+        serde_json::from_value::<Monitor>(serde_json::json!({
+            "name": "a", "service": "checkout", "type": "icmp", "host": "h", "hots": "x",
+        }))
+        .is_err()
+    );
+}

@@ -139,3 +139,11 @@ kind_endpoints!(
     "/api/v1/runbook-actions",
     "runbook action"
 );
+
+kind_endpoints!(
+    list_monitors,
+    get_monitor,
+    Kind::Monitor,
+    "/api/v1/monitors",
+    "monitor (a declared health check)"
+);

@@ -122,6 +122,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(chat::chat))
         .routes(routes!(heartbeats::list_heartbeats))
         .routes(routes!(heartbeats::get_heartbeat))
+        .routes(routes!(catalog::list_monitors))
+        .routes(routes!(catalog::get_monitor))
         .routes(routes!(oncall::who))
         .routes(routes!(oncall::shifts))
         .routes(routes!(oncall::add_override))
